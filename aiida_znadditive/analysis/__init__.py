@@ -1,0 +1,1 @@
+"""Calcfunctions for derived quantities, so every number a paper quotes has provenance."""

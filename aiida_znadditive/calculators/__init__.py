@@ -1,0 +1,1 @@
+"""Calculator interface and one adapter per engine (entry point group ``znadditive.calculators``)."""

@@ -1,0 +1,31 @@
+"""Root command group of ``aiida-znadditive``."""
+
+from __future__ import annotations
+
+import click
+from aiida.cmdline.groups import VerdiCommandGroup
+
+from .. import __version__
+
+
+@click.group('aiida-znadditive', cls=VerdiCommandGroup, context_settings={'help_option_names': ['-h', '--help']})
+@click.version_option(__version__, package_name='aiida-znadditive', message='aiida-znadditive %(version)s')
+def cmd_root() -> None:
+    """Find and design electrolyte additives for aqueous zinc-ion batteries, with AiiDA provenance."""
+
+
+def load_profile_or_fail(name: str | None):
+    """Load the named (or default) profile, or stop with the command that creates one."""
+    from aiida import load_profile
+    from aiida.cmdline.utils import echo
+    from aiida.common.exceptions import ConfigurationError, ProfileConfigurationError
+
+    try:
+        return load_profile(name, allow_switch=True)
+    except (ProfileConfigurationError, ConfigurationError) as exception:
+        echo.echo_critical(f'{str(exception).splitlines()[0]}\nCreate a profile with: aiida-znadditive setup')
+
+
+PROFILE_OPTION = click.option(
+    '-p', '--profile', 'profile_name', default=None, help='Profile to use (default: the default AiiDA profile).'
+)

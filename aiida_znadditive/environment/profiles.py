@@ -1,0 +1,130 @@
+"""Create AiiDA profiles idempotently: the embedded default and the production one.
+
+* embedded: ``core.sqlite_dos`` storage and no broker; everything runs in-process with ``run``. Needs no service.
+* production: ``core.psql_dos`` on PostgreSQL and ``core.rabbitmq``, for the daemon and thousands of processes.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass, field
+
+from aiida.manage.configuration import Profile, create_profile, get_config
+
+EMBEDDED_STORAGE = 'core.sqlite_dos'
+PRODUCTION_STORAGE = 'core.psql_dos'
+PRODUCTION_BROKER = 'core.rabbitmq'
+DEFAULT_EMAIL = 'znadditive@localhost'
+
+
+class ProfileError(RuntimeError):
+    """A profile exists but does not match what was asked for; the message says how to proceed."""
+
+
+@dataclass
+class ProductionSettings:
+    """Where the services of a production profile live."""
+
+    database_host: str = 'localhost'
+    database_port: int = 5432
+    database_user: str = 'aiida_znadditive'
+    database_password: str = 'aiida_znadditive'
+    broker_host: str = '127.0.0.1'
+    broker_port: int = 5672
+    broker_user: str = 'guest'
+    broker_password: str = 'guest'
+    extra: dict = field(default_factory=dict)
+
+    def database_name(self, profile_name: str) -> str:
+        return f'znadditive_{profile_name}'.replace('-', '_')
+
+    def storage_config(self, profile_name: str, repository: pathlib.Path) -> dict:
+        return {
+            'database_engine': 'postgresql_psycopg',
+            'database_hostname': self.database_host,
+            'database_port': self.database_port,
+            'database_username': self.database_user,
+            'database_password': self.database_password,
+            'database_name': self.database_name(profile_name),
+            'repository_uri': repository.absolute().as_uri(),
+        }
+
+    def broker_config(self) -> dict:
+        return {
+            'broker_protocol': 'amqp',
+            'broker_username': self.broker_user,
+            'broker_password': self.broker_password,
+            'broker_host': self.broker_host,
+            'broker_port': self.broker_port,
+            'broker_virtual_host': '',
+        }
+
+
+def default_storage_root() -> pathlib.Path:
+    """Storage lives beside the AiiDA configuration (``$AIIDA_PATH/.aiida`` or ``~/.aiida``) unless told otherwise."""
+    return pathlib.Path(get_config().dirpath) / 'znadditive'
+
+
+def _existing(name: str) -> Profile | None:
+    config = get_config()
+    return config.get_profile(name) if name in config.profile_names else None
+
+
+def _check_matches(profile: Profile, storage_backend: str, broker_backend: str | None) -> None:
+    if profile.storage_backend != storage_backend or profile.process_control_backend != broker_backend:
+        raise ProfileError(
+            f'Profile `{profile.name}` exists with storage `{profile.storage_backend}` and broker '
+            f'`{profile.process_control_backend}`, not `{storage_backend}`/`{broker_backend}`. '
+            f'Choose another name with --profile-name, or remove it: verdi profile delete {profile.name}'
+        )
+
+
+def ensure_embedded_profile(name: str, storage_root: pathlib.Path | None = None, email: str = DEFAULT_EMAIL) -> str:
+    """Create a broker-less ``core.sqlite_dos`` profile unless it exists; return what happened."""
+    profile = _existing(name)
+    if profile is not None:
+        _check_matches(profile, EMBEDDED_STORAGE, None)
+        return f'profile `{name}` exists (unchanged)'
+    storage = (storage_root or default_storage_root()) / name
+    storage.mkdir(parents=True, exist_ok=True)
+    config = get_config()
+    create_profile(config, storage_backend=EMBEDDED_STORAGE, storage_config={'filepath': str(storage)}, name=name,
+                   email=email)
+    _finalise(config, name)
+    return f'created embedded profile `{name}` ({EMBEDDED_STORAGE}, no broker) in {storage}'
+
+
+def ensure_production_profile(
+    name: str, settings: ProductionSettings, storage_root: pathlib.Path | None = None, email: str = DEFAULT_EMAIL
+) -> str:
+    """Create a ``core.psql_dos`` + ``core.rabbitmq`` profile unless it exists; return what happened.
+
+    The database and role must exist already (see :func:`aiida_znadditive.environment.services.ensure_database`).
+    """
+    profile = _existing(name)
+    if profile is not None:
+        _check_matches(profile, PRODUCTION_STORAGE, PRODUCTION_BROKER)
+        return f'profile `{name}` exists (unchanged)'
+    repository = (storage_root or default_storage_root()) / name / 'repository'
+    repository.mkdir(parents=True, exist_ok=True)
+    config = get_config()
+    create_profile(
+        config,
+        storage_backend=PRODUCTION_STORAGE,
+        storage_config=settings.storage_config(name, repository),
+        broker_backend=PRODUCTION_BROKER,
+        broker_config=settings.broker_config(),
+        name=name,
+        email=email,
+    )
+    _finalise(config, name)
+    return f'created production profile `{name}` ({PRODUCTION_STORAGE} + {PRODUCTION_BROKER})'
+
+
+def _finalise(config, name: str) -> None:
+    # The Debian RabbitMQ (3.10) is older than AiiDA's version check expects but works with the consumer timeout
+    # disabled (scripts/install.sh writes that config), so the warning would only confuse newcomers.
+    config.set_option('warnings.rabbitmq_version', False, scope=name)
+    if config.default_profile_name is None:
+        config.set_default_profile(name)
+    config.store()

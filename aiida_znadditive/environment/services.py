@@ -1,0 +1,117 @@
+"""Start and probe the local services of a production profile: PostgreSQL and RabbitMQ.
+
+Only services on this host are started; a remote host is probed and, when unreachable, reported with the fix.
+Everything here works as root (the Debian packages' layout) and says what to do when it cannot act.
+"""
+
+from __future__ import annotations
+
+import glob
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+
+LOCAL_HOSTS = ('localhost', '127.0.0.1', '::1')
+
+
+class ServiceError(RuntimeError):
+    """A service is missing or cannot be started; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A TCP service address."""
+
+    host: str
+    port: int
+
+    @property
+    def is_local(self) -> bool:
+        return self.host in LOCAL_HOSTS
+
+    def is_open(self, timeout: float = 1.0) -> bool:
+        """Return whether something accepts TCP connections at this address."""
+        try:
+            with socket.create_connection((self.host, self.port), timeout=timeout):
+                return True
+        except OSError:
+            return False
+
+
+def wait_for(endpoint: Endpoint, timeout: float, what: str) -> None:
+    """Block until ``endpoint`` accepts connections or raise after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if endpoint.is_open():
+            return
+        time.sleep(0.5)
+    raise ServiceError(f'{what} did not open {endpoint.host}:{endpoint.port} within {timeout:.0f} s.')
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def ensure_postgres(endpoint: Endpoint = Endpoint('localhost', 5432)) -> str:
+    """Make sure PostgreSQL accepts connections, starting the local Debian cluster when it is down.
+
+    :returns: a short description of what was done.
+    """
+    if endpoint.is_open():
+        return 'PostgreSQL already running'
+    if not endpoint.is_local:
+        raise ServiceError(f'PostgreSQL at {endpoint.host}:{endpoint.port} is unreachable; ask its administrator.')
+    if shutil.which('pg_ctlcluster') is None:
+        raise ServiceError('PostgreSQL is not installed. Fix: sudo bash scripts/install.sh (or apt-get install postgresql)')
+    clusters = sorted(glob.glob('/etc/postgresql/*/main'))
+    if not clusters:
+        raise ServiceError('No PostgreSQL cluster found. Fix: pg_createcluster <version> main')
+    version = clusters[-1].split('/')[-2]
+    result = _run(['pg_ctlcluster', version, 'main', 'start'])
+    if result.returncode != 0 and 'already running' not in result.stderr:
+        raise ServiceError(f'pg_ctlcluster {version} main start failed: {result.stderr.strip()} (run it as root)')
+    wait_for(endpoint, 30, 'PostgreSQL')
+    return f'started PostgreSQL {version}'
+
+
+def ensure_rabbitmq(endpoint: Endpoint = Endpoint('127.0.0.1', 5672)) -> str:
+    """Make sure RabbitMQ accepts AMQP connections, starting a local detached server when it is down."""
+    if endpoint.is_open():
+        return 'RabbitMQ already running'
+    if not endpoint.is_local:
+        raise ServiceError(f'RabbitMQ at {endpoint.host}:{endpoint.port} is unreachable; ask its administrator.')
+    # Debian installs it under /usr/sbin, which is not on a normal user's PATH.
+    server = shutil.which('rabbitmq-server') or shutil.which('rabbitmq-server', path='/usr/sbin')
+    if not server:
+        raise ServiceError('RabbitMQ is not installed. Fix: sudo bash scripts/install.sh (or apt-get install rabbitmq-server)')
+    result = _run([server, '-detached'])
+    if result.returncode != 0:
+        raise ServiceError(f'rabbitmq-server -detached failed: {result.stderr.strip()} (run it as root)')
+    wait_for(endpoint, 90, 'RabbitMQ')
+    return 'started RabbitMQ'
+
+
+def ensure_database(name: str, user: str, password: str) -> str:
+    """Create the PostgreSQL role and database for a profile if they do not exist yet.
+
+    The database uses the ``C.UTF-8`` locale from ``template0``: Debian images often lack ``en_US.UTF-8``, which
+    is what ``verdi quicksetup`` would ask for.
+    """
+    from aiida.manage.external.postgres import Postgres
+
+    postgres = Postgres(interactive=False, quiet=True)
+    if not postgres.is_connected:
+        raise ServiceError('Cannot connect to PostgreSQL as its superuser. Fix: run setup as root or as postgres.')
+    done = []
+    if not postgres.dbuser_exists(user):
+        postgres.create_dbuser(user, password, 'CREATEDB')
+        done.append(f'created role {user}')
+    if not postgres.db_exists(name):
+        postgres.execute(
+            f'CREATE DATABASE "{name}" OWNER "{user}" ENCODING \'UTF8\' '
+            "LC_COLLATE='C.UTF-8' LC_CTYPE='C.UTF-8' TEMPLATE=template0"
+        )
+        done.append(f'created database {name}')
+    return ', '.join(done) or f'database {name} exists'

@@ -1,0 +1,1 @@
+"""Meta-database, models, screeners (``znadditive.screeners``) and generators (``znadditive.generators``)."""

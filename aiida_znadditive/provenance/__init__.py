@@ -1,0 +1,1 @@
+"""QueryBuilder helpers, tables and figures for papers, archive export."""

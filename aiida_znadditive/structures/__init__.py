@@ -1,0 +1,1 @@
+"""Structure builders: Zn2+ complexes, solvated boxes, Zn slabs."""

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install everything aiida-znadditive needs on a fresh Debian machine: system packages (as root), service
+# configuration, and the Python environment in .venv. Safe to run again: it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(cp2k postgresql rabbitmq-server graphviz packmol xtb openmpi-bin)
+missing=()
+for binary in cp2k.psmp pg_ctlcluster rabbitmq-server dot packmol xtb mpirun; do
+  command -v "$binary" >/dev/null 2>&1 || [ -x "/usr/sbin/$binary" ] || missing+=("$binary")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Missing system programs: ${missing[*]}. Run this script as root (sudo bash scripts/install.sh)," >&2
+    echo "or ask your administrator for the Debian packages: ${APT_PACKAGES[*]}" >&2
+    exit 1
+  fi
+  echo "==> apt-get install ${APT_PACKAGES[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+fi
+
+# RabbitMQ: no consumer timeout (AiiDA's long-running processes would be cut after 30 min) and loopback only.
+if [ "$(id -u)" -eq 0 ] && [ -d /etc/rabbitmq ]; then
+  echo '[{rabbit,[{consumer_timeout,undefined}]}].' > /etc/rabbitmq/advanced.config
+  grep -q NODE_IP_ADDRESS /etc/rabbitmq/rabbitmq-env.conf 2>/dev/null ||
+    printf 'NODE_IP_ADDRESS=127.0.0.1\nERL_EPMD_ADDRESS=127.0.0.1\n' >> /etc/rabbitmq/rabbitmq-env.conf
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+# torch first and pinned: 2.13.0 is the CPU wheel this machine class ships; anything else pulls a CUDA build.
+if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
+  echo "==> pip install torch==2.13.0"
+  .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0
+fi
+echo "==> pip install -e .[dev,docs]"
+.venv/bin/pip install -q --disable-pip-version-check -e '.[dev,docs]' 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c 'import aiida_znadditive, aiida_pyscf, aiida_cp2k' && echo "==> environment ready: $(du -sh .venv | cut -f1) in .venv"

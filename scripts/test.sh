@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The README's second command: install everything, then lint, build the docs (warnings are errors) and run the tests.
+# The tests start PostgreSQL, RabbitMQ and the AiiDA daemon themselves; nothing is mocked.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+echo "==> ruff"
+.venv/bin/ruff check aiida_znadditive tests benchmarks
+.venv/bin/ruff format --check aiida_znadditive tests benchmarks
+echo "==> docs"
+.venv/bin/sphinx-build -q -W -b html docs/source docs/build/html
+echo "==> pytest"
+.venv/bin/python -m pytest -ra "$@"
