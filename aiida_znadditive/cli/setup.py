@@ -9,6 +9,7 @@ import sys
 import click
 from aiida.cmdline.utils import echo
 
+from ..environment import services
 from .root import cmd_root
 
 
@@ -40,7 +41,7 @@ def cmd_setup(profile_name, production, storage_dir, codes_file, email, database
                                                    broker_host=broker_host, broker_port=broker_port)
             echo.echo_success(services.ensure_postgres(services.Endpoint(database_host, database_port)))
             echo.echo_success(services.ensure_database(settings.database_name(profile_name), settings.database_user,
-                                                       settings.database_password))
+                                                       settings.database_password, database_port))
             echo.echo_success(services.ensure_rabbitmq(services.Endpoint(broker_host, broker_port)))
             echo.echo_success(profiles.ensure_production_profile(profile_name, settings, storage_dir, email))
         else:
@@ -56,12 +57,18 @@ def cmd_setup(profile_name, production, storage_dir, codes_file, email, database
 
 
 def _ensure_daemon(profile_name: str, workers: int) -> str:
-    from aiida.engine.daemon.client import get_daemon_client
+    from aiida.engine.daemon import client as daemon_client
 
-    client = get_daemon_client(profile_name)
+    client = daemon_client.get_daemon_client(profile_name)
     if client.is_daemon_running:
         return 'daemon running (unchanged)'
-    # The daemon's workers are started by circus with this PATH: they must find `verdi` of this environment.
+    # aiida looks for `verdi` on PATH once, at import. Called by its full path from a venv that is not activated,
+    # PATH lacks it although it sits beside this interpreter; the daemon and its workers need it.
+    if daemon_client.VERDI_BIN is None:
+        daemon_client.VERDI_BIN = str(pathlib.Path(sys.executable).parent / 'verdi')
     os.environ['PATH'] = f'{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get("PATH", "")}'
-    client.start_daemon(number_workers=workers)
+    try:
+        client.start_daemon(number_workers=workers)
+    except daemon_client.DaemonException as exception:
+        raise services.ServiceError(f'The daemon did not start: {exception}. Log: {client.daemon_log_file}') from None
     return f'started the daemon with {workers} workers'

@@ -7,6 +7,7 @@ Everything here works as root (the Debian packages' layout) and says what to do 
 from __future__ import annotations
 
 import glob
+import os
 import shutil
 import socket
 import subprocess
@@ -93,25 +94,38 @@ def ensure_rabbitmq(endpoint: Endpoint = Endpoint('127.0.0.1', 5672)) -> str:
     return 'started RabbitMQ'
 
 
-def ensure_database(name: str, user: str, password: str) -> str:
+def _psql(sql: str, port: int) -> str:
+    """Run one SQL statement as the PostgreSQL superuser of the local cluster; return its unaligned output."""
+    # As root we become the `postgres` system user (peer authentication, no password); anyone else must be able to
+    # connect as `postgres` themselves (PGPASSWORD or ~/.pgpass). pgsu would try `sudo`, which containers lack.
+    if os.geteuid() == 0:
+        command = ['runuser', '-u', 'postgres', '--', 'psql', '-p', str(port), '-tAc', sql]
+    else:
+        command = ['psql', '-h', 'localhost', '-p', str(port), '-U', 'postgres', '-w', '-tAc', sql]
+    result = _run(command)
+    if result.returncode != 0:
+        raise ServiceError(
+            f'Cannot run SQL as the PostgreSQL superuser: {result.stderr.strip()}\n'
+            'Fix: run setup as root, or give this user superuser access (PGPASSWORD for the `postgres` role).'
+        )
+    return result.stdout.strip()
+
+
+def ensure_database(name: str, user: str, password: str, port: int = 5432) -> str:
     """Create the PostgreSQL role and database for a profile if they do not exist yet.
 
     The database uses the ``C.UTF-8`` locale from ``template0``: Debian images often lack ``en_US.UTF-8``, which
     is what ``verdi quicksetup`` would ask for.
     """
-    from aiida.manage.external.postgres import Postgres
-
-    postgres = Postgres(interactive=False, quiet=True)
-    if not postgres.is_connected:
-        raise ServiceError('Cannot connect to PostgreSQL as its superuser. Fix: run setup as root or as postgres.')
     done = []
-    if not postgres.dbuser_exists(user):
-        postgres.create_dbuser(user, password, 'CREATEDB')
+    if not _psql(f"SELECT 1 FROM pg_roles WHERE rolname='{user}'", port):
+        _psql(f"CREATE USER \"{user}\" WITH PASSWORD '{password}' CREATEDB", port)
         done.append(f'created role {user}')
-    if not postgres.db_exists(name):
-        postgres.execute(
+    if not _psql(f"SELECT 1 FROM pg_database WHERE datname='{name}'", port):
+        _psql(
             f'CREATE DATABASE "{name}" OWNER "{user}" ENCODING \'UTF8\' '
-            "LC_COLLATE='C.UTF-8' LC_CTYPE='C.UTF-8' TEMPLATE=template0"
+            "LC_COLLATE='C.UTF-8' LC_CTYPE='C.UTF-8' TEMPLATE=template0",
+            port,
         )
         done.append(f'created database {name}')
-    return ', '.join(done) or f'database {name} exists'
+    return ', '.join(done) or f'database {name} exists (unchanged)'

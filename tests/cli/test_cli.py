@@ -1,0 +1,81 @@
+"""The command line as a user meets it: a fresh AiiDA folder, ``setup`` twice, ``doctor``, and bad input.
+
+Each command runs in its own process with its own ``AIIDA_PATH``, exactly as a user's shell would run it.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+CLI = [str(pathlib.Path(sys.executable).parent / 'aiida-znadditive')]
+
+
+def run_cli(args: list[str], aiida_path: pathlib.Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, 'AIIDA_PATH': str(aiida_path)}
+    return subprocess.run(CLI + args, capture_output=True, text=True, env=env, check=False, timeout=600)
+
+
+@pytest.fixture(scope='module')
+def user_home(tmp_path_factory):
+    """An AiiDA folder set up once with ``aiida-znadditive setup`` for the tests of this module."""
+    path = tmp_path_factory.mktemp('aiida_home')
+    result = run_cli(['setup', '--profile-name', 'cli-test'], path)
+    assert result.returncode == 0, result.stderr
+    assert 'created embedded profile `cli-test`' in result.stdout
+    return path
+
+
+def test_setup_twice_changes_nothing(user_home):
+    result = run_cli(['setup', '--profile-name', 'cli-test'], user_home)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith('Success')]
+    assert len(lines) == 5
+    assert all('unchanged' in line for line in lines), result.stdout
+
+
+def test_doctor_passes_after_setup(user_home):
+    result = run_cli(['doctor', '-p', 'cli-test'], user_home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'All checks passed' in result.stdout
+    assert 'code pyscf@localhost' in result.stdout
+
+
+def test_doctor_names_missing_code_and_fix(user_home, tmp_path):
+    codes = tmp_path / 'codes.yaml'
+    codes.write_text(
+        'computer: {label: localhost, hostname: localhost, transport: core.local, scheduler: core.direct, '
+        'work_dir: /tmp}\ncodes:\n  orca: {label: orca, plugin: orca.orca, filepath_executable: /opt/orca/orca}\n'
+    )
+    result = run_cli(['doctor', '-p', 'cli-test', '--codes', str(codes)], user_home)
+    assert result.returncode == 1
+    assert 'code orca@localhost: not in this profile' in result.stdout + result.stderr
+    assert f'fix: aiida-znadditive setup --codes {codes}' in result.stdout + result.stderr
+
+
+def test_doctor_without_profile(tmp_path):
+    result = run_cli(['doctor', '-p', 'nobody'], tmp_path)
+    assert result.returncode == 1
+    assert 'fix: aiida-znadditive setup' in result.stdout + result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_setup_rejects_bad_codes_file(tmp_path):
+    codes = tmp_path / 'codes.yaml'
+    codes.write_text('codes: {}\n')
+    result = run_cli(['setup', '--profile-name', 'x', '--codes', str(codes)], tmp_path)
+    assert result.returncode == 1
+    assert 'lacks the `computer` section' in result.stderr
+    assert 'Traceback' not in result.stderr
+    assert not (tmp_path / '.aiida' / 'znadditive' / 'x').exists()  # nothing was created
+
+
+def test_demo_names_missing_code(user_home):
+    result = run_cli(['demo', '-p', 'cli-test', '--code', 'nwchem@localhost'], user_home)
+    assert result.returncode == 1
+    assert 'Code `nwchem@localhost` not found' in result.stderr
+    assert 'Traceback' not in result.stderr
