@@ -50,14 +50,18 @@ def run_demo(code: orm.AbstractCode) -> DemoResult:
     builder.parameters = orm.Dict(pyscf_parameters(settings))
     options = settings['options']
     builder.metadata.options.max_wallclock_seconds = options['max_wallclock_seconds']
-    builder.metadata.options.resources = {'num_machines': 1,
-                                          'num_mpiprocs_per_machine': options['num_mpiprocs_per_machine']}
+    builder.metadata.options.resources = {
+        'num_machines': 1,
+        'num_mpiprocs_per_machine': options['num_mpiprocs_per_machine'],
+    }
     builder.metadata.label = 'Zn(H2O)6 B3LYP-D3BJ/def2-SVP single point'
     builder.metadata.call_link_label = 'zn_aqua_single_point'
     _, node = run_get_node(builder)
     if not node.is_finished_ok:
-        raise RuntimeError(f'PySCF calculation<{node.pk}> failed with exit status {node.exit_status}: '
-                           f'{node.exit_message}. Inspect it with: verdi process report {node.pk}')
+        raise RuntimeError(
+            f'PySCF calculation<{node.pk}> failed with exit status {node.exit_status}: '
+            f'{node.exit_message}. Inspect it with: verdi process report {node.pk}'
+        )
     geometry = zn_donor_distances(structure, orm.Float(settings['analysis']['shell_cutoff']))
     energy = node.outputs.parameters['mean_field']['total_energy']
     return DemoResult(calculation=node, energy_ev=energy, geometry=geometry.get_dict())

@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 echo "==> ruff"
-.venv/bin/ruff check aiida_znadditive tests benchmarks
-.venv/bin/ruff format --check aiida_znadditive tests benchmarks
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 echo "==> docs"
 .venv/bin/sphinx-build -q -W -b html docs/source docs/build/html
 echo "==> pytest"

@@ -32,11 +32,13 @@ def cmd_demo(profile_name, code_label) -> None:
     node = result.calculation
     geometry = result.geometry
     timings = node.outputs.parameters['timings']
-    echo.echo_success(f'[Zn(H2O)6]2+ total energy: {result.energy_ev:.6f} eV '
-                      f'({result.energy_ev / Hartree:.8f} Ha)')
+    echo.echo_success(f'[Zn(H2O)6]2+ total energy: {result.energy_ev:.6f} eV ({result.energy_ev / Hartree:.8f} Ha)')
     echo.echo(f'  Zn-O distances (Å): {", ".join(f"{d:.3f}" for d in geometry["distances"]["Zn-O"])}')
-    echo.echo(f'  coordination number {geometry["coordination_number"]}, '
-              f'max deviation from octahedral angles {geometry["octahedral_max_angle_deviation"]:.2f}°')
+    echo.echo(
+        f'  coordination number {geometry["coordination_number"]}, '
+        f'max deviation from octahedral angles {geometry["octahedral_max_angle_deviation"]:.2f}°'
+    )
     echo.echo(f'  PySCF wall time: {timings["total"]:.0f} s (SCF {timings["mean_field"]:.0f} s)')
     echo.echo(f'  calculation PK {node.pk}, UUID {node.uuid}')
-    echo.echo(f'  see it with: verdi -p {profile.name} process list -a ; verdi -p {profile.name} node graph generate {node.pk}')
+    echo.echo(f'  see it with: verdi -p {profile.name} process list -a')
+    echo.echo(f'               verdi -p {profile.name} node graph generate {node.pk}')

@@ -12,8 +12,13 @@ from .root import PROFILE_OPTION, cmd_root
 
 @cmd_root.command('doctor')
 @PROFILE_OPTION
-@click.option('--codes', 'codes_file', type=click.Path(dir_okay=False), default=None,
-              help='The codes YAML the profile was set up with (default: the packaged one).')
+@click.option(
+    '--codes',
+    'codes_file',
+    type=click.Path(dir_okay=False),
+    default=None,
+    help='The codes YAML the profile was set up with (default: the packaged one).',
+)
 def cmd_doctor(profile_name, codes_file) -> None:
     """Check profile, storage, broker, daemon, computer, codes and their data files."""
     from ..environment.checks import run_checks

@@ -16,18 +16,37 @@ from .root import cmd_root
 @cmd_root.command('setup')
 @click.option('--profile-name', default='znadditive', show_default=True, help='Name of the profile to create or reuse.')
 @click.option('--production', is_flag=True, help='PostgreSQL + RabbitMQ profile and a running daemon, not embedded.')
-@click.option('--storage-dir', type=click.Path(file_okay=False, path_type=pathlib.Path), default=None,
-              help='Where the file repository (and SQLite database) go. Default: <AiiDA config dir>/znadditive.')
-@click.option('--codes', 'codes_file', type=click.Path(dir_okay=False), default=None,
-              help='YAML file with the computer and codes (default: the packaged codes.yaml for this machine).')
+@click.option(
+    '--storage-dir',
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    default=None,
+    help='Where the file repository (and SQLite database) go. Default: <AiiDA config dir>/znadditive.',
+)
+@click.option(
+    '--codes',
+    'codes_file',
+    type=click.Path(dir_okay=False),
+    default=None,
+    help='YAML file with the computer and codes (default: the packaged codes.yaml for this machine).',
+)
 @click.option('--email', default='znadditive@localhost', show_default=True, help='Email of the default AiiDA user.')
 @click.option('--database-host', default='localhost', show_default=True, help='PostgreSQL host (--production).')
 @click.option('--database-port', default=5432, show_default=True, help='PostgreSQL port (--production).')
 @click.option('--broker-host', default='127.0.0.1', show_default=True, help='RabbitMQ host (--production).')
 @click.option('--broker-port', default=5672, show_default=True, help='RabbitMQ port (--production).')
 @click.option('--daemon-workers', default=2, show_default=True, help='Daemon workers to start (--production).')
-def cmd_setup(profile_name, production, storage_dir, codes_file, email, database_host, database_port, broker_host,
-              broker_port, daemon_workers) -> None:
+def cmd_setup(
+    profile_name,
+    production,
+    storage_dir,
+    codes_file,
+    email,
+    database_host,
+    database_port,
+    broker_host,
+    broker_port,
+    daemon_workers,
+) -> None:
     """Create (or check) a profile, its services, the computer and the codes. Running it twice changes nothing."""
     from aiida import load_profile
 
@@ -37,11 +56,21 @@ def cmd_setup(profile_name, production, storage_dir, codes_file, email, database
         content = codes.load_codes_file(codes_file)
         codes.code_specs(content)  # fail on a malformed file before anything is created
         if production:
-            settings = profiles.ProductionSettings(database_host=database_host, database_port=database_port,
-                                                   broker_host=broker_host, broker_port=broker_port)
+            settings = profiles.ProductionSettings(
+                database_host=database_host,
+                database_port=database_port,
+                broker_host=broker_host,
+                broker_port=broker_port,
+            )
             echo.echo_success(services.ensure_postgres(services.Endpoint(database_host, database_port)))
-            echo.echo_success(services.ensure_database(settings.database_name(profile_name), settings.database_user,
-                                                       settings.database_password, database_port))
+            echo.echo_success(
+                services.ensure_database(
+                    settings.database_name(profile_name),
+                    settings.database_user,
+                    settings.database_password,
+                    database_port,
+                )
+            )
             echo.echo_success(services.ensure_rabbitmq(services.Endpoint(broker_host, broker_port)))
             echo.echo_success(profiles.ensure_production_profile(profile_name, settings, storage_dir, email))
         else:

@@ -39,9 +39,14 @@ def check_profile(profile_name: str | None) -> Iterator[Check]:
     try:
         storage = get_manager().get_profile_storage()
         yield Check('storage', True, f'{storage} reachable')
-    except Exception as exception:  # noqa: BLE001 - any storage failure is reported, not raised
+    except Exception as exception:
         fix = 'aiida-znadditive setup --production' if profile.storage_backend == 'core.psql_dos' else ''
-        yield Check('storage', False, f'cannot open: {exception}'.splitlines()[0], fix or f'verdi -p {profile.name} storage migrate')
+        yield Check(
+            'storage',
+            False,
+            f'cannot open: {exception}'.splitlines()[0],
+            fix or f'verdi -p {profile.name} storage migrate',
+        )
         return
 
     if profile.process_control_backend is None:
@@ -50,8 +55,12 @@ def check_profile(profile_name: str | None) -> Iterator[Check]:
     config = profile.process_control_config
     endpoint = Endpoint(config.get('broker_host', '127.0.0.1'), int(config.get('broker_port', 5672)))
     if not endpoint.is_open():
-        yield Check('broker', False, f'RabbitMQ not reachable at {endpoint.host}:{endpoint.port}',
-                    'aiida-znadditive setup --production  (starts a local RabbitMQ)')
+        yield Check(
+            'broker',
+            False,
+            f'RabbitMQ not reachable at {endpoint.host}:{endpoint.port}',
+            'aiida-znadditive setup --production  (starts a local RabbitMQ)',
+        )
         return
     yield Check('broker', True, f'RabbitMQ at {endpoint.host}:{endpoint.port}')
 
@@ -104,8 +113,12 @@ def check_codes(codes_file: str | None = None) -> Iterator[Check]:
             continue
         executable = pathlib.Path(str(code.filepath_executable))
         if is_local and not os.access(executable, os.X_OK):
-            yield Check(name, False, f'{executable} missing or not executable',
-                        'sudo bash scripts/install.sh' if not spec.python_environment else setup)
+            yield Check(
+                name,
+                False,
+                f'{executable} missing or not executable',
+                'sudo bash scripts/install.sh' if not spec.python_environment else setup,
+            )
             continue
         if is_local and spec.python_environment and (error := _probe_python(spec)):
             yield Check(name, False, f'{executable}: {error}', setup)
@@ -113,8 +126,12 @@ def check_codes(codes_file: str | None = None) -> Iterator[Check]:
         yield Check(name, True, str(executable))
         for data_file in spec.data_files if is_local else ():
             present = pathlib.Path(data_file).is_file()
-            yield Check(f'data {pathlib.Path(data_file).name}', present, data_file if present else f'{data_file} missing',
-                        '' if present else 'sudo apt-get install cp2k-data')
+            yield Check(
+                f'data {pathlib.Path(data_file).name}',
+                present,
+                data_file if present else f'{data_file} missing',
+                '' if present else 'sudo apt-get install cp2k-data',
+            )
 
 
 def run_checks(profile_name: str | None, codes_file: str | None = None) -> list[Check]:

@@ -111,16 +111,20 @@ def ensure_python_environment(spec: CodeSpec) -> str:
     """Build the virtual environment a Python-interpreter code runs in, unless it works already."""
     python = pathlib.Path(spec.filepath_executable)
     requirements = PACKAGE_DATA.joinpath(spec.python_environment)
-    modules = [line.split('==')[0].replace('-', '_') for line in requirements.read_text().splitlines()
-               if line and not line.startswith('#')]
+    modules = [
+        line.split('==')[0].replace('-', '_')
+        for line in requirements.read_text().splitlines()
+        if line and not line.startswith('#')
+    ]
     probe = f'import {", ".join(m for m in modules if m != "pyscf_dispersion")}'
     if python.exists() and subprocess.run([python, '-c', probe], capture_output=True, check=False).returncode == 0:
         return f'{spec.key}: interpreter {python} works (unchanged)'
     prefix = python.parent.parent
     venv.EnvBuilder(with_pip=True, clear=python.exists()).create(prefix)
     with resources.as_file(requirements) as path:
-        result = subprocess.run([python, '-m', 'pip', 'install', '-q', '-r', str(path)], capture_output=True,
-                                text=True, check=False)
+        result = subprocess.run(
+            [python, '-m', 'pip', 'install', '-q', '-r', str(path)], capture_output=True, text=True, check=False
+        )
     if result.returncode != 0:
         raise CodeSetupError(f'Could not install the {spec.key} interpreter in {prefix}:\n{result.stderr[-2000:]}')
     return f'{spec.key}: built interpreter {python} from {spec.python_environment}'
@@ -180,8 +184,10 @@ def ensure_code(spec: CodeSpec, computer) -> str:
         code.store()
         return f'created code `{full_label}` -> {executable}'
     if str(code.filepath_executable) != executable:
-        return (f'code `{full_label}` exists pointing at {code.filepath_executable}, not {executable}: left unchanged '
-                f'(to replace it: verdi code delete {full_label})')
+        return (
+            f'code `{full_label}` exists pointing at {code.filepath_executable}, not {executable}: left unchanged '
+            f'(to replace it: verdi code delete {full_label})'
+        )
     return f'code `{full_label}` exists (unchanged)'
 
 

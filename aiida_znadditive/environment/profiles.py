@@ -88,8 +88,9 @@ def ensure_embedded_profile(name: str, storage_root: pathlib.Path | None = None,
     storage = (storage_root or default_storage_root()) / name
     storage.mkdir(parents=True, exist_ok=True)
     config = get_config()
-    create_profile(config, storage_backend=EMBEDDED_STORAGE, storage_config={'filepath': str(storage)}, name=name,
-                   email=email)
+    create_profile(
+        config, storage_backend=EMBEDDED_STORAGE, storage_config={'filepath': str(storage)}, name=name, email=email
+    )
     _finalise(config, name)
     return f'created embedded profile `{name}` ({EMBEDDED_STORAGE}, no broker) in {storage}'
 

@@ -65,7 +65,9 @@ def ensure_postgres(endpoint: Endpoint = Endpoint('localhost', 5432)) -> str:
     if not endpoint.is_local:
         raise ServiceError(f'PostgreSQL at {endpoint.host}:{endpoint.port} is unreachable; ask its administrator.')
     if shutil.which('pg_ctlcluster') is None:
-        raise ServiceError('PostgreSQL is not installed. Fix: sudo bash scripts/install.sh (or apt-get install postgresql)')
+        raise ServiceError(
+            'PostgreSQL is not installed. Fix: sudo bash scripts/install.sh (or apt-get install postgresql)'
+        )
     clusters = sorted(glob.glob('/etc/postgresql/*/main'))
     if not clusters:
         raise ServiceError('No PostgreSQL cluster found. Fix: pg_createcluster <version> main')
@@ -86,7 +88,9 @@ def ensure_rabbitmq(endpoint: Endpoint = Endpoint('127.0.0.1', 5672)) -> str:
     # Debian installs it under /usr/sbin, which is not on a normal user's PATH.
     server = shutil.which('rabbitmq-server') or shutil.which('rabbitmq-server', path='/usr/sbin')
     if not server:
-        raise ServiceError('RabbitMQ is not installed. Fix: sudo bash scripts/install.sh (or apt-get install rabbitmq-server)')
+        raise ServiceError(
+            'RabbitMQ is not installed. Fix: sudo bash scripts/install.sh (or apt-get install rabbitmq-server)'
+        )
     result = _run([server, '-detached'])
     if result.returncode != 0:
         raise ServiceError(f'rabbitmq-server -detached failed: {result.stderr.strip()} (run it as root)')
@@ -119,7 +123,7 @@ def ensure_database(name: str, user: str, password: str, port: int = 5432) -> st
     """
     done = []
     if not _psql(f"SELECT 1 FROM pg_roles WHERE rolname='{user}'", port):
-        _psql(f"CREATE USER \"{user}\" WITH PASSWORD '{password}' CREATEDB", port)
+        _psql(f'CREATE USER "{user}" WITH PASSWORD \'{password}\' CREATEDB', port)
         done.append(f'created role {user}')
     if not _psql(f"SELECT 1 FROM pg_database WHERE datname='{name}'", port):
         _psql(

@@ -25,7 +25,9 @@ def test_distorted_complex_is_seen():
     shell = first_shell(atoms.positions, atoms.get_chemical_symbols(), 2.6)
     assert len(shell) == 6
     assert shell[-1][1] == pytest.approx(np.hypot(2.08, 0.5))
-    assert octahedral_deviation(atoms.positions, 0, [i for i, _ in shell]) == pytest.approx(np.degrees(np.arctan2(0.5, 2.08)), rel=1e-6)
+    assert octahedral_deviation(atoms.positions, 0, [i for i, _ in shell]) == pytest.approx(
+        np.degrees(np.arctan2(0.5, 2.08)), rel=1e-6
+    )
 
 
 def test_cutoff_excludes_second_shell():

@@ -40,9 +40,13 @@ def test_missing_codes_file(tmp_path):
 
 
 def test_missing_executable_names_fix(codes_file_content, aiida_profile_clean):
-    content = {**codes_file_content, 'codes': {'ghost': {'label': 'ghost', 'plugin': 'core.arithmetic.add',
-                                                         'filepath_executable': 'no-such-binary-xyz'}}}
-    with pytest.raises(CodeSetupError, match='no-such-binary-xyz.*not on PATH.*install.sh'):
+    content = {
+        **codes_file_content,
+        'codes': {
+            'ghost': {'label': 'ghost', 'plugin': 'core.arithmetic.add', 'filepath_executable': 'no-such-binary-xyz'}
+        },
+    }
+    with pytest.raises(CodeSetupError, match=r'no-such-binary-xyz.*not on PATH.*install\.sh'):
         ensure_codes(content)
 
 

@@ -17,6 +17,8 @@ def test_embedded_profile_idempotent(aiida_config_tmp, tmp_path):
 
 
 def test_profile_with_other_backend_is_refused(aiida_config_tmp, aiida_profile_factory):
-    with aiida_profile_factory(aiida_config_tmp, name='taken', broker_backend='core.zeromq'):
-        with pytest.raises(ProfileError, match='verdi profile delete taken'):
-            ensure_embedded_profile('taken')
+    with (
+        aiida_profile_factory(aiida_config_tmp, name='taken', broker_backend='core.zeromq'),
+        pytest.raises(ProfileError, match='verdi profile delete taken'),
+    ):
+        ensure_embedded_profile('taken')

@@ -35,7 +35,8 @@ from ase import Atoms
 load_profile('{profile}')
 builder = CalculationFactory('pyscf.base').get_builder()
 builder.code = orm.load_code('pyscf@localhost')
-builder.structure = orm.StructureData(ase=Atoms('OH2', positions=[[0, 0, 0], [0, 0.7572, 0.5865], [0, -0.7572, 0.5865]]))
+water = Atoms('OH2', positions=[[0, 0, 0], [0, 0.7572, 0.5865], [0, -0.7572, 0.5865]])
+builder.structure = orm.StructureData(ase=water)
 builder.parameters = orm.Dict({{'structure': {{'basis': 'aug-cc-pvqz'}}, 'mean_field': {{'method': 'RHF'}},
                                 'results': {{'pickle_model': False}}}})
 builder.metadata.options.resources = {{'num_machines': 1, 'num_mpiprocs_per_machine': 1}}
@@ -84,13 +85,26 @@ def production(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip('starting PostgreSQL and RabbitMQ needs root (CI and the dev machines run as root)')
     shell = UserShell(tmp_path_factory.mktemp('production'), f'prod-{secrets.token_hex(4)}')
-    result = shell.run([str(BIN / 'aiida-znadditive'), 'setup', '--production', '--profile-name', shell.profile,
-                        '--daemon-workers', '1'])
+    result = shell.run(
+        [
+            str(BIN / 'aiida-znadditive'),
+            'setup',
+            '--production',
+            '--profile-name',
+            shell.profile,
+            '--daemon-workers',
+            '1',
+        ]
+    )
     assert 'started the daemon with 1 workers' in result.stdout
     yield shell
     subprocess.run([str(BIN / 'verdi'), '-p', shell.profile, 'daemon', 'stop'], env=shell.env, check=False)
-    subprocess.run([str(BIN / 'verdi'), 'profile', 'delete', '--force', '--delete-data', shell.profile],
-                   env=shell.env, check=False, capture_output=True)
+    subprocess.run(
+        [str(BIN / 'verdi'), 'profile', 'delete', '--force', '--delete-data', shell.profile],
+        env=shell.env,
+        check=False,
+        capture_output=True,
+    )
 
 
 def wait_until(predicate, timeout: float, what: str, poll: float = 2.0):
@@ -111,8 +125,12 @@ def test_doctor_on_production_profile(production):
 
 def test_calculation_survives_killed_daemon_worker(production):
     pk = int(production.python(SUBMIT))
-    running = wait_until(lambda: (s := production.state(pk))['job_id'] and s['state'] == 'waiting' and s, 180,
-                         'the job to be submitted to the scheduler', poll=1.0)
+    running = wait_until(
+        lambda: (s := production.state(pk))['job_id'] and s['state'] == 'waiting' and s,
+        180,
+        'the job to be submitted to the scheduler',
+        poll=1.0,
+    )
     job_id = running['job_id']
     assert psutil.pid_exists(int(job_id))  # the direct scheduler's job id is the PID of the running job
 
@@ -122,8 +140,11 @@ def test_calculation_survives_killed_daemon_worker(production):
     workers[0].wait(timeout=30)
     production.run([str(BIN / 'verdi'), '-p', production.profile, 'daemon', 'restart'])
 
-    final = wait_until(lambda: (s := production.state(pk))['state'] in ('finished', 'excepted', 'killed') and s, 600,
-                       'the calculation to finish after the restart')
+    final = wait_until(
+        lambda: (s := production.state(pk))['state'] in ('finished', 'excepted', 'killed') and s,
+        600,
+        'the calculation to finish after the restart',
+    )
     assert final['state'] == 'finished'
     assert final['exit_status'] == 0
     assert final['job_id'] == job_id, 'the job was submitted a second time'
