@@ -15,6 +15,7 @@ EMBEDDED_STORAGE = 'core.sqlite_dos'
 PRODUCTION_STORAGE = 'core.psql_dos'
 PRODUCTION_BROKER = 'core.rabbitmq'
 DEFAULT_EMAIL = 'znadditive@localhost'
+EMBEDDED_POLL_INTERVAL = 1
 
 
 class ProfileError(RuntimeError):
@@ -91,6 +92,9 @@ def ensure_embedded_profile(name: str, storage_root: pathlib.Path | None = None,
     create_profile(
         config, storage_backend=EMBEDDED_STORAGE, storage_config={'filepath': str(storage)}, name=name, email=email
     )
+    # Without a broker, a parent WorkChain learns that its child finished by polling, every 60 s by default: each
+    # step of a WorkChain would then idle a minute. One second costs nothing here.
+    config.set_option('runner.poll.interval', EMBEDDED_POLL_INTERVAL, scope=name)
     _finalise(config, name)
     return f'created embedded profile `{name}` ({EMBEDDED_STORAGE}, no broker) in {storage}'
 

@@ -1,0 +1,181 @@
+"""The calculator interface: how WorkChains ask any engine for a task without knowing the engine.
+
+A calculator adapter turns a *task* (single point, relaxation, MD) on a structure with a charge, a spin
+multiplicity, an optional implicit solvent and a protocol name into a process builder for its engine, and turns the
+finished engine process back into normalised outputs: ``energy`` (Float, eV), ``structure`` (StructureData),
+optionally ``forces`` (ArrayData, eV/Å), ``homo``/``lumo`` (Float, eV) and ``trajectory``. The normalised outputs
+are made by calcfunctions from the engine's own outputs, so the provenance graph shows where each number came from.
+
+Adapters are registered under the entry point group ``znadditive.calculators``; the WorkChains load them through
+:func:`load_calculator` and never import an engine's plugin.
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, ClassVar
+
+import yaml
+from aiida import orm
+from aiida.engine import ProcessBuilder
+
+ENTRY_POINT_GROUP = 'znadditive.calculators'
+TASKS = ('singlepoint', 'relax', 'md')
+PROTOCOLS = ('fast', 'moderate', 'precise')
+
+
+class CalculatorError(ValueError):
+    """A task the calculator cannot do; ``reason`` names the exit code a WorkChain should end with."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a WorkChain asks of a calculator.
+
+    :param kind: one of ``TASKS``.
+    :param charge: total charge in e.
+    :param multiplicity: spin multiplicity 2S+1.
+    :param protocol: one of ``PROTOCOLS``; the calculator's YAML gives its settings.
+    :param solvent: implicit solvent name (``water``) or None for gas phase.
+    """
+
+    kind: str
+    charge: int = 0
+    multiplicity: int = 1
+    protocol: str = 'fast'
+    solvent: str | None = None
+
+
+def site_symbols(structure: orm.StructureData) -> list[str]:
+    return [structure.get_kind(site.kind_name).symbol for site in structure.sites]
+
+
+def electron_count(structure: orm.StructureData, charge: int) -> int:
+    """Number of electrons (all-electron count; pseudopotentials do not change its parity)."""
+    from ase.data import atomic_numbers
+
+    return sum(atomic_numbers[symbol] for symbol in site_symbols(structure)) - charge
+
+
+class Calculator(abc.ABC):
+    """Adapter between the WorkChains and one engine. Subclasses fill the class variables and three methods."""
+
+    #: entry point name, also the name of the protocol file ``protocols/calculators/<name>.yaml``
+    name: ClassVar[str]
+    #: tasks this engine can do
+    tasks: ClassVar[tuple[str, ...]]
+    #: whether the engine treats the cell as periodic (molecules then sit in a large box)
+    periodic: ClassVar[bool] = False
+    #: implicit solvents the engine supports
+    solvents: ClassVar[tuple[str, ...]] = ()
+
+    @functools.cached_property
+    def protocol_file(self) -> dict:
+        text = (
+            resources.files('aiida_znadditive.protocols')
+            .joinpath('calculators')
+            .joinpath(f'{self.name}.yaml')
+            .read_text()
+        )
+        return yaml.safe_load(text)
+
+    def protocol(self, name: str) -> dict:
+        """The settings of protocol ``name``: ``default_inputs`` updated with the protocol's own differences."""
+        content = self.protocol_file
+        if name not in content['protocols']:
+            raise CalculatorError(
+                f'Protocol `{name}` is unknown to calculator `{self.name}`; choose from {", ".join(content["protocols"])}.',
+                'unknown_protocol',
+            )
+        return recursive_merge(content['default_inputs'], content['protocols'][name])
+
+    def elements(self, protocol: str) -> frozenset[str] | None:
+        """Elements the protocol's basis/parameters cover; None when the engine covers the whole periodic table."""
+        covered = self.protocol(protocol).get('elements')
+        return frozenset(covered) if covered else None
+
+    def validate(self, structure: orm.StructureData, task: Task) -> None:
+        """Raise :class:`CalculatorError` when the task cannot be done; called before anything runs."""
+        if task.kind not in self.tasks:
+            raise CalculatorError(
+                f'Calculator `{self.name}` cannot do `{task.kind}`; it does {self.tasks}.', 'unsupported_task'
+            )
+        if task.solvent and task.solvent not in self.solvents:
+            raise CalculatorError(
+                f'Calculator `{self.name}` has no implicit solvent `{task.solvent}`.', 'unsupported_solvent'
+            )
+        covered = self.elements(task.protocol)
+        symbols = set(site_symbols(structure))
+        if covered is not None and not symbols <= covered:
+            missing = ', '.join(sorted(symbols - covered))
+            raise CalculatorError(
+                f'Protocol `{task.protocol}` of `{self.name}` has no basis/parameters for {missing}.',
+                'unsupported_elements',
+            )
+        if task.multiplicity < 1 or (electron_count(structure, task.charge) - (task.multiplicity - 1)) % 2:
+            raise CalculatorError(
+                f'{electron_count(structure, task.charge)} electrons (charge {task.charge}) cannot have spin '
+                f'multiplicity {task.multiplicity}.',
+                'invalid_spin',
+            )
+        if electron_count(structure, task.charge) < 0:
+            raise CalculatorError(
+                f'Charge {task.charge} removes more electrons than the structure has.', 'invalid_charge'
+            )
+
+    @abc.abstractmethod
+    def get_builder(
+        self,
+        code: orm.AbstractCode,
+        structure: orm.StructureData,
+        task: Task,
+        overrides: dict | None = None,
+        options: dict | None = None,
+    ) -> ProcessBuilder:
+        """Return a builder of the engine's process (its CalcJob or restart WorkChain) for ``task``."""
+
+    @abc.abstractmethod
+    def get_outputs(self, node: orm.ProcessNode, task: Task) -> dict[str, orm.Data]:
+        """Return the normalised outputs of a finished engine process (see the module docstring)."""
+
+
+def recursive_merge(base: dict, update: dict) -> dict:
+    merged = dict(base)
+    for key, value in (update or {}).items():
+        merged[key] = (
+            recursive_merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
+    return merged
+
+
+def calculator_names() -> list[str]:
+    from aiida.plugins.entry_point import get_entry_point_names
+
+    return get_entry_point_names(ENTRY_POINT_GROUP)
+
+
+def load_calculator(name: str) -> Calculator:
+    """Instantiate the calculator registered as ``name`` in ``znadditive.calculators``."""
+    from aiida.common.exceptions import MissingEntryPointError
+    from aiida.plugins.entry_point import load_entry_point
+
+    try:
+        return load_entry_point(ENTRY_POINT_GROUP, name)()
+    except MissingEntryPointError:
+        raise CalculatorError(
+            f'No calculator `{name}`; registered: {", ".join(calculator_names()) or "none"}.', 'unknown_calculator'
+        ) from None
+
+
+def merge_options(defaults: dict[str, Any], options: dict | None) -> dict[str, Any]:
+    """Metadata options: the protocol's defaults updated with the caller's."""
+    return recursive_merge(defaults, options or {})

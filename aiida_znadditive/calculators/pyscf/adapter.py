@@ -1,0 +1,75 @@
+"""The ``pyscf`` calculator: molecules (any charge and spin) with PySCF, gas phase or C-PCM water."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from aiida import orm
+from aiida.engine import ProcessBuilder, calcfunction
+
+from ..base import Calculator, Task, merge_options, recursive_merge
+from .restart import PyscfRestartWorkChain
+
+
+@calcfunction
+def normalise_pyscf_outputs(parameters: orm.Dict) -> dict:
+    """Energy, HOMO and LUMO in eV and forces in eV/Å (single points) from aiida-pyscf's ``parameters``."""
+    mean_field = parameters['mean_field']
+    outputs = {'energy': orm.Float(mean_field['total_energy'])}
+    orbitals = mean_field.get('molecular_orbitals')
+    if orbitals:
+        energies, occupations = orbitals['energies'], orbitals['occupations']
+        # Unrestricted runs give alpha and beta lists: the frontier orbitals are the highest occupied and lowest
+        # virtual over both spins.
+        if energies and isinstance(energies[0], list):
+            pairs = [pair for spin in zip(energies, occupations) for pair in zip(*spin)]
+        else:
+            pairs = list(zip(energies, occupations))
+        occupied = [e for e, n in pairs if n > 1e-3]
+        virtual = [e for e, n in pairs if n <= 1e-3]
+        if occupied:
+            outputs['homo'] = orm.Float(max(occupied))
+        if virtual:
+            outputs['lumo'] = orm.Float(min(virtual))
+    if 'forces' in mean_field:
+        forces = orm.ArrayData()
+        forces.set_array('forces', np.array(mean_field['forces']))
+        outputs['forces'] = forces
+    return outputs
+
+
+class PyscfCalculator(Calculator):
+    """PySCF through aiida-pyscf (:class:`PyscfRestartWorkChain`), with RI-JK, D3(BJ) and C-PCM water."""
+
+    name = 'pyscf'
+    tasks = ('singlepoint', 'relax')
+    solvents = ('water',)
+
+    def get_builder(self, code, structure, task: Task, overrides=None, options=None) -> ProcessBuilder:
+        settings = self.protocol(task.protocol)
+        unrestricted = task.multiplicity > 1
+        parameters = {
+            'structure': {**settings['structure'], 'charge': task.charge, 'spin': task.multiplicity - 1},
+            'mean_field': {'method': 'UKS' if unrestricted else 'RKS', **copy.deepcopy(settings['mean_field'])},
+            # The pickled SCF object is ~1 GB for [Zn(H2O)6]2+ and would be stored twice.
+            'results': {'pickle_model': False},
+        }
+        if task.solvent:
+            parameters['mean_field']['solvent'] = settings['solvents'][task.solvent]
+        if task.kind == 'relax':
+            parameters['optimizer'] = copy.deepcopy(settings['optimizer'])
+        parameters = recursive_merge(parameters, overrides or {})
+        builder = PyscfRestartWorkChain.get_builder()
+        builder.pyscf.code = code
+        builder.pyscf.structure = structure
+        builder.pyscf.parameters = orm.Dict(parameters)
+        builder.pyscf.metadata.options = merge_options(settings['options'], options)
+        return builder
+
+    def get_outputs(self, node, task: Task) -> dict[str, orm.Data]:
+        outputs = dict(normalise_pyscf_outputs(node.outputs.parameters))
+        outputs['structure'] = node.outputs.structure if task.kind == 'relax' else node.inputs.pyscf.structure
+        if 'trajectory' in node.outputs:
+            outputs['trajectory'] = node.outputs.trajectory
+        return outputs

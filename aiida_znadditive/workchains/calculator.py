@@ -1,0 +1,109 @@
+"""``CalculatorWorkChain``: one task on one structure with any registered calculator, with normalised outputs.
+
+This is the only door through which the science WorkChains reach an engine: they name a calculator (an entry
+point of ``znadditive.calculators``) and a code, and get back ``energy`` (eV), ``structure`` and, where the engine
+gives them, ``forces`` (eV/Å), ``homo``/``lumo`` (eV) and a ``trajectory``.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.engine import ToContext, WorkChain
+
+from ..calculators.base import PROTOCOLS, TASKS, CalculatorError, Task, load_calculator
+
+#: CalculatorError.reason -> exit code label
+REASONS = {
+    'unknown_calculator': 'ERROR_UNKNOWN_CALCULATOR',
+    'unsupported_task': 'ERROR_UNSUPPORTED_TASK',
+    'unsupported_elements': 'ERROR_UNSUPPORTED_ELEMENTS',
+    'invalid_spin': 'ERROR_INVALID_SPIN',
+    'invalid_charge': 'ERROR_INVALID_CHARGE',
+    'unsupported_solvent': 'ERROR_UNSUPPORTED_SOLVENT',
+    'unknown_protocol': 'ERROR_UNKNOWN_PROTOCOL',
+}
+
+
+def _validate_task(value, _):
+    if value.value not in TASKS:
+        return f'task `{value.value}` is not one of {TASKS}'
+    return None
+
+
+class CalculatorWorkChain(WorkChain):
+    """Run a single point, relaxation or MD with the calculator named by ``calculator``."""
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input('calculator', valid_type=orm.Str, help='Entry point name in `znadditive.calculators`.')
+        spec.input('code', valid_type=orm.AbstractCode, help='The code of the engine.')
+        spec.input('structure', valid_type=orm.StructureData, help='Molecule (in a box) or periodic system.')
+        spec.input('task', valid_type=orm.Str, default=lambda: orm.Str('singlepoint'), validator=_validate_task)
+        spec.input('charge', valid_type=orm.Int, default=lambda: orm.Int(0), help='Total charge in e.')
+        spec.input('multiplicity', valid_type=orm.Int, default=lambda: orm.Int(1), help='Spin multiplicity 2S+1.')
+        spec.input('protocol', valid_type=orm.Str, default=lambda: orm.Str('fast'), help=f'One of {PROTOCOLS}.')
+        spec.input('solvent', valid_type=orm.Str, required=False, help='Implicit solvent (e.g. `water`).')
+        spec.input('overrides', valid_type=orm.Dict, required=False, help='Engine parameters over the protocol.')
+        spec.input('options', valid_type=orm.Dict, required=False, help='CalcJob metadata options over the protocol.')
+        spec.outline(cls.validate_task, cls.run_calculation, cls.inspect_calculation, cls.results)
+        spec.output('energy', valid_type=orm.Float, help='Total energy in eV.')
+        spec.output('structure', valid_type=orm.StructureData, help='Final (relaxed) or input structure.')
+        spec.output('forces', valid_type=orm.ArrayData, required=False, help='Forces in eV/Å (array `forces`).')
+        spec.output('homo', valid_type=orm.Float, required=False, help='HOMO energy in eV.')
+        spec.output('lumo', valid_type=orm.Float, required=False, help='LUMO energy in eV.')
+        spec.output('trajectory', valid_type=orm.TrajectoryData, required=False, help='Relaxation or MD frames.')
+        spec.exit_code(201, 'ERROR_UNKNOWN_CALCULATOR', message='{message}')
+        spec.exit_code(202, 'ERROR_UNSUPPORTED_TASK', message='{message}')
+        spec.exit_code(203, 'ERROR_UNSUPPORTED_ELEMENTS', message='{message}')
+        spec.exit_code(204, 'ERROR_INVALID_SPIN', message='{message}')
+        spec.exit_code(205, 'ERROR_INVALID_CHARGE', message='{message}')
+        spec.exit_code(206, 'ERROR_UNSUPPORTED_SOLVENT', message='{message}')
+        spec.exit_code(207, 'ERROR_UNKNOWN_PROTOCOL', message='{message}')
+        spec.exit_code(300, 'ERROR_CALCULATION_FAILED', message='The {engine} process failed: {message}')
+
+    @property
+    def task(self) -> Task:
+        return Task(
+            kind=self.inputs.task.value,
+            charge=self.inputs.charge.value,
+            multiplicity=self.inputs.multiplicity.value,
+            protocol=self.inputs.protocol.value,
+            solvent=self.inputs.solvent.value if 'solvent' in self.inputs else None,
+        )
+
+    def validate_task(self):
+        """Check that the calculator exists and can do this task on this structure, before anything runs."""
+        try:
+            calculator = load_calculator(self.inputs.calculator.value)
+            calculator.validate(self.inputs.structure, self.task)
+        except CalculatorError as exception:
+            self.report(str(exception))
+            return self.exit_codes[REASONS[exception.reason]].format(message=str(exception))
+        return None
+
+    def run_calculation(self):
+        calculator = load_calculator(self.inputs.calculator.value)
+        builder = calculator.get_builder(
+            self.inputs.code,
+            self.inputs.structure,
+            self.task,
+            overrides=self.inputs.overrides.get_dict() if 'overrides' in self.inputs else None,
+            options=self.inputs.options.get_dict() if 'options' in self.inputs else None,
+        )
+        builder.metadata.call_link_label = f'{calculator.name}_{self.task.kind}'
+        node = self.submit(builder)
+        self.report(f'launched {node.process_label}<{node.pk}> ({calculator.name}, {self.task.kind})')
+        return ToContext(calculation=node)
+
+    def inspect_calculation(self):
+        node = self.ctx.calculation
+        if not node.is_finished_ok:
+            message = node.exit_message or f'exit status {node.exit_status}'
+            return self.exit_codes.ERROR_CALCULATION_FAILED.format(engine=node.process_label, message=message)
+        return None
+
+    def results(self):
+        calculator = load_calculator(self.inputs.calculator.value)
+        for name, node in calculator.get_outputs(self.ctx.calculation, self.task).items():
+            self.out(name, node)
