@@ -90,9 +90,9 @@ class Calculator(abc.ABC):
         """The settings of protocol ``name``: ``default_inputs`` updated with the protocol's own differences."""
         content = self.protocol_file
         if name not in content['protocols']:
+            known = ', '.join(content['protocols'])
             raise CalculatorError(
-                f'Protocol `{name}` is unknown to calculator `{self.name}`; choose from {", ".join(content["protocols"])}.',
-                'unknown_protocol',
+                f'Protocol `{name}` is unknown to calculator `{self.name}`; choose from {known}.', 'unknown_protocol'
             )
         return recursive_merge(content['default_inputs'], content['protocols'][name])
 

@@ -75,7 +75,7 @@ def check_profile(profile_name: str | None) -> Iterator[Check]:
 
 def _probe_python(spec: CodeSpec) -> str | None:
     """Return an error message when the interpreter lacks what aiida-pyscf's script needs, else None."""
-    probe = "import dill, geometric, pyscf; from pyscf import gto; gto.basis.load('def2-svp', 'Zn'); import pyscf.dispersion"
+    probe = "import dill, geometric, pyscf, pyscf.dispersion; from pyscf import gto; gto.basis.load('def2-svp', 'Zn')"
     result = subprocess.run([spec.filepath_executable, '-c', probe], capture_output=True, text=True, check=False)
     return None if result.returncode == 0 else result.stderr.strip().splitlines()[-1]
 

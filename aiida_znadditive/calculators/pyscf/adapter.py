@@ -23,9 +23,9 @@ def normalise_pyscf_outputs(parameters: orm.Dict) -> dict:
         # Unrestricted runs give alpha and beta lists: the frontier orbitals are the highest occupied and lowest
         # virtual over both spins.
         if energies and isinstance(energies[0], list):
-            pairs = [pair for spin in zip(energies, occupations) for pair in zip(*spin)]
+            pairs = [pair for spin in zip(energies, occupations, strict=True) for pair in zip(*spin, strict=True)]
         else:
-            pairs = list(zip(energies, occupations))
+            pairs = list(zip(energies, occupations, strict=True))
         occupied = [e for e, n in pairs if n > 1e-3]
         virtual = [e for e, n in pairs if n <= 1e-3]
         if occupied:

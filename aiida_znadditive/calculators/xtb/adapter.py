@@ -1,0 +1,50 @@
+"""The ``xtb`` calculator: GFN2-xTB single points and relaxations of molecules, gas phase or ALPB water."""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.engine import ProcessBuilder, calcfunction
+
+from ..base import Calculator, Task, merge_options, recursive_merge
+from .calculation import XtbCalculation
+
+
+@calcfunction
+def normalise_xtb_outputs(parameters: orm.Dict) -> dict:
+    """Energy, HOMO and LUMO in eV from the xtb parser's ``parameters`` (GFN-FF has no orbitals)."""
+    outputs = {'energy': orm.Float(parameters['total_energy'])}
+    for key in ('homo', 'lumo'):
+        if parameters.get(key) is not None:
+            outputs[key] = orm.Float(parameters[key])
+    return outputs
+
+
+class XtbCalculator(Calculator):
+    """GFN-xTB through the xtb program, run as :class:`XtbCalculation`."""
+
+    name = 'xtb'
+    tasks = ('singlepoint', 'relax')
+    solvents = ('water',)
+
+    def get_builder(self, code, structure, task: Task, overrides=None, options=None) -> ProcessBuilder:
+        settings = self.protocol(task.protocol)
+        parameters = {
+            **settings['parameters'],
+            'charge': task.charge,
+            'multiplicity': task.multiplicity,
+            'task': task.kind,
+            'solvent': settings['solvents'][task.solvent] if task.solvent else None,
+        }
+        builder = XtbCalculation.get_builder()
+        builder.code = code
+        builder.structure = structure
+        builder.parameters = orm.Dict(recursive_merge(parameters, overrides or {}))
+        builder.metadata.options = merge_options(settings['options'], options)
+        return builder
+
+    def get_outputs(self, node, task: Task) -> dict[str, orm.Data]:
+        outputs = dict(normalise_xtb_outputs(node.outputs.parameters))
+        outputs['structure'] = node.outputs.structure if task.kind == 'relax' else node.inputs.structure
+        if 'trajectory' in node.outputs:
+            outputs['trajectory'] = node.outputs.trajectory
+        return outputs
