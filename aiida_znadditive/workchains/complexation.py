@@ -1,0 +1,409 @@
+"""``ZnComplexationWorkChain``: how strongly an additive displaces water from the Zn2+ hydration shell.
+
+From a SMILES: ligand conformers and Zn2+ complexes for every binding mode (one or two waters of [Zn(H2O)6]2+
+replaced by the ligand's donor atoms) -> all relaxed with a cheap calculator and ranked by exchange energy -> the
+best modes, the best ligand conformer and the references relaxed with a DFT calculator -> single points in implicit
+water -> the exchange energy ΔE = E([Zn(H2O)6-nL]) + n·E(H2O) − E([Zn(H2O)6]) − E(L), gas phase and solvated, in
+calcfunctions. References are computed once per level of theory and reused (see ``references.py``).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import yaml
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import ToContext, WorkChain, if_
+
+from ..analysis.energies import exchange_energy, rank_binding_modes
+from ..analysis.geometry import zn_donor_distances
+from ..calculators.base import CalculatorError, load_calculator, recursive_merge
+from ..structures.candidates import build_complexation_candidates, build_water, prepare_ligand
+from ..structures.ligands import LigandError
+from ..structures.zinc_aqua import ZN_O_EXPERIMENT, build_zn_aqua_complex
+from .calculator import CalculatorWorkChain
+from .references import find_reference, reference_key, tag_reference
+
+LIGAND_ERRORS = {
+    'invalid_smiles': 'ERROR_INVALID_SMILES',
+    'unsupported_elements': 'ERROR_UNSUPPORTED_ELEMENTS',
+    'radical': 'ERROR_RADICAL',
+    'impossible_charge': 'ERROR_IMPOSSIBLE_CHARGE',
+    'no_donor': 'ERROR_NO_DONOR',
+    'too_large': 'ERROR_TOO_LARGE',
+    'embedding_failed': 'ERROR_EMBEDDING_FAILED',
+}
+REFERENCES = {'hexaaqua': 2, 'water': 0}  # species -> charge
+
+
+def load_protocol_file() -> dict:
+    return yaml.safe_load(resources.files('aiida_znadditive.protocols').joinpath('complexation.yaml').read_text())
+
+
+def validate_settings(value: orm.Dict, _) -> str | None:
+    required = {'ligand', 'complex', 'prerank', 'dft', 'analysis'}
+    missing = required - set(value.get_dict())
+    return f'settings lack {", ".join(sorted(missing))}' if missing else None
+
+
+class ZnComplexationWorkChain(WorkChain):
+    """Exchange energy of an additive against the waters of [Zn(H2O)6]2+, with the geometry and binding mode."""
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input('smiles', valid_type=orm.Str, help='The additive (ligand) as SMILES; its formal charge is kept.')
+        spec.input(
+            'settings',
+            valid_type=orm.Dict,
+            validator=validate_settings,
+            help='All settings, as resolved from a protocol by `get_builder_from_protocol`.',
+        )
+        for stage, default in (('prerank', 'xtb'), ('dft', 'pyscf')):
+            spec.input_namespace(stage, help=f'The {stage} calculator and its code.')
+            spec.input(
+                f'{stage}.calculator',
+                valid_type=orm.Str,
+                default=lambda d=default: orm.Str(d),
+                help='Entry point name in `znadditive.calculators`.',
+            )
+            spec.input(f'{stage}.code', valid_type=orm.AbstractCode)
+        spec.outline(
+            cls.setup,
+            cls.build_candidates,
+            cls.run_prerank,
+            cls.inspect_prerank,
+            cls.run_dft_relax,
+            cls.inspect_dft_relax,
+            if_(cls.should_run_solvated)(cls.run_dft_solvated, cls.inspect_dft_solvated),
+            cls.results,
+        )
+        spec.output('exchange_energy', valid_type=orm.Float, help='ΔE of the best mode, gas phase, eV.')
+        spec.output(
+            'exchange_energy_solvated',
+            valid_type=orm.Float,
+            required=False,
+            help='ΔE of the best mode with implicit water single points, eV.',
+        )
+        spec.output('binding_mode', valid_type=orm.Dict, help='The best mode: donors, kinds, denticity.')
+        spec.output('complex_structure', valid_type=orm.StructureData, help='The relaxed complex of the best mode.')
+        spec.output('ligand_structure', valid_type=orm.StructureData, help='The relaxed free ligand.')
+        spec.output('ligand_homo', valid_type=orm.Float, required=False, help='Ligand HOMO, eV (DFT, gas).')
+        spec.output('ligand_lumo', valid_type=orm.Float, required=False, help='Ligand LUMO, eV (DFT, gas).')
+        spec.output('geometry', valid_type=orm.Dict, help='Zn-donor distances (Å) of the relaxed best complex.')
+        spec.output('prerank_ranking', valid_type=orm.Dict, help='All binding modes ranked at the cheap level.')
+        spec.output('dft_ranking', valid_type=orm.Dict, help='The relaxed modes ranked at the DFT level (gas).')
+        spec.exit_code(210, 'ERROR_INVALID_SMILES', message='{message}')
+        spec.exit_code(211, 'ERROR_UNSUPPORTED_ELEMENTS', message='{message}')
+        spec.exit_code(212, 'ERROR_RADICAL', message='{message}')
+        spec.exit_code(213, 'ERROR_IMPOSSIBLE_CHARGE', message='{message}')
+        spec.exit_code(214, 'ERROR_NO_DONOR', message='{message}')
+        spec.exit_code(215, 'ERROR_TOO_LARGE', message='{message}')
+        spec.exit_code(216, 'ERROR_EMBEDDING_FAILED', message='{message}')
+        spec.exit_code(217, 'ERROR_NO_BINDING_MODE', message='No binding mode could be placed: {message}')
+        spec.exit_code(218, 'ERROR_CALCULATOR_CANNOT', message='{message}')
+        spec.exit_code(301, 'ERROR_PRERANK_FAILED', message='Every binding mode failed at the cheap level.')
+        spec.exit_code(302, 'ERROR_LIGAND_FAILED', message='The free ligand calculation failed ({stage}).')
+        spec.exit_code(303, 'ERROR_REFERENCE_FAILED', message='The reference {species} failed ({stage}).')
+        spec.exit_code(304, 'ERROR_DFT_FAILED', message='Every selected binding mode failed at the DFT level.')
+        spec.exit_code(305, 'ERROR_SOLVATED_FAILED', message='A solvated single point failed: {label}.')
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        prerank_code: orm.AbstractCode,
+        dft_code: orm.AbstractCode,
+        smiles: str,
+        *,
+        protocol: str | None = None,
+        overrides: dict | None = None,
+        prerank_calculator: str = 'xtb',
+        dft_calculator: str = 'pyscf',
+    ):
+        """A builder whose ``settings`` are the protocol's (``fast``/``moderate``/``precise``) plus ``overrides``."""
+        content = load_protocol_file()
+        protocol = protocol or content['default_protocol']
+        if protocol not in content['protocols']:
+            raise ValueError(f'Unknown protocol `{protocol}`; choose from {", ".join(content["protocols"])}.')
+        settings = recursive_merge(content['default_inputs'], content['protocols'][protocol])
+        settings.pop('description', None)
+        settings = recursive_merge(settings, overrides or {})
+        builder = cls.get_builder()
+        builder.smiles = orm.Str(smiles)
+        builder.settings = orm.Dict(settings)
+        builder.prerank.calculator = orm.Str(prerank_calculator)
+        builder.prerank.code = prerank_code
+        builder.dft.calculator = orm.Str(dft_calculator)
+        builder.dft.code = dft_code
+        builder.metadata.label = f'complexation {smiles} ({protocol})'
+        return builder
+
+    # -- setup -----------------------------------------------------------------------------------------------------
+
+    def setup(self):
+        """Check the ligand and that both calculators can treat it, before anything is built or run."""
+        self.ctx.settings = AttributeDict(self.inputs.settings.get_dict())
+        smiles = self.inputs.smiles.value
+        try:
+            mol, _ = prepare_ligand(smiles, self.ctx.settings.ligand)
+        except LigandError as error:
+            self.report(str(error))
+            return self.exit_codes[LIGAND_ERRORS[error.reason]].format(message=str(error))
+        symbols = {atom.GetSymbol() for atom in mol.GetAtoms()} | {'Zn', 'O', 'H'}
+        for stage in ('prerank', 'dft'):
+            try:
+                calculator = load_calculator(self.inputs[stage].calculator.value)
+            except CalculatorError as error:
+                return self.exit_codes.ERROR_CALCULATOR_CANNOT.format(message=str(error))
+            covered = calculator.elements(self.ctx.settings[stage]['protocol'])
+            if covered is not None and not symbols <= covered:
+                message = (
+                    f'{smiles}: the {stage} calculator `{calculator.name}` has no parameters for '
+                    f'{", ".join(sorted(symbols - covered))}'
+                )
+                self.report(message)
+                return self.exit_codes.ERROR_UNSUPPORTED_ELEMENTS.format(message=message)
+            if self.ctx.settings[stage].get('solvent') not in (None, *calculator.solvents):
+                self.ctx.settings[stage]['solvent'] = None
+                self.report(f'{calculator.name} has no implicit solvent: {stage} runs in the gas phase only')
+        return None
+
+    def build_candidates(self):
+        """Ligand conformers, one complex per binding mode, and the references' starting structures."""
+        settings = {**self.ctx.settings.ligand, **self.ctx.settings.complex}
+        candidates = build_complexation_candidates(self.inputs.smiles, orm.Dict(settings))
+        self.ctx.binding_modes = candidates['binding_modes']
+        self.ctx.ligand_conformers = sorted(k for k in candidates if k.startswith('ligand_'))
+        self.ctx.candidates = candidates
+        self.ctx.ligand_charge = candidates['binding_modes']['ligand_charge']
+        placed = [mode for mode in candidates['binding_modes']['modes'] if mode['placed']]
+        if not placed:
+            reasons = '; '.join(mode['reason'] for mode in candidates['binding_modes']['modes'])
+            return self.exit_codes.ERROR_NO_BINDING_MODE.format(message=reasons)
+        self.ctx.modes = {mode['structure']: mode for mode in placed}
+        self.ctx.reference_starts = {
+            'hexaaqua': build_zn_aqua_complex(orm.Float(ZN_O_EXPERIMENT)),
+            'water': build_water(),
+        }
+        self.report(
+            f'{len(self.ctx.ligand_conformers)} conformers, {len(placed)} binding modes: '
+            + ', '.join(mode['label'] for mode in placed)
+        )
+        return None
+
+    # -- launching -------------------------------------------------------------------------------------------------
+
+    def _inputs(self, stage: str, structure, charge: int, task: str, solvent: str | None) -> dict:
+        inputs = {
+            'calculator': self.inputs[stage].calculator,
+            'code': self.inputs[stage].code,
+            'structure': structure,
+            'task': orm.Str(task),
+            'charge': orm.Int(charge),
+            'protocol': orm.Str(self.ctx.settings[stage]['protocol']),
+        }
+        if solvent:
+            inputs['solvent'] = orm.Str(solvent)
+        return inputs
+
+    def _launch(self, label: str, inputs: dict) -> orm.ProcessNode:
+        node = self.submit(CalculatorWorkChain, **inputs, metadata={'call_link_label': label})
+        return node
+
+    def _launch_references(self, stage: str, starts: dict, task: str, solvent: str | None, prefix: str) -> dict:
+        """Launch the references that no earlier WorkChain computed; reuse the others (stored in ``ctx``)."""
+        launched = {}
+        self.ctx.setdefault('reference_keys', {})
+        for species, charge in REFERENCES.items():
+            inputs = self._inputs(stage, starts[species], charge, task, solvent)
+            key = reference_key(species, inputs)
+            label = f'{prefix}_{species}'
+            self.ctx.reference_keys[label] = key
+            found = find_reference(key)
+            if found is not None:
+                self.report(f'reusing reference {species} from CalculatorWorkChain<{found.pk}>')
+                self.ctx[label] = found
+            else:
+                launched[label] = self._launch(label, inputs)
+        return launched
+
+    def _check_references(self, prefix: str, stage: str):
+        for species in REFERENCES:
+            label = f'{prefix}_{species}'
+            node = self.ctx[label]
+            if not node.is_finished_ok:
+                return self.exit_codes.ERROR_REFERENCE_FAILED.format(species=species, stage=stage)
+            if 'znadditive_reference' not in node.base.extras:
+                tag_reference(node, self.ctx.reference_keys[label])
+        return None
+
+    # -- cheap level -----------------------------------------------------------------------------------------------
+
+    def run_prerank(self):
+        """Relax every ligand conformer, every complex and the references with the cheap calculator (solvated)."""
+        solvent = self.ctx.settings.prerank.get('solvent')
+        launched = {}
+        for key in self.ctx.ligand_conformers:
+            launched[f'prerank_{key}'] = self._launch(
+                f'prerank_{key}',
+                self._inputs('prerank', self.ctx.candidates[key], self.ctx.ligand_charge, 'relax', solvent),
+            )
+        for key, mode in self.ctx.modes.items():
+            launched[f'prerank_{key}'] = self._launch(
+                f'prerank_{key}', self._inputs('prerank', self.ctx.candidates[key], mode['charge'], 'relax', solvent)
+            )
+        launched.update(self._launch_references('prerank', self.ctx.reference_starts, 'relax', solvent, 'prerank'))
+        return ToContext(**launched)
+
+    def inspect_prerank(self):
+        """Pick the lowest ligand conformer; rank the modes by ΔE; keep the best ``n_best`` for DFT."""
+        if (exit_code := self._check_references('prerank', 'cheap relax')) is not None:
+            return exit_code
+        ligands = [self.ctx[f'prerank_{key}'] for key in self.ctx.ligand_conformers]
+        ligands = [node for node in ligands if node.is_finished_ok]
+        if not ligands:
+            return self.exit_codes.ERROR_LIGAND_FAILED.format(stage='cheap relax of every conformer')
+        best_ligand = min(ligands, key=lambda node: node.outputs.energy.value)
+        self.ctx.prerank_ligand = best_ligand
+        energies = {}
+        for key in self.ctx.modes:
+            node = self.ctx[f'prerank_{key}']
+            if node.is_finished_ok:
+                energies[key] = node.outputs.energy
+            else:
+                self.report(f'binding mode {self.ctx.modes[key]["label"]} failed at the cheap level: dropped')
+        if not energies:
+            return self.exit_codes.ERROR_PRERANK_FAILED
+        ranking = rank_binding_modes(
+            self.ctx.binding_modes,
+            best_ligand.outputs.energy,
+            self.ctx.prerank_hexaaqua.outputs.energy,
+            self.ctx.prerank_water.outputs.energy,
+            **energies,
+        )
+        self.out('prerank_ranking', ranking)
+        ranked = [mode for mode in ranking['ranking'] if mode['exchange_energy'] is not None]
+        self.ctx.selected = [mode['structure'] for mode in ranked[: self.ctx.settings.dft['n_best']]]
+        self.report(
+            'cheap-level ranking: ' + ', '.join(f'{mode["label"]} {mode["exchange_energy"]:+.3f} eV' for mode in ranked)
+        )
+        return None
+
+    # -- DFT level -------------------------------------------------------------------------------------------------
+
+    def run_dft_relax(self):
+        """Relax the selected complexes, the best ligand conformer and the references with the DFT calculator."""
+        launched = {
+            'dft_ligand': self._launch(
+                'dft_ligand',
+                self._inputs('dft', self.ctx.prerank_ligand.outputs.structure, self.ctx.ligand_charge, 'relax', None),
+            )
+        }
+        for key in self.ctx.selected:
+            start = self.ctx[f'prerank_{key}'].outputs.structure
+            launched[f'dft_{key}'] = self._launch(
+                f'dft_{key}', self._inputs('dft', start, self.ctx.modes[key]['charge'], 'relax', None)
+            )
+        starts = {species: self.ctx[f'prerank_{species}'].outputs.structure for species in REFERENCES}
+        launched.update(self._launch_references('dft', starts, 'relax', None, 'dft'))
+        return ToContext(**launched)
+
+    def inspect_dft_relax(self):
+        if (exit_code := self._check_references('dft', 'DFT relax')) is not None:
+            return exit_code
+        if not self.ctx.dft_ligand.is_finished_ok:
+            return self.exit_codes.ERROR_LIGAND_FAILED.format(stage='DFT relax')
+        relaxed = [key for key in self.ctx.selected if self.ctx[f'dft_{key}'].is_finished_ok]
+        for key in set(self.ctx.selected) - set(relaxed):
+            self.report(f'binding mode {self.ctx.modes[key]["label"]} failed at the DFT level: dropped')
+        if not relaxed:
+            return self.exit_codes.ERROR_DFT_FAILED
+        self.ctx.relaxed = relaxed
+        return None
+
+    def should_run_solvated(self) -> bool:
+        return bool(self.ctx.settings.dft.get('solvent'))
+
+    def run_dft_solvated(self):
+        """Implicit-water single points on the DFT geometries of ligand, complexes and references."""
+        solvent = self.ctx.settings.dft['solvent']
+        launched = {
+            'solvated_ligand': self._launch(
+                'solvated_ligand',
+                self._inputs(
+                    'dft', self.ctx.dft_ligand.outputs.structure, self.ctx.ligand_charge, 'singlepoint', solvent
+                ),
+            )
+        }
+        for key in self.ctx.relaxed:
+            structure = self.ctx[f'dft_{key}'].outputs.structure
+            launched[f'solvated_{key}'] = self._launch(
+                f'solvated_{key}', self._inputs('dft', structure, self.ctx.modes[key]['charge'], 'singlepoint', solvent)
+            )
+        starts = {species: self.ctx[f'dft_{species}'].outputs.structure for species in REFERENCES}
+        launched.update(self._launch_references('dft', starts, 'singlepoint', solvent, 'solvated'))
+        return ToContext(**launched)
+
+    def inspect_dft_solvated(self):
+        if (exit_code := self._check_references('solvated', 'solvated single point')) is not None:
+            return exit_code
+        for label in ['solvated_ligand'] + [f'solvated_{key}' for key in self.ctx.relaxed]:
+            if not self.ctx[label].is_finished_ok:
+                return self.exit_codes.ERROR_SOLVATED_FAILED.format(label=label)
+        return None
+
+    # -- results ---------------------------------------------------------------------------------------------------
+
+    def _exchange_energy(self, prefix: str, key: str) -> orm.Float:
+        return exchange_energy(
+            self.ctx[f'{prefix}_{key}'].outputs.energy,
+            self.ctx[f'{prefix}_ligand'].outputs.energy,
+            self.ctx[f'{prefix}_hexaaqua'].outputs.energy,
+            self.ctx[f'{prefix}_water'].outputs.energy,
+            orm.Int(self.ctx.modes[key]['displaced_waters']),
+        )
+
+    def results(self):
+        """ΔE in calcfunctions for every relaxed mode; the best (solvated where available) is the output."""
+        ranking = rank_binding_modes(
+            self.ctx.binding_modes,
+            self.ctx.dft_ligand.outputs.energy,
+            self.ctx.dft_hexaaqua.outputs.energy,
+            self.ctx.dft_water.outputs.energy,
+            **{key: self.ctx[f'dft_{key}'].outputs.energy for key in self.ctx.relaxed},
+        )
+        self.out('dft_ranking', ranking)
+        gas = {key: self._exchange_energy('dft', key) for key in self.ctx.relaxed}
+        solvated = (
+            {key: self._exchange_energy('solvated', key) for key in self.ctx.relaxed}
+            if (self.should_run_solvated())
+            else {}
+        )
+        criterion = solvated or gas
+        best = min(criterion, key=lambda key: criterion[key].value)
+        self.out('exchange_energy', gas[best])
+        if solvated:
+            self.out('exchange_energy_solvated', solvated[best])
+        mode = self.ctx.modes[best]
+        self.out(
+            'binding_mode',
+            orm.Dict(
+                {
+                    k: mode[k]
+                    for k in ('label', 'donors', 'elements', 'kinds', 'denticity', 'displaced_waters', 'charge')
+                }
+            ).store(),
+        )
+        structure = self.ctx[f'dft_{best}'].outputs.structure
+        self.out('complex_structure', structure)
+        self.out('geometry', zn_donor_distances(structure, orm.Float(self.ctx.settings.analysis['shell_cutoff'])))
+        ligand = self.ctx.dft_ligand
+        self.out('ligand_structure', ligand.outputs.structure)
+        for orbital in ('homo', 'lumo'):
+            if orbital in ligand.outputs:
+                self.out(f'ligand_{orbital}', ligand.outputs[orbital])
+        summary = f'ΔE = {gas[best].value:+.3f} eV (gas)'
+        if solvated:
+            summary += f', {solvated[best].value:+.3f} eV (water)'
+        self.report(f'best mode {mode["label"]}: {summary}')

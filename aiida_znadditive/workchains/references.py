@@ -1,0 +1,43 @@
+"""Reference species ([Zn(H2O)6]2+, H2O) are computed once per level of theory and found again by a key.
+
+The key names the species, the calculator, its code, protocol, task and solvent, and the hash of the starting
+structure; a finished :class:`CalculatorWorkChain` carries it as the extra ``znadditive_reference``. A later
+WorkChain that needs the same reference reuses that node's outputs, so the provenance graph links every exchange
+energy to the one calculation of each reference.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+
+EXTRA = 'znadditive_reference'
+
+
+def reference_key(species: str, inputs: dict) -> str:
+    """The lookup key of a reference calculation with the given CalculatorWorkChain ``inputs``."""
+    parts = [
+        species,
+        inputs['calculator'].value,
+        inputs['code'].uuid,
+        inputs['protocol'].value,
+        inputs['task'].value,
+        inputs['solvent'].value if 'solvent' in inputs else 'gas',
+        inputs['structure'].base.caching.get_hash(),
+    ]
+    return '|'.join(parts)
+
+
+def find_reference(key: str) -> orm.WorkflowNode | None:
+    """The most recent successful CalculatorWorkChain tagged with ``key``, or None."""
+    query = orm.QueryBuilder().append(
+        orm.WorkflowNode,
+        filters={f'extras.{EXTRA}': key, 'attributes.exit_status': 0},
+        tag='node',
+    )
+    query.order_by({'node': {'ctime': 'desc'}}).limit(1)
+    found = query.first()
+    return found[0] if found else None
+
+
+def tag_reference(node: orm.WorkflowNode, key: str) -> None:
+    node.base.extras.set(EXTRA, key)
