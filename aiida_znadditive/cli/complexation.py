@@ -1,0 +1,94 @@
+"""``aiida-znadditive complexation``: exchange energies of additives against the waters of [Zn(H2O)6]2+."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from aiida.cmdline.utils import echo
+
+from .root import PROFILE_OPTION, cmd_root, load_profile_or_fail
+
+
+@cmd_root.command('complexation')
+@PROFILE_OPTION
+@click.argument('smiles', nargs=-1, required=True)
+@click.option('--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default='fast', show_default=True)
+@click.option('--prerank', 'prerank_calculator', default='xtb', show_default=True, help='Cheap calculator.')
+@click.option('--prerank-code', default='xtb@localhost', show_default=True)
+@click.option('--dft', 'dft_calculator', default='pyscf', show_default=True, help='DFT calculator.')
+@click.option('--dft-code', default='pyscf@localhost', show_default=True)
+@click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here, one after another.')
+def cmd_complexation(
+    profile_name, smiles, protocol, prerank_calculator, prerank_code, dft_calculator, dft_code, submit
+) -> None:
+    """Run ZnComplexationWorkChain for each SMILES; a failing molecule is reported and the others go on."""
+    profile = load_profile_or_fail(profile_name)
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+    from aiida.engine import run_get_node
+    from aiida.engine import submit as submit_process
+
+    from ..workchains.complexation import ZnComplexationWorkChain
+
+    codes = {}
+    for label in (prerank_code, dft_code):
+        try:
+            codes[label] = orm.load_code(label)
+        except NotExistent:
+            echo.echo_critical(f'Code `{label}` not found in profile `{profile.name}`. Fix: aiida-znadditive setup')
+    if submit and profile.process_control_backend is None:
+        echo.echo_critical(
+            f'Profile `{profile.name}` has no broker, so no daemon: drop --submit, or use a '
+            'production profile (aiida-znadditive setup --production).'
+        )
+    rows = []
+    for index, molecule in enumerate(smiles, start=1):
+        builder = ZnComplexationWorkChain.get_builder_from_protocol(
+            codes[prerank_code],
+            codes[dft_code],
+            molecule,
+            protocol=protocol,
+            prerank_calculator=prerank_calculator,
+            dft_calculator=dft_calculator,
+        )
+        if submit:
+            node = submit_process(builder)
+            echo.echo_report(f'[{index}/{len(smiles)}] {molecule}: submitted ZnComplexationWorkChain<{node.pk}>')
+            continue
+        echo.echo_report(f'[{index}/{len(smiles)}] {molecule}: running ({protocol})')
+        start = time.perf_counter()
+        try:
+            results, node = run_get_node(builder)
+        except Exception as exception:  # one molecule's crash must not end the batch
+            echo.echo_error(f'{molecule}: crashed: {exception}')
+            rows.append((molecule, None, None, None, None, 'crashed'))
+            continue
+        elapsed = time.perf_counter() - start
+        if node.is_finished_ok:
+            solvated = results.get('exchange_energy_solvated')
+            rows.append(
+                (
+                    molecule,
+                    node.pk,
+                    results['exchange_energy'].value,
+                    solvated.value if solvated else None,
+                    results['binding_mode']['label'],
+                    f'{elapsed:.0f} s',
+                )
+            )
+            echo.echo_success(
+                f'{molecule}: ΔE = {results["exchange_energy"].value:+.3f} eV (gas)'
+                + (f', {solvated.value:+.3f} eV (water)' if solvated else '')
+                + f', {results["binding_mode"]["label"]}, PK {node.pk}'
+            )
+        else:
+            rows.append((molecule, node.pk, None, None, None, f'exit {node.exit_status}: {node.exit_message}'))
+            echo.echo_error(f'{molecule}: exit {node.exit_status}: {node.exit_message} (PK {node.pk})')
+    if rows:
+        echo.echo('')
+        echo.echo(f'{"SMILES":<24} {"PK":>6} {"ΔE gas/eV":>10} {"ΔE water/eV":>12}  binding mode / status')
+        for molecule, pk, gas, water, mode, status in rows:
+            gas_text = f'{gas:+.3f}' if gas is not None else '-'
+            water_text = f'{water:+.3f}' if water is not None else '-'
+            echo.echo(f'{molecule:<24} {pk or "-":>6} {gas_text:>10} {water_text:>12}  {mode or status}')

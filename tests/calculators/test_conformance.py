@@ -1,0 +1,103 @@
+"""The promises of the calculator interface, checked on every registered calculator with its real engine.
+
+A calculator registered under ``znadditive.calculators`` is tested here the day it is registered: it must find its
+code in the codes file (same key as its entry point name), return a finite energy in eV, the structure, and end a
+task it cannot do with the interface's exit code.
+"""
+
+import math
+
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+from ase import Atoms
+
+from aiida_znadditive.calculators.base import PROTOCOLS, TASKS, Task, calculator_names, load_calculator
+from aiida_znadditive.workchains.calculator import CalculatorWorkChain
+
+from ..regression import check_regression
+
+pytestmark = pytest.mark.integration
+
+
+def water(r_oh: float) -> orm.StructureData:
+    """Water with both O-H bonds ``r_oh`` Å long, angle 104.52°."""
+    y, z = r_oh * math.sin(math.radians(52.26)), r_oh * math.cos(math.radians(52.26))
+    return orm.StructureData(ase=Atoms('OH2', positions=[[0, 0, 0], [0, y, z], [0, -y, z]], cell=[10, 10, 10]))
+
+
+def run_task(name, code, structure, **kwargs):
+    inputs = {'calculator': orm.Str(name), 'code': code, 'structure': structure, 'protocol': orm.Str('fast')}
+    inputs.update({key: (orm.Int(v) if isinstance(v, int) else orm.Str(v)) for key, v in kwargs.items()})
+    return run_get_node(CalculatorWorkChain, **inputs)
+
+
+@pytest.fixture(params=calculator_names())
+def calculator(request, znadditive_codes):
+    if request.param not in znadditive_codes:
+        pytest.fail(f'calculator `{request.param}` has no code `{request.param}` in codes.yaml')
+    return request.param, znadditive_codes[request.param]
+
+
+def test_energy_in_ev_and_structure_returned(calculator):
+    """Stretching both O-H bonds of water by 0.1 Å costs 0.3-0.7 eV (O-H force constant ~7.8 mdyn/Å, anharmonic).
+
+    The same number in Hartree would be ~0.015 and in kcal/mol ~10: the window checks the unit, not just a sign.
+    """
+    name, code = calculator
+    energies = []
+    for r_oh in (0.9572, 1.0572):
+        results, node = run_task(name, code, water(r_oh))
+        assert node.is_finished_ok, node.exit_message
+        assert math.isfinite(results['energy'].value)
+        assert len(results['structure'].sites) == 3
+        energies.append(results['energy'].value)
+    assert 0.3 < energies[1] - energies[0] < 0.7
+
+
+@pytest.mark.parametrize(
+    ('kwargs', 'exit_status'),
+    [({'multiplicity': 2}, 204), ({'task': 'md'}, 202), ({'charge': 20}, 205), ({'solvent': 'mercury'}, 206)],
+)
+def test_bad_input_gives_exit_code(calculator, kwargs, exit_status):
+    name, code = calculator
+    calculator_class = load_calculator(name)
+    if kwargs.get('task') == 'md' and 'md' in calculator_class.tasks:
+        pytest.skip(f'{name} does MD')
+    _, node = run_task(name, code, water(0.9572), **kwargs)
+    assert node.exit_status == exit_status, node.exit_message
+    assert node.exit_message
+    assert not node.called  # rejected before anything ran
+
+
+@pytest.mark.parametrize('protocol', PROTOCOLS)
+@pytest.mark.parametrize('task', ['singlepoint', 'relax'])
+def test_builder_regression(calculator, protocol, task, aiida_localhost):
+    """The engine inputs each protocol produces; a changed default shows up as a diff of the stored file."""
+    name, _ = calculator
+    code = orm.InstalledCode(computer=aiida_localhost, filepath_executable='/bin/true', label=f'{name}-regression')
+    adapter = load_calculator(name)
+    if task not in adapter.tasks:
+        pytest.skip(f'{name} does not do {task}')
+    builder = adapter.get_builder(code, water(0.9572), Task(kind=task, protocol=protocol, solvent=None))
+    data = builder._inputs(prune=True)
+    serialised = {'parameters': _find(data, 'parameters').get_dict(), 'options': dict(_find(data, 'options'))}
+    check_regression(serialised, f'calculator_{name}_{task}_{protocol}')
+
+
+def _find(data: dict, key: str):
+    """The first value under ``key`` in a nested builder dictionary (engines nest their CalcJob's inputs)."""
+    if key in data:
+        return data[key]
+    for value in data.values():
+        if isinstance(value, dict) and (found := _find(value, key)) is not None:
+            return found
+    return None
+
+
+def test_tasks_and_protocols_declared():
+    for name in calculator_names():
+        adapter = load_calculator(name)
+        assert set(adapter.tasks) <= set(TASKS)
+        for protocol in PROTOCOLS:
+            assert adapter.protocol(protocol)
