@@ -70,7 +70,7 @@ def checkpoint() -> orm.SinglefileData:
 
 
 def trajectory(last_z: float) -> orm.TrajectoryData:
-    positions = np.array([WATER.positions, WATER.positions + [0, 0, last_z]])
+    positions = np.array([WATER.positions, WATER.positions + np.array([0, 0, last_z])])
     node = orm.TrajectoryData()
     node.set_trajectory(symbols=WATER.get_chemical_symbols(), positions=positions, cells=np.array([WATER.cell] * 2))
     return node
@@ -102,7 +102,7 @@ def test_geometry_not_converged_continues_from_last_frame(workchain):
     )
     assert inspect(process, node).status == 0
     restarted = process.ctx.inputs.structure.get_ase().positions
-    np.testing.assert_allclose(restarted, WATER.positions + [0, 0, 0.25], atol=1e-9)
+    np.testing.assert_allclose(restarted, WATER.positions + np.array([0, 0, 0.25]), atol=1e-9)
     assert 'checkpoint' in process.ctx.inputs
 
 
