@@ -1,0 +1,48 @@
+"""ZnComplexationWorkChain with real PySCF (`fast`: B3LYP-D3(BJ)/def2-SVP, RI-JK) on methanol.
+
+The slowest test of the suite (about ten minutes on 2 cores): it relaxes [Zn(H2O)6]2+, H2O, methanol and the
+methanol complex with DFT and adds C-PCM single points.
+"""
+
+from __future__ import annotations
+
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_znadditive.analysis.geometry import zn_donor_distances
+from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
+from aiida_znadditive.workchains.references import EXTRA
+
+pytestmark = pytest.mark.integration
+
+
+def test_methanol_fast_pyscf(znadditive_codes):
+    builder = ZnComplexationWorkChain.get_builder_from_protocol(
+        znadditive_codes['xtb'], znadditive_codes['pyscf'], 'CO', protocol='fast'
+    )
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+
+    # [Zn(H2O)6]2+ relaxed with the fast protocol: six Zn-O within 2.05-2.20 Å (experiment 2.07-2.10), octahedral.
+    hexaaqua = (
+        orm.QueryBuilder()
+        .append(orm.WorkflowNode, filters={f'extras.{EXTRA}': {'like': 'hexaaqua|pyscf|%|relax|gas|%'}})
+        .one()[0]
+    )
+    geometry = zn_donor_distances(hexaaqua.outputs.structure, orm.Float(2.6)).get_dict()
+    assert geometry['coordination_number'] == 6
+    assert all(2.05 < d < 2.20 for d in geometry['distances']['Zn-O'])
+    assert geometry['octahedral_max_angle_deviation'] < 10
+
+    # Methanol replaces a water with little energy change: it binds a bit more strongly in the gas phase (more
+    # polarisable) and about as strongly in water, where its weaker solvation penalty is small.
+    assert -0.6 < results['exchange_energy'].value < 0.2
+    assert -0.4 < results['exchange_energy_solvated'].value < 0.4
+    complex_geometry = results['geometry'].get_dict()
+    assert complex_geometry['coordination_number'] == 6
+    assert all(1.95 < d < 2.30 for d in complex_geometry['distances']['Zn-O'])
+    # B3LYP/def2-SVP frontier orbitals of methanol: HOMO about -7 eV (experimental IP 10.8 eV; B3LYP's HOMO lies
+    # 3-4 eV above -IP), LUMO positive.
+    assert -8.0 < results['ligand_homo'].value < -6.0
+    assert results['ligand_lumo'].value > 0
