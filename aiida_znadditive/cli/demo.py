@@ -29,16 +29,19 @@ def cmd_demo(profile_name, code_label) -> None:
         result = run_demo(code)
     except RuntimeError as exception:
         echo.echo_critical(str(exception))
-    node = result.calculation
+    node = result.workchain
+    energy = result.outputs['energy'].value
     geometry = result.geometry
-    timings = node.outputs.parameters['timings']
-    echo.echo_success(f'[Zn(H2O)6]2+ total energy: {result.energy_ev:.6f} eV ({result.energy_ev / Hartree:.8f} Ha)')
+    calculation = next(n for n in node.called_descendants if n.process_label == 'ZnPyscfCalculation')
+    timings = calculation.outputs.parameters['timings']
+    echo.echo_success(f'[Zn(H2O)6]2+ total energy: {energy:.6f} eV ({energy / Hartree:.8f} Ha)')
+    echo.echo(f'  HOMO {result.outputs["homo"].value:.3f} eV, LUMO {result.outputs["lumo"].value:.3f} eV')
     echo.echo(f'  Zn-O distances (Å): {", ".join(f"{d:.3f}" for d in geometry["distances"]["Zn-O"])}')
     echo.echo(
         f'  coordination number {geometry["coordination_number"]}, '
         f'max deviation from octahedral angles {geometry["octahedral_max_angle_deviation"]:.2f}°'
     )
     echo.echo(f'  PySCF wall time: {timings["total"]:.0f} s (SCF {timings["mean_field"]:.0f} s)')
-    echo.echo(f'  calculation PK {node.pk}, UUID {node.uuid}')
+    echo.echo(f'  CalculatorWorkChain PK {node.pk}, UUID {node.uuid}; PySCF calculation PK {calculation.pk}')
     echo.echo(f'  see it with: verdi -p {profile.name} process list -a')
     echo.echo(f'               verdi -p {profile.name} node graph generate {node.pk}')

@@ -63,11 +63,11 @@ class ProductionSettings:
 
 def default_storage_root() -> pathlib.Path:
     """Storage lives beside the AiiDA configuration (``$AIIDA_PATH/.aiida`` or ``~/.aiida``) unless told otherwise."""
-    return pathlib.Path(get_config().dirpath) / 'znadditive'
+    return pathlib.Path(get_config(create=True).dirpath) / 'znadditive'
 
 
 def _existing(name: str) -> Profile | None:
-    config = get_config()
+    config = get_config(create=True)
     return config.get_profile(name) if name in config.profile_names else None
 
 
@@ -88,7 +88,7 @@ def ensure_embedded_profile(name: str, storage_root: pathlib.Path | None = None,
         return f'profile `{name}` exists (unchanged)'
     storage = (storage_root or default_storage_root()) / name
     storage.mkdir(parents=True, exist_ok=True)
-    config = get_config()
+    config = get_config(create=True)
     create_profile(
         config, storage_backend=EMBEDDED_STORAGE, storage_config={'filepath': str(storage)}, name=name, email=email
     )
@@ -112,7 +112,7 @@ def ensure_production_profile(
         return f'profile `{name}` exists (unchanged)'
     repository = (storage_root or default_storage_root()) / name / 'repository'
     repository.mkdir(parents=True, exist_ok=True)
-    config = get_config()
+    config = get_config(create=True)
     create_profile(
         config,
         storage_backend=PRODUCTION_STORAGE,

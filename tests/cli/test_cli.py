@@ -34,7 +34,7 @@ def test_setup_twice_changes_nothing(user_home):
     result = run_cli(['setup', '--profile-name', 'cli-test'], user_home)
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith('Success')]
-    assert len(lines) == 5
+    assert len(lines) == 6  # profile, computer, PySCF interpreter, codes pyscf, cp2k and xtb
     assert all('unchanged' in line for line in lines), result.stdout
 
 
