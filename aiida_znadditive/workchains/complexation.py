@@ -208,8 +208,7 @@ class ZnComplexationWorkChain(WorkChain):
         return inputs
 
     def _launch(self, label: str, inputs: dict) -> orm.ProcessNode:
-        node = self.submit(CalculatorWorkChain, **inputs, metadata={'call_link_label': label})
-        return node
+        return self.submit(CalculatorWorkChain, **inputs, metadata={'call_link_label': label})
 
     def _launch_references(self, stage: str, starts: dict, task: str, solvent: str | None, prefix: str) -> dict:
         """Launch the references that no earlier WorkChain computed; reuse the others (stored in ``ctx``)."""
@@ -238,23 +237,42 @@ class ZnComplexationWorkChain(WorkChain):
                 tag_reference(node, self.ctx.reference_keys[label])
         return None
 
+    def _launch_stage(
+        self,
+        prefix: str,
+        stage: str,
+        task: str,
+        solvent: str | None,
+        *,
+        ligands: dict,
+        complexes: dict,
+        references: dict,
+    ):
+        """Launch ``task`` on ligand structures, complexes (keyed by mode) and references; labels ``<prefix>_<key>``."""
+        launched = {}
+        for key, structure in ligands.items():
+            inputs = self._inputs(stage, structure, self.ctx.ligand_charge, task, solvent)
+            launched[f'{prefix}_{key}'] = self._launch(f'{prefix}_{key}', inputs)
+        for key, structure in complexes.items():
+            inputs = self._inputs(stage, structure, self.ctx.modes[key]['charge'], task, solvent)
+            launched[f'{prefix}_{key}'] = self._launch(f'{prefix}_{key}', inputs)
+        launched.update(self._launch_references(stage, references, task, solvent, prefix))
+        return ToContext(**launched)
+
     # -- cheap level -----------------------------------------------------------------------------------------------
 
     def run_prerank(self):
         """Relax every ligand conformer, every complex and the references with the cheap calculator (solvated)."""
-        solvent = self.ctx.settings.prerank.get('solvent')
-        launched = {}
-        for key in self.ctx.ligand_conformers:
-            launched[f'prerank_{key}'] = self._launch(
-                f'prerank_{key}',
-                self._inputs('prerank', self.ctx.candidates[key], self.ctx.ligand_charge, 'relax', solvent),
-            )
-        for key, mode in self.ctx.modes.items():
-            launched[f'prerank_{key}'] = self._launch(
-                f'prerank_{key}', self._inputs('prerank', self.ctx.candidates[key], mode['charge'], 'relax', solvent)
-            )
-        launched.update(self._launch_references('prerank', self.ctx.reference_starts, 'relax', solvent, 'prerank'))
-        return ToContext(**launched)
+        candidates = self.ctx.candidates
+        return self._launch_stage(
+            'prerank',
+            'prerank',
+            'relax',
+            self.ctx.settings.prerank.get('solvent'),
+            ligands={key: candidates[key] for key in self.ctx.ligand_conformers},
+            complexes={key: candidates[key] for key in self.ctx.modes},
+            references=self.ctx.reference_starts,
+        )
 
     def inspect_prerank(self):
         """Pick the lowest ligand conformer; rank the modes by ΔE; keep the best ``n_best`` for DFT."""
@@ -294,20 +312,15 @@ class ZnComplexationWorkChain(WorkChain):
 
     def run_dft_relax(self):
         """Relax the selected complexes, the best ligand conformer and the references with the DFT calculator."""
-        launched = {
-            'dft_ligand': self._launch(
-                'dft_ligand',
-                self._inputs('dft', self.ctx.prerank_ligand.outputs.structure, self.ctx.ligand_charge, 'relax', None),
-            )
-        }
-        for key in self.ctx.selected:
-            start = self.ctx[f'prerank_{key}'].outputs.structure
-            launched[f'dft_{key}'] = self._launch(
-                f'dft_{key}', self._inputs('dft', start, self.ctx.modes[key]['charge'], 'relax', None)
-            )
-        starts = {species: self.ctx[f'prerank_{species}'].outputs.structure for species in REFERENCES}
-        launched.update(self._launch_references('dft', starts, 'relax', None, 'dft'))
-        return ToContext(**launched)
+        return self._launch_stage(
+            'dft',
+            'dft',
+            'relax',
+            None,
+            ligands={'ligand': self.ctx.prerank_ligand.outputs.structure},
+            complexes={key: self.ctx[f'prerank_{key}'].outputs.structure for key in self.ctx.selected},
+            references={species: self.ctx[f'prerank_{species}'].outputs.structure for species in REFERENCES},
+        )
 
     def inspect_dft_relax(self):
         if (exit_code := self._check_references('dft', 'DFT relax')) is not None:
@@ -327,23 +340,15 @@ class ZnComplexationWorkChain(WorkChain):
 
     def run_dft_solvated(self):
         """Implicit-water single points on the DFT geometries of ligand, complexes and references."""
-        solvent = self.ctx.settings.dft['solvent']
-        launched = {
-            'solvated_ligand': self._launch(
-                'solvated_ligand',
-                self._inputs(
-                    'dft', self.ctx.dft_ligand.outputs.structure, self.ctx.ligand_charge, 'singlepoint', solvent
-                ),
-            )
-        }
-        for key in self.ctx.relaxed:
-            structure = self.ctx[f'dft_{key}'].outputs.structure
-            launched[f'solvated_{key}'] = self._launch(
-                f'solvated_{key}', self._inputs('dft', structure, self.ctx.modes[key]['charge'], 'singlepoint', solvent)
-            )
-        starts = {species: self.ctx[f'dft_{species}'].outputs.structure for species in REFERENCES}
-        launched.update(self._launch_references('dft', starts, 'singlepoint', solvent, 'solvated'))
-        return ToContext(**launched)
+        return self._launch_stage(
+            'solvated',
+            'dft',
+            'singlepoint',
+            self.ctx.settings.dft['solvent'],
+            ligands={'ligand': self.ctx.dft_ligand.outputs.structure},
+            complexes={key: self.ctx[f'dft_{key}'].outputs.structure for key in self.ctx.relaxed},
+            references={species: self.ctx[f'dft_{species}'].outputs.structure for species in REFERENCES},
+        )
 
     def inspect_dft_solvated(self):
         if (exit_code := self._check_references('solvated', 'solvated single point')) is not None:
