@@ -62,3 +62,9 @@ def rank_binding_modes(
         ranked.append({**mode, 'exchange_energy': delta})
     ranked.sort(key=lambda mode: (mode['exchange_energy'] is None, mode['exchange_energy'] or 0.0))
     return orm.Dict({'ranking': ranked, 'units': 'eV'})
+
+
+@calcfunction
+def orbital_gap(homo: orm.Float, lumo: orm.Float) -> orm.Float:
+    """HOMO-LUMO gap in eV."""
+    return orm.Float(lumo.value - homo.value)

@@ -16,7 +16,7 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
 
-from ..analysis.energies import exchange_energy, rank_binding_modes
+from ..analysis.energies import exchange_energy, orbital_gap, rank_binding_modes
 from ..analysis.geometry import zn_donor_distances
 from ..calculators.base import CalculatorError, load_calculator, recursive_merge
 from ..structures.candidates import build_complexation_candidates, build_water, prepare_ligand
@@ -91,6 +91,7 @@ class ZnComplexationWorkChain(WorkChain):
         spec.output('ligand_structure', valid_type=orm.StructureData, help='The relaxed free ligand.')
         spec.output('ligand_homo', valid_type=orm.Float, required=False, help='Ligand HOMO, eV (DFT, gas).')
         spec.output('ligand_lumo', valid_type=orm.Float, required=False, help='Ligand LUMO, eV (DFT, gas).')
+        spec.output('ligand_gap', valid_type=orm.Float, required=False, help='Ligand HOMO-LUMO gap, eV (DFT, gas).')
         spec.output('geometry', valid_type=orm.Dict, help='Zn-donor distances (Å) of the relaxed best complex.')
         spec.output('prerank_ranking', valid_type=orm.Dict, help='All binding modes ranked at the cheap level.')
         spec.output('dft_ranking', valid_type=orm.Dict, help='The relaxed modes ranked at the DFT level (gas).')
@@ -405,9 +406,10 @@ class ZnComplexationWorkChain(WorkChain):
         self.out('geometry', zn_donor_distances(structure, orm.Float(self.ctx.settings.analysis['shell_cutoff'])))
         ligand = self.ctx.dft_ligand
         self.out('ligand_structure', ligand.outputs.structure)
-        for orbital in ('homo', 'lumo'):
-            if orbital in ligand.outputs:
-                self.out(f'ligand_{orbital}', ligand.outputs[orbital])
+        if 'homo' in ligand.outputs and 'lumo' in ligand.outputs:
+            self.out('ligand_homo', ligand.outputs.homo)
+            self.out('ligand_lumo', ligand.outputs.lumo)
+            self.out('ligand_gap', orbital_gap(ligand.outputs.homo, ligand.outputs.lumo))
         summary = f'ΔE = {gas[best].value:+.3f} eV (gas)'
         if solvated:
             summary += f', {solvated[best].value:+.3f} eV (water)'

@@ -79,3 +79,15 @@ def test_demo_names_missing_code(user_home):
     assert result.returncode == 1
     assert 'Code `nwchem@localhost` not found' in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
+    """A broken SMILES ends its own WorkChain with an exit code; the next molecule still runs (cheap level only)."""
+    args = ['complexation', '-p', 'cli-test', 'C1CC', 'O', '--dft', 'xtb', '--dft-code', 'xtb@localhost']
+    result = run_cli(args, user_home)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "C1CC: exit 210: Ligand 'C1CC'" in output
+    table = output.split('binding mode / status')[1].splitlines()
+    water_row = next(line for line in table if line.startswith('O '))
+    assert float(water_row.split()[2]) == pytest.approx(0.0, abs=0.05)  # ΔE of water for water
