@@ -1,6 +1,7 @@
 """Reference species ([Zn(H2O)6]2+, H2O) are computed once per level of theory and found again by a key.
 
-The key names the species, the calculator, its code, protocol, task and solvent, and the hash of the starting
+The key names the species, the calculator, its code, protocol, task and solvent, a hash of the protocol's resolved
+settings (so an edited protocol file never reuses references computed with the old one) and the hash of the starting
 structure; a finished :class:`CalculatorWorkChain` carries it as the extra ``znadditive_reference``. A later
 WorkChain that needs the same reference reuses that node's outputs, so the provenance graph links every exchange
 energy to the one calculation of each reference.
@@ -8,7 +9,12 @@ energy to the one calculation of each reference.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from aiida import orm
+
+from ..calculators.base import load_calculator
 
 EXTRA = 'znadditive_reference'
 
@@ -22,9 +28,16 @@ def reference_key(species: str, inputs: dict) -> str:
         inputs['protocol'].value,
         inputs['task'].value,
         inputs['solvent'].value if 'solvent' in inputs else 'gas',
-        inputs['structure'].base.caching.get_hash(),
+        settings_hash(inputs['calculator'].value, inputs['protocol'].value),
+        inputs['structure'].base.caching.compute_hash(),
     ]
     return '|'.join(parts)
+
+
+def settings_hash(calculator: str, protocol: str) -> str:
+    """A short hash of the calculator's resolved protocol settings."""
+    settings = json.dumps(load_calculator(calculator).protocol(protocol), sort_keys=True)
+    return hashlib.sha256(settings.encode()).hexdigest()[:16]
 
 
 def find_reference(key: str) -> orm.WorkflowNode | None:
