@@ -44,6 +44,7 @@ class Task:
     :param multiplicity: spin multiplicity 2S+1.
     :param protocol: one of ``PROTOCOLS``; the calculator's YAML gives its settings.
     :param solvent: implicit solvent name (``water``) or None for gas phase.
+    :param forces: whether a single point must return forces; engines that can skip them save time when False.
     """
 
     kind: str
@@ -51,6 +52,7 @@ class Task:
     multiplicity: int = 1
     protocol: str = 'fast'
     solvent: str | None = None
+    forces: bool = True
 
 
 def site_symbols(structure: orm.StructureData) -> list[str]:

@@ -44,6 +44,7 @@ class CalculatorWorkChain(WorkChain):
         spec.input('multiplicity', valid_type=orm.Int, default=lambda: orm.Int(1), help='Spin multiplicity 2S+1.')
         spec.input('protocol', valid_type=orm.Str, default=lambda: orm.Str('fast'), help=f'One of {PROTOCOLS}.')
         spec.input('solvent', valid_type=orm.Str, required=False, help='Implicit solvent (e.g. `water`).')
+        spec.input('forces', valid_type=orm.Bool, default=lambda: orm.Bool(True), help='Single points return forces.')
         spec.input('overrides', valid_type=orm.Dict, required=False, help='Engine parameters over the protocol.')
         spec.input('options', valid_type=orm.Dict, required=False, help='CalcJob metadata options over the protocol.')
         spec.outline(cls.validate_task, cls.run_calculation, cls.inspect_calculation, cls.results)
@@ -70,6 +71,7 @@ class CalculatorWorkChain(WorkChain):
             multiplicity=self.inputs.multiplicity.value,
             protocol=self.inputs.protocol.value,
             solvent=self.inputs.solvent.value if 'solvent' in self.inputs else None,
+            forces=self.inputs.forces.value,
         )
 
     def validate_task(self):

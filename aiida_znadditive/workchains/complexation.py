@@ -196,6 +196,7 @@ class ZnComplexationWorkChain(WorkChain):
     # -- launching -------------------------------------------------------------------------------------------------
 
     def _inputs(self, stage: str, structure, charge: int, task: str, solvent: str | None) -> dict:
+        # Only energies are used: single points skip the forces where the engine can.
         inputs = {
             'calculator': self.inputs[stage].calculator,
             'code': self.inputs[stage].code,
@@ -203,6 +204,7 @@ class ZnComplexationWorkChain(WorkChain):
             'task': orm.Str(task),
             'charge': orm.Int(charge),
             'protocol': orm.Str(self.ctx.settings[stage]['protocol']),
+            'forces': orm.Bool(False),
         }
         if solvent:
             inputs['solvent'] = orm.Str(solvent)

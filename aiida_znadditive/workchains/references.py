@@ -28,6 +28,7 @@ def reference_key(species: str, inputs: dict) -> str:
         inputs['protocol'].value,
         inputs['task'].value,
         inputs['solvent'].value if 'solvent' in inputs else 'gas',
+        'forces' if inputs.get('forces', orm.Bool(True)).value else 'energy',
         settings_hash(inputs['calculator'].value, inputs['protocol'].value),
         inputs['structure'].base.caching.compute_hash(),
     ]

@@ -57,6 +57,8 @@ class PyscfCalculator(Calculator):
         }
         if task.solvent:
             parameters['mean_field']['solvent'] = settings['solvents'][task.solvent]
+        if task.kind == 'singlepoint' and not task.forces:
+            parameters['results']['forces'] = False
         if task.kind == 'relax':
             parameters['optimizer'] = copy.deepcopy(settings['optimizer'])
         parameters = recursive_merge(parameters, overrides or {})

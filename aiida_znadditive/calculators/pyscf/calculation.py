@@ -9,6 +9,9 @@ geomeTRIC computes it anyway (upstream computes it twice). New keys under ``mean
 - ``density_fit`` (dict with ``auxbasis``): RI-J/K with that auxiliary basis;
 - ``solvent`` (dict with ``method`` such as ``C-PCM`` and ``eps``): PCM implicit solvent;
 - ``second_order`` (bool): Newton (SOSCF) solver, the last resort of the SCF restart handler.
+
+and ``results.forces: false`` skips the gradient of a single point (upstream always computes it; with PCM it costs
+about as much as the SCF).
 """
 
 from __future__ import annotations
