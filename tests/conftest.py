@@ -16,13 +16,25 @@ def codes_file_content(aiida_profile):
 
 
 @pytest.fixture(scope='session')
-def znadditive_codes(aiida_profile, codes_file_content):
-    """Computer and codes created by the same function ``aiida-znadditive setup`` uses; keyed by codes.yaml key."""
+def python_environments(codes_file_content):
+    """Build (once per session) the interpreters the codes run in, as ``aiida-znadditive setup`` does."""
+    from aiida_znadditive.environment.codes import code_specs, ensure_python_environment
+
+    return [ensure_python_environment(spec) for spec in code_specs(codes_file_content) if spec.python_environment]
+
+
+@pytest.fixture
+def znadditive_codes(aiida_profile, codes_file_content, python_environments):
+    """Computer and codes created by the function ``aiida-znadditive setup`` uses; keyed by codes.yaml key.
+
+    Function-scoped: tests that reset the storage (``aiida_profile_clean``) remove them, and the next test needs
+    nodes of the current storage.
+    """
     from aiida import orm
 
     from aiida_znadditive.environment.codes import code_specs, ensure_codes
 
-    ensure_codes(codes_file_content)
+    ensure_codes(codes_file_content, build_environments=False)
     label = codes_file_content['computer']['label']
     return {spec.key: orm.load_code(spec.full_label(label)) for spec in code_specs(codes_file_content)}
 

@@ -191,12 +191,12 @@ def ensure_code(spec: CodeSpec, computer) -> str:
     return f'code `{full_label}` exists (unchanged)'
 
 
-def ensure_codes(content: dict) -> list[str]:
-    """Create the computer, the Python environments and the codes of a loaded codes file."""
+def ensure_codes(content: dict, build_environments: bool = True) -> list[str]:
+    """Create the computer, the Python environments (unless ``build_environments`` is False) and the codes."""
     computer, message = ensure_computer(content['computer'])
     messages = [message]
     for spec in code_specs(content):
-        if spec.python_environment and computer.transport_type == 'core.local':
+        if build_environments and spec.python_environment and computer.transport_type == 'core.local':
             messages.append(ensure_python_environment(spec))
         messages.append(ensure_code(spec, computer))
     return messages
