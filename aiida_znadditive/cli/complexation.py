@@ -73,8 +73,8 @@ def cmd_complexation(
                     node.pk,
                     results['exchange_energy'].value,
                     solvated.value if solvated else None,
+                    f'{elapsed:.0f}',
                     results['binding_mode']['label'],
-                    f'{elapsed:.0f} s',
                 )
             )
             echo.echo_success(
@@ -83,12 +83,16 @@ def cmd_complexation(
                 + f', {results["binding_mode"]["label"]}, PK {node.pk}'
             )
         else:
-            rows.append((molecule, node.pk, None, None, None, f'exit {node.exit_status}: {node.exit_message}'))
+            rows.append(
+                (molecule, node.pk, None, None, f'{elapsed:.0f}', f'exit {node.exit_status}: {node.exit_message}')
+            )
             echo.echo_error(f'{molecule}: exit {node.exit_status}: {node.exit_message} (PK {node.pk})')
     if rows:
         echo.echo('')
-        echo.echo(f'{"SMILES":<24} {"PK":>6} {"ΔE gas/eV":>10} {"ΔE water/eV":>12}  binding mode / status')
-        for molecule, pk, gas, water, mode, status in rows:
+        echo.echo(
+            f'{"SMILES":<24} {"PK":>6} {"ΔE gas/eV":>10} {"ΔE water/eV":>12} {"wall/s":>7}  binding mode / status'
+        )
+        for molecule, pk, gas, water, wall, status in rows:
             gas_text = f'{gas:+.3f}' if gas is not None else '-'
             water_text = f'{water:+.3f}' if water is not None else '-'
-            echo.echo(f'{molecule:<24} {pk or "-":>6} {gas_text:>10} {water_text:>12}  {mode or status}')
+            echo.echo(f'{molecule:<24} {pk or "-":>6} {gas_text:>10} {water_text:>12} {wall or "-":>7}  {status}')
