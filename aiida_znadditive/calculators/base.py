@@ -121,13 +121,13 @@ class Calculator(abc.ABC):
                 f'Protocol `{task.protocol}` of `{self.name}` has no basis/parameters for {missing}.',
                 'unsupported_elements',
             )
-        if task.multiplicity < 1 or (electron_count(structure, task.charge) - (task.multiplicity - 1)) % 2:
+        electrons = electron_count(structure, task.charge)
+        if task.multiplicity < 1 or (electrons - (task.multiplicity - 1)) % 2:
             raise CalculatorError(
-                f'{electron_count(structure, task.charge)} electrons (charge {task.charge}) cannot have spin '
-                f'multiplicity {task.multiplicity}.',
+                f'{electrons} electrons (charge {task.charge}) cannot have spin multiplicity {task.multiplicity}.',
                 'invalid_spin',
             )
-        if electron_count(structure, task.charge) < 0:
+        if electrons < 0:
             raise CalculatorError(
                 f'Charge {task.charge} removes more electrons than the structure has.', 'invalid_charge'
             )
