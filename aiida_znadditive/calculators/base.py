@@ -45,6 +45,8 @@ class Task:
     :param protocol: one of ``PROTOCOLS``; the calculator's YAML gives its settings.
     :param solvent: implicit solvent name (``water``) or None for gas phase.
     :param forces: whether a single point must return forces; engines that can skip them save time when False.
+    :param settings: differences to the protocol's settings (e.g. ``{'method': 'xtb'}`` or MD parameters), merged
+        over the calculator's protocol so that a WorkChain's own protocol can steer the engine without new YAML.
     """
 
     kind: str
@@ -53,6 +55,7 @@ class Task:
     protocol: str = 'fast'
     solvent: str | None = None
     forces: bool = True
+    settings: dict | None = None
 
 
 def site_symbols(structure: orm.StructureData) -> list[str]:
@@ -98,10 +101,16 @@ class Calculator(abc.ABC):
             )
         return recursive_merge(content['default_inputs'], content['protocols'][name])
 
-    def elements(self, protocol: str) -> frozenset[str] | None:
+    def settings(self, task: Task) -> dict:
+        """The settings a task runs with: its protocol's, updated with ``task.settings``."""
+        return recursive_merge(self.protocol(task.protocol), task.settings or {})
+
+    def elements(self, protocol: str, settings: dict | None = None) -> frozenset[str] | None:
         """Elements the protocol's basis/parameters cover; None when the engine covers the whole periodic table."""
-        covered = self.protocol(protocol).get('elements')
-        return frozenset(covered) if covered else None
+        resolved = recursive_merge(self.protocol(protocol), settings or {})
+        # A calculator with several methods (CP2K: dft, xtb) keeps each method's coverage in its own section.
+        covered = resolved.get(resolved.get('method', ''), {}).get('elements', resolved.get('elements'))
+        return frozenset(covered) if covered and covered != 'all' else None
 
     def validate(self, structure: orm.StructureData, task: Task) -> None:
         """Raise :class:`CalculatorError` when the task cannot be done; called before anything runs."""
@@ -113,7 +122,7 @@ class Calculator(abc.ABC):
             raise CalculatorError(
                 f'Calculator `{self.name}` has no implicit solvent `{task.solvent}`.', 'unsupported_solvent'
             )
-        covered = self.elements(task.protocol)
+        covered = self.elements(task.protocol, task.settings)
         symbols = set(site_symbols(structure))
         if covered is not None and not symbols <= covered:
             missing = ', '.join(sorted(symbols - covered))
@@ -138,10 +147,16 @@ class Calculator(abc.ABC):
         code: orm.AbstractCode,
         structure: orm.StructureData,
         task: Task,
+        *,
         overrides: dict | None = None,
         options: dict | None = None,
+        parent_folder: orm.RemoteData | None = None,
     ) -> ProcessBuilder:
-        """Return a builder of the engine's process (its CalcJob or restart WorkChain) for ``task``."""
+        """Return a builder of the engine's process (its CalcJob or restart WorkChain) for ``task``.
+
+        ``parent_folder``: the remote folder of an earlier run of the same system to continue from (MD segments);
+        calculators that cannot restart raise :class:`CalculatorError` with reason ``unsupported_restart``.
+        """
 
     @abc.abstractmethod
     def get_outputs(self, node: orm.ProcessNode, task: Task) -> dict[str, orm.Data]:

@@ -21,6 +21,7 @@ REASONS = {
     'invalid_charge': 'ERROR_INVALID_CHARGE',
     'unsupported_solvent': 'ERROR_UNSUPPORTED_SOLVENT',
     'unknown_protocol': 'ERROR_UNKNOWN_PROTOCOL',
+    'unsupported_restart': 'ERROR_UNSUPPORTED_RESTART',
 }
 
 
@@ -47,6 +48,10 @@ class CalculatorWorkChain(WorkChain):
         spec.input('forces', valid_type=orm.Bool, default=lambda: orm.Bool(True), help='Single points return forces.')
         spec.input('overrides', valid_type=orm.Dict, required=False, help='Engine parameters over the protocol.')
         spec.input('options', valid_type=orm.Dict, required=False, help='CalcJob metadata options over the protocol.')
+        spec.input('settings', valid_type=orm.Dict, required=False, help='Calculator settings over its protocol.')
+        spec.input(
+            'parent_folder', valid_type=orm.RemoteData, required=False, help='Continue from this run (MD segments).'
+        )
         spec.outline(cls.validate_task, cls.run_calculation, cls.inspect_calculation, cls.results)
         spec.output('energy', valid_type=orm.Float, help='Total energy in eV.')
         spec.output('structure', valid_type=orm.StructureData, help='Final (relaxed) or input structure.')
@@ -54,6 +59,9 @@ class CalculatorWorkChain(WorkChain):
         spec.output('homo', valid_type=orm.Float, required=False, help='HOMO energy in eV.')
         spec.output('lumo', valid_type=orm.Float, required=False, help='LUMO energy in eV.')
         spec.output('trajectory', valid_type=orm.TrajectoryData, required=False, help='Relaxation or MD frames.')
+        spec.output(
+            'remote_folder', valid_type=orm.RemoteData, required=False, help='Folder of the last run, to continue from.'
+        )
         spec.exit_code(201, 'ERROR_UNKNOWN_CALCULATOR', message='{message}')
         spec.exit_code(202, 'ERROR_UNSUPPORTED_TASK', message='{message}')
         spec.exit_code(203, 'ERROR_UNSUPPORTED_ELEMENTS', message='{message}')
@@ -61,6 +69,7 @@ class CalculatorWorkChain(WorkChain):
         spec.exit_code(205, 'ERROR_INVALID_CHARGE', message='{message}')
         spec.exit_code(206, 'ERROR_UNSUPPORTED_SOLVENT', message='{message}')
         spec.exit_code(207, 'ERROR_UNKNOWN_PROTOCOL', message='{message}')
+        spec.exit_code(208, 'ERROR_UNSUPPORTED_RESTART', message='{message}')
         spec.exit_code(300, 'ERROR_CALCULATION_FAILED', message='The {engine} process failed: {message}')
 
     @property
@@ -72,6 +81,7 @@ class CalculatorWorkChain(WorkChain):
             protocol=self.inputs.protocol.value,
             solvent=self.inputs.solvent.value if 'solvent' in self.inputs else None,
             forces=self.inputs.forces.value,
+            settings=self.inputs.settings.get_dict() if 'settings' in self.inputs else None,
         )
 
     def validate_task(self):
@@ -86,17 +96,25 @@ class CalculatorWorkChain(WorkChain):
 
     def run_calculation(self):
         calculator = load_calculator(self.inputs.calculator.value)
-        builder = calculator.get_builder(
+        try:
+            builder = self._engine_builder(calculator)
+        except CalculatorError as exception:
+            self.report(str(exception))
+            return self.exit_codes[REASONS[exception.reason]].format(message=str(exception))
+        builder.metadata.call_link_label = f'{calculator.name}_{self.task.kind}'
+        node = self.submit(builder)
+        self.report(f'launched {node.process_label}<{node.pk}> ({calculator.name}, {self.task.kind})')
+        return ToContext(calculation=node)
+
+    def _engine_builder(self, calculator):
+        return calculator.get_builder(
             self.inputs.code,
             self.inputs.structure,
             self.task,
             overrides=self.inputs.overrides.get_dict() if 'overrides' in self.inputs else None,
             options=self.inputs.options.get_dict() if 'options' in self.inputs else None,
+            parent_folder=self.inputs.get('parent_folder'),
         )
-        builder.metadata.call_link_label = f'{calculator.name}_{self.task.kind}'
-        node = self.submit(builder)
-        self.report(f'launched {node.process_label}<{node.pk}> ({calculator.name}, {self.task.kind})')
-        return ToContext(calculation=node)
 
     def inspect_calculation(self):
         node = self.ctx.calculation

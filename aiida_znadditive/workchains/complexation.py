@@ -9,16 +9,15 @@ calcfunctions. References are computed once per level of theory and reused (see 
 
 from __future__ import annotations
 
-from importlib import resources
-
-import yaml
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
 
 from ..analysis.energies import exchange_energy, orbital_gap, rank_binding_modes
 from ..analysis.geometry import zn_donor_distances
-from ..calculators.base import CalculatorError, load_calculator, recursive_merge
+from ..calculators.base import CalculatorError, load_calculator
+from ..protocols import load_protocol_file as protocol_file
+from ..protocols import resolve_protocol
 from ..structures.candidates import build_complexation_candidates, build_water, prepare_ligand
 from ..structures.ligands import LigandError
 from ..structures.zinc_aqua import ZN_O_EXPERIMENT, build_zn_aqua_complex
@@ -38,7 +37,7 @@ REFERENCES = {'hexaaqua': 2, 'water': 0}  # species -> charge
 
 
 def load_protocol_file() -> dict:
-    return yaml.safe_load(resources.files('aiida_znadditive.protocols').joinpath('complexation.yaml').read_text())
+    return protocol_file('complexation')
 
 
 def validate_settings(value: orm.Dict, _) -> str | None:
@@ -123,13 +122,7 @@ class ZnComplexationWorkChain(WorkChain):
         dft_calculator: str = 'pyscf',
     ):
         """A builder whose ``settings`` are the protocol's (``fast``/``moderate``/``precise``) plus ``overrides``."""
-        content = load_protocol_file()
-        protocol = protocol or content['default_protocol']
-        if protocol not in content['protocols']:
-            raise ValueError(f'Unknown protocol `{protocol}`; choose from {", ".join(content["protocols"])}.')
-        settings = recursive_merge(content['default_inputs'], content['protocols'][protocol])
-        settings.pop('description', None)
-        settings = recursive_merge(settings, overrides or {})
+        protocol, settings = resolve_protocol('complexation', protocol, overrides)
         builder = cls.get_builder()
         builder.smiles = orm.Str(smiles)
         builder.settings = orm.Dict(settings)

@@ -1,16 +1,22 @@
-"""The ``cp2k`` calculator: molecules in a large non-periodic box with CP2K (PBE-D3(BJ), GTH, MOLOPT-SR)."""
+"""The ``cp2k`` calculator: molecules in a non-periodic box and periodic systems, with DFT or GFN1-xTB, in CP2K.
+
+Single points, relaxations and NVT molecular dynamics. Every task runs through :class:`Cp2kRestartWorkChain`, so a
+run that hits its walltime, an unconverged SCF, an ABORT or a crash continues from CP2K's own restart files; MD
+tasks return the spliced trajectory of all runs. ``parent_folder`` continues from an earlier run (MD segments).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
-from aiida.plugins import CalculationFactory
-from ase.units import Hartree
+from ase.units import Bohr, Hartree
 
 from ..base import Calculator, Task, merge_options, recursive_merge, site_symbols
+from .restart import PARENT, WAVEFUNCTION, Cp2kRestartWorkChain
+from .trajectory import ENERGY_FILE
 
-Cp2kCalculation = CalculationFactory('cp2k')
+RUN_TYPES = {'singlepoint': 'ENERGY', 'relax': 'GEO_OPT', 'md': 'MD'}
 
 
 @calcfunction
@@ -31,55 +37,108 @@ def normalise_cp2k_outputs(output_parameters: orm.Dict) -> dict:
     return {'energy': orm.Float(output_parameters['energy'] * Hartree)}
 
 
+def is_periodic(structure: orm.StructureData) -> bool:
+    return all(structure.pbc)
+
+
+def ewald_gmax(structure: orm.StructureData) -> list[int]:
+    """SPME grid points per cell vector: about one per bohr, odd (CP2K's recommendation for xTB's Ewald sum)."""
+    lengths = np.linalg.norm(np.array(structure.cell), axis=1) / Bohr
+    return [int(np.ceil(length)) | 1 for length in lengths]
+
+
 class Cp2kCalculator(Calculator):
-    """CP2K single points and relaxations of molecules (periodic tasks come with the solvation/slab WorkChains)."""
+    """CP2K single points, relaxations and NVT MD; DFT (PBE/revPBE-D3(BJ), GTH, MOLOPT) or GFN1-xTB (``method``)."""
 
     name = 'cp2k'
-    tasks = ('singlepoint', 'relax')
+    tasks = ('singlepoint', 'relax', 'md')
+    periodic = True
 
-    def input_parameters(self, structure: orm.StructureData, task: Task, settings: dict) -> dict:
-        kinds = sorted(set(site_symbols(structure)))
+    def _dft_section(self, structure: orm.StructureData, task: Task, settings: dict) -> dict:
+        periodic = is_periodic(structure)
+        scf = {
+            'EPS_SCF': settings['eps_scf'],
+            'MAX_SCF': settings['max_scf'],
+            'SCF_GUESS': 'ATOMIC',
+            'OT': {'MINIMIZER': 'DIIS', 'PRECONDITIONER': 'FULL_SINGLE_INVERSE'},
+            'OUTER_SCF': {'EPS_SCF': settings['eps_scf'], 'MAX_SCF': settings['outer_max_scf']},
+        }
         dft = {
-            'BASIS_SET_FILE_NAME': 'BASIS_MOLOPT',
-            'POTENTIAL_FILE_NAME': 'GTH_POTENTIALS',
             'CHARGE': task.charge,
             'MULTIPLICITY': task.multiplicity,
             'UKS': task.multiplicity > 1,
-            'MGRID': {'CUTOFF': settings['cutoff'], 'REL_CUTOFF': settings['rel_cutoff']},
-            # Isolated molecule: no images, Martyna-Tuckerman decoupling of the Hartree potential.
-            'POISSON': {'PERIODIC': 'NONE', 'PSOLVER': 'MT'},
-            'QS': {'EPS_DEFAULT': 1.0e-12},
-            'SCF': {
-                'EPS_SCF': settings['eps_scf'],
-                'MAX_SCF': settings['max_scf'],
-                'SCF_GUESS': 'ATOMIC',
-                'OT': {'MINIMIZER': 'DIIS', 'PRECONDITIONER': 'FULL_SINGLE_INVERSE'},
-                'OUTER_SCF': {'EPS_SCF': settings['eps_scf'], 'MAX_SCF': settings['outer_max_scf']},
-            },
-            'XC': {
-                'XC_FUNCTIONAL': {'_': 'PBE'},
-                'VDW_POTENTIAL': {
-                    'POTENTIAL_TYPE': 'PAIR_POTENTIAL',
-                    'PAIR_POTENTIAL': {
-                        'TYPE': 'DFTD3(BJ)',
-                        'REFERENCE_FUNCTIONAL': 'PBE',
-                        'PARAMETER_FILE_NAME': 'dftd3.dat',
+            'SCF': scf,
+        }
+        if settings['method'] == 'xtb':
+            xtb = settings['xtb']
+            scf.update({'EPS_SCF': xtb['eps_scf'], 'MAX_SCF': xtb['max_scf'], 'SCF_GUESS': 'MOPAC'})
+            scf['OUTER_SCF']['EPS_SCF'] = xtb['eps_scf']
+            # CP2K's atomic-charge sanity check rejects the strongly polarised Zn2+ environments we study.
+            dft['QS'] = {'METHOD': 'XTB', 'XTB': {'DO_EWALD': periodic, 'CHECK_ATOMIC_CHARGES': False}}
+            if periodic:
+                gmax = ewald_gmax(structure)
+                dft['POISSON'] = {
+                    'PERIODIC': 'XYZ',
+                    'EWALD': {'EWALD_TYPE': 'SPME', 'GMAX': ' '.join(map(str, gmax)), 'O_SPLINE': 5},
+                }
+            else:
+                dft['POISSON'] = {'PERIODIC': 'NONE', 'PSOLVER': 'MT'}
+            return dft
+        functional = settings['functional']
+        dft.update(
+            {
+                'BASIS_SET_FILE_NAME': 'BASIS_MOLOPT',
+                'POTENTIAL_FILE_NAME': 'GTH_POTENTIALS',
+                'MGRID': {'CUTOFF': settings['cutoff'], 'REL_CUTOFF': settings['rel_cutoff']},
+                'QS': {'EPS_DEFAULT': 1.0e-12},
+                'XC': {
+                    'XC_FUNCTIONAL': {'_': functional.upper()} if functional.upper() == 'PBE' else _revpbe(),
+                    'VDW_POTENTIAL': {
+                        'POTENTIAL_TYPE': 'PAIR_POTENTIAL',
+                        'PAIR_POTENTIAL': {
+                            'TYPE': 'DFTD3(BJ)',
+                            'REFERENCE_FUNCTIONAL': functional,
+                            'PARAMETER_FILE_NAME': 'dftd3.dat',
+                        },
                     },
                 },
-            },
-        }
+                # Molecules: no images, Martyna-Tuckerman decoupling of the Hartree potential.
+                'POISSON': {'PERIODIC': 'XYZ'} if periodic else {'PERIODIC': 'NONE', 'PSOLVER': 'MT'},
+            }
+        )
+        return dft
+
+    def _kinds(self, structure: orm.StructureData, settings: dict) -> list[dict]:
+        hydrogen_mass = settings['md'].get('hydrogen_mass')
+        kinds = []
+        for kind in sorted(set(site_symbols(structure))):
+            section = {'_': kind}
+            if settings['method'] == 'dft':
+                section.update({'BASIS_SET': settings['basis_set'], 'POTENTIAL': settings['potential']})
+            if kind == 'H' and hydrogen_mass:
+                section['MASS'] = hydrogen_mass
+            if len(section) > 1:
+                kinds.append(section)
+        return kinds
+
+    def input_parameters(self, structure: orm.StructureData, task: Task, settings: dict) -> dict:
+        periodic = is_periodic(structure)
+        walltime = int(settings['options']['max_wallclock_seconds'] * settings['walltime_fraction'])
+        subsys = {'CELL': {'PERIODIC': 'XYZ' if periodic else 'NONE'}}
+        kinds = self._kinds(structure, settings)
+        if kinds:
+            subsys['KIND'] = kinds
         parameters = {
-            'GLOBAL': {'RUN_TYPE': 'GEO_OPT' if task.kind == 'relax' else 'ENERGY', 'PRINT_LEVEL': 'MEDIUM'},
+            # MD prints every SCF step at MEDIUM: LOW keeps the output small; the frames carry the energies.
+            'GLOBAL': {
+                'RUN_TYPE': RUN_TYPES[task.kind],
+                'PRINT_LEVEL': 'LOW' if task.kind == 'md' else 'MEDIUM',
+                'WALLTIME': walltime,
+            },
             'FORCE_EVAL': {
                 'METHOD': 'Quickstep',
-                'DFT': dft,
-                'SUBSYS': {
-                    'CELL': {'PERIODIC': 'NONE'},
-                    'KIND': [
-                        {'_': kind, 'BASIS_SET': settings['basis_set'], 'POTENTIAL': settings['potential']}
-                        for kind in kinds
-                    ],
-                },
+                'DFT': self._dft_section(structure, task, settings),
+                'SUBSYS': subsys,
             },
         }
         if task.kind == 'relax':
@@ -87,19 +146,70 @@ class Cp2kCalculator(Calculator):
             parameters['MOTION'] = {
                 'GEO_OPT': {'OPTIMIZER': geo['optimizer'], 'MAX_ITER': geo['max_iter'], 'MAX_FORCE': geo['max_force']}
             }
+        elif task.kind == 'md':
+            parameters['MOTION'] = self._motion(settings['md'])
         return parameters
 
-    def get_builder(self, code, structure, task: Task, overrides=None, options=None) -> ProcessBuilder:
-        settings = self.protocol(task.protocol)
-        boxed = box_molecule(structure, orm.Float(settings['box_padding']))
-        builder = Cp2kCalculation.get_builder()
-        builder.code = code
-        builder.structure = boxed
-        builder.parameters = orm.Dict(recursive_merge(self.input_parameters(boxed, task, settings), overrides or {}))
-        builder.metadata.options = merge_options(settings['options'], options)
+    @staticmethod
+    def _motion(md: dict) -> dict:
+        thermostat = md['thermostat'].upper()
+        if thermostat == 'CSVR':
+            thermostat_section = {'TYPE': 'CSVR', 'CSVR': {'TIMECON': md['timecon']}}
+        elif thermostat == 'NOSE':
+            thermostat_section = {'TYPE': 'NOSE', 'NOSE': {'LENGTH': 3, 'TIMECON': md['timecon']}}
+        else:
+            raise ValueError(f'Unknown thermostat `{md["thermostat"]}`; use CSVR or NOSE.')
+        return {
+            'MD': {
+                'ENSEMBLE': md['ensemble'],
+                'STEPS': md['steps'],
+                'TIMESTEP': md['timestep'],
+                'TEMPERATURE': md['temperature'],
+                'THERMOSTAT': thermostat_section,
+            },
+            'PRINT': {
+                # ADD_LAST: also write at the last step, including a stop at CP2K's WALLTIME.
+                'TRAJECTORY': {'EACH': {'MD': md['trajectory_stride']}},
+                'RESTART': {'BACKUP_COPIES': 0, 'ADD_LAST': 'NUMERIC', 'EACH': {'MD': md['restart_stride']}},
+                'RESTART_HISTORY': {'_': 'OFF'},
+            },
+        }
+
+    def get_builder(
+        self, code, structure, task: Task, *, overrides=None, options=None, parent_folder=None
+    ) -> ProcessBuilder:
+        settings = self.settings(task)
+        settings['options'] = merge_options(settings['options'], options)
+        if not is_periodic(structure):
+            structure = box_molecule(structure, orm.Float(settings['box_padding']))
+        parameters = recursive_merge(self.input_parameters(structure, task, settings), overrides or {})
+        builder = Cp2kRestartWorkChain.get_builder()
+        builder.cp2k.code = code
+        builder.cp2k.structure = structure
+        builder.cp2k.metadata.options = settings['options']
+        if task.kind == 'md':
+            builder.cp2k.settings = orm.Dict({'additional_retrieve_list': [ENERGY_FILE]})
+        if parent_folder is not None:
+            parameters['EXT_RESTART'] = {'RESTART_FILE_NAME': f'{PARENT}/aiida-1.restart'}
+            parameters['FORCE_EVAL']['DFT']['SCF']['SCF_GUESS'] = 'RESTART'
+            parameters['FORCE_EVAL']['DFT']['WFN_RESTART_FILE_NAME'] = f'{PARENT}/{WAVEFUNCTION}'
+            builder.cp2k.parent_calc_folder = parent_folder
+        builder.cp2k.parameters = orm.Dict(parameters)
         return builder
 
     def get_outputs(self, node, task: Task) -> dict[str, orm.Data]:
-        outputs = dict(normalise_cp2k_outputs(node.outputs.output_parameters))
-        outputs['structure'] = node.outputs.output_structure if task.kind == 'relax' else node.inputs.structure
+        if task.kind == 'md':
+            outputs = {'energy': node.outputs.md_energy, 'trajectory': node.outputs.trajectory}
+        else:
+            outputs = dict(normalise_cp2k_outputs(node.outputs.output_parameters))
+        if task.kind in ('relax', 'md') and 'output_structure' in node.outputs:
+            outputs['structure'] = node.outputs.output_structure
+        else:
+            outputs['structure'] = node.inputs.cp2k.structure
+        outputs['remote_folder'] = node.outputs.remote_folder
         return outputs
+
+
+def _revpbe() -> dict:
+    """revPBE: PBE exchange with Zhang and Yang's kappa = 1.245."""
+    return {'PBE': {'PARAMETRIZATION': 'REVPBE'}}

@@ -8,7 +8,7 @@ import numpy as np
 from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 
-from ..base import Calculator, Task, merge_options, recursive_merge
+from ..base import Calculator, CalculatorError, Task, merge_options, recursive_merge
 from .restart import PyscfRestartWorkChain
 
 
@@ -46,8 +46,14 @@ class PyscfCalculator(Calculator):
     tasks = ('singlepoint', 'relax')
     solvents = ('water',)
 
-    def get_builder(self, code, structure, task: Task, overrides=None, options=None) -> ProcessBuilder:
-        settings = self.protocol(task.protocol)
+    def get_builder(
+        self, code, structure, task: Task, *, overrides=None, options=None, parent_folder=None
+    ) -> ProcessBuilder:
+        if parent_folder is not None:
+            raise CalculatorError(
+                f'Calculator `{self.name}` does not continue from a parent folder.', 'unsupported_restart'
+            )
+        settings = self.settings(task)
         unrestricted = task.multiplicity > 1
         parameters = {
             'structure': {**settings['structure'], 'charge': task.charge, 'spin': task.multiplicity - 1},

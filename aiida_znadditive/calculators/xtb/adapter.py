@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 
-from ..base import Calculator, Task, merge_options, recursive_merge
+from ..base import Calculator, CalculatorError, Task, merge_options, recursive_merge
 from .calculation import XtbCalculation
 
 
@@ -26,8 +26,14 @@ class XtbCalculator(Calculator):
     tasks = ('singlepoint', 'relax')
     solvents = ('water',)
 
-    def get_builder(self, code, structure, task: Task, overrides=None, options=None) -> ProcessBuilder:
-        settings = self.protocol(task.protocol)
+    def get_builder(
+        self, code, structure, task: Task, *, overrides=None, options=None, parent_folder=None
+    ) -> ProcessBuilder:
+        if parent_folder is not None:
+            raise CalculatorError(
+                f'Calculator `{self.name}` does not continue from a parent folder.', 'unsupported_restart'
+            )
+        settings = self.settings(task)
         parameters = {
             **settings['parameters'],
             'charge': task.charge,

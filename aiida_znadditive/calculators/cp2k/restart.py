@@ -1,0 +1,214 @@
+"""Restart loop for CP2K runs: every continuation starts from CP2K's own restart files, so no step is lost or redone.
+
+aiida-cp2k 2.1.1's ``Cp2kBaseWorkChain`` continues an incomplete run only once (aiida-cp2k #174), gives up on
+``ABORT`` where a backup wavefunction would do (#201) and does not continue an optimisation that ran out of steps
+(#219). Here each failure has its own handler, and all of them continue from the failed run's folder
+(``EXT_RESTART`` of ``aiida-1.restart`` plus its wavefunction) when it wrote a restart file, else from the last run
+that did. MD keeps its step counter: the steps still missing to the target are computed from the restart file.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
+from aiida.plugins import CalculationFactory
+
+from .trajectory import RESTART_FILE, join_md_runs, restart_step
+
+Cp2kCalculation = CalculationFactory('cp2k')
+
+PARENT = './parent_calc'
+WAVEFUNCTION = 'aiida-RESTART.wfn'
+#: SCF rescue: each step multiplies the SCF iteration limits; the last one also restarts from an atomic guess.
+SCF_GROWTH = 2
+MAX_SCF_RESCUES = 2
+MAX_CRASH_RETRIES = 2
+
+
+def _has_restart_file(node: orm.CalcJobNode) -> bool:
+    return 'retrieved' in node.outputs and RESTART_FILE in node.outputs.retrieved.base.repository.list_object_names()
+
+
+def _steps_done(node: orm.CalcJobNode) -> int:
+    return restart_step(node.outputs.retrieved.base.repository.get_object_content(RESTART_FILE))
+
+
+class Cp2kRestartWorkChain(BaseRestartWorkChain):
+    """Run a ``cp2k`` CalcJob, continuing it on walltime, SCF, ABORT, optimisation-step and crash failures.
+
+    For ``RUN_TYPE MD`` the output ``trajectory`` holds the frames of all runs spliced by step number, and the MD
+    of the whole chain reaches the ``STEPS`` of the first run counted from where it started.
+    """
+
+    _process_class = Cp2kCalculation
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.expose_inputs(Cp2kCalculation, namespace='cp2k')
+        spec.expose_outputs(Cp2kCalculation, exclude=('output_trajectory',))
+        spec.output('trajectory', valid_type=orm.TrajectoryData, required=False, help='All MD frames of the chain.')
+        spec.output('md_energy', valid_type=orm.Float, required=False, help='Potential energy of the last frame, eV.')
+        spec.outline(
+            cls.setup,
+            while_(cls.should_run_process)(cls.run_process, cls.inspect_process),
+            cls.results,
+        )
+        spec.exit_code(300, 'ERROR_UNRECOVERABLE_FAILURE', message='The CP2K calculation failed: {message}')
+        spec.exit_code(310, 'ERROR_SCF_NOT_CONVERGED', message='The SCF did not converge after {rescues} rescues.')
+        spec.exit_code(320, 'ERROR_CRASHED', message='CP2K crashed {retries} times in a row; last: {message}')
+
+    def setup(self):
+        super().setup()
+        self.ctx.inputs = AttributeDict(self.exposed_inputs(Cp2kCalculation, 'cp2k'))
+        parameters = self.ctx.inputs.parameters.get_dict()
+        self.ctx.is_md = parameters.get('GLOBAL', {}).get('RUN_TYPE', '').upper() == 'MD'
+        # The last folder holding a restart file: the caller's parent (a previous segment) until a run writes one.
+        self.ctx.last_restart_folder = self.ctx.inputs.get('parent_calc_folder')
+        start = 0
+        if self.ctx.is_md and 'EXT_RESTART' in parameters and self.ctx.last_restart_folder is not None:
+            creator = self.ctx.last_restart_folder.creator
+            if creator is not None and _has_restart_file(creator):
+                start = _steps_done(creator)
+        self.ctx.target_step = start + int(parameters.get('MOTION', {}).get('MD', {}).get('STEPS', 0))
+        self.ctx.scf_rescues = 0
+        self.ctx.crash_retries = 0
+        self.ctx.aborts = 0
+
+    def report_error_handled(self, node: orm.CalcJobNode, action: str) -> None:
+        self.report(f'{node.process_label}<{node.pk}> failed with exit status {node.exit_status}: {node.exit_message}')
+        self.report(f'Action taken: {action}')
+
+    def inspect_process(self):
+        node = self.ctx.children[self.ctx.iteration - 1]
+        if _has_restart_file(node):
+            self.ctx.last_restart_folder = node.outputs.remote_folder
+        if node.is_finished_ok:
+            self.ctx.crash_retries = 0
+        return super().inspect_process()
+
+    def _continue_from(self, folder: orm.RemoteData | None, wavefunction: str | None = WAVEFUNCTION) -> str:
+        """Set the inputs to continue from ``folder``'s restart file (and wavefunction); from scratch when None."""
+        parameters = copy.deepcopy(self.ctx.inputs.parameters.get_dict())
+        scf = parameters['FORCE_EVAL']['DFT'].setdefault('SCF', {})
+        if folder is None:
+            parameters.pop('EXT_RESTART', None)
+            self.ctx.inputs.pop('parent_calc_folder', None)
+            self.ctx.inputs.parameters = orm.Dict(parameters)
+            return 'restarting from the start'
+        parameters['EXT_RESTART'] = {'RESTART_FILE_NAME': f'{PARENT}/aiida-1.restart'}
+        if wavefunction:
+            scf['SCF_GUESS'] = 'RESTART'
+            parameters['FORCE_EVAL']['DFT']['WFN_RESTART_FILE_NAME'] = f'{PARENT}/{wavefunction}'
+        if self.ctx.is_md:
+            creator = folder.creator
+            done = _steps_done(creator) if creator is not None and _has_restart_file(creator) else 0
+            parameters['MOTION']['MD']['STEPS'] = max(self.ctx.target_step - done, 0)
+        self.ctx.inputs.parameters = orm.Dict(parameters)
+        self.ctx.inputs.parent_calc_folder = folder
+        return f'continuing from the restart file of {folder.creator.process_label}<{folder.creator.pk}>'
+
+    @process_handler(
+        priority=600,
+        exit_codes=[
+            Cp2kCalculation.exit_codes.ERROR_OUT_OF_WALLTIME,
+            Cp2kCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME,
+        ],
+    )
+    def handle_out_of_walltime(self, node):
+        """Walltime reached: CP2K wrote its restart files at the stop; continue from them, as often as needed."""
+        if not _has_restart_file(node):
+            return self._retry(node)
+        self.report_error_handled(node, self._continue_from(node.outputs.remote_folder))
+        return ProcessHandlerReport(True)
+
+    @process_handler(
+        priority=550,
+        exit_codes=[
+            Cp2kCalculation.exit_codes.ERROR_GEOMETRY_CONVERGENCE_NOT_REACHED,
+            Cp2kCalculation.exit_codes.ERROR_MAXIMUM_NUMBER_OPTIMIZATION_STEPS_REACHED,
+        ],
+    )
+    def handle_geometry_not_converged(self, node):
+        """Optimisation out of steps: continue from its last geometry (the restart file) for another round."""
+        self.report_error_handled(node, self._continue_from(node.outputs.remote_folder))
+        return ProcessHandlerReport(True)
+
+    @process_handler(priority=500, exit_codes=[Cp2kCalculation.exit_codes.ERROR_SCF_NOT_CONVERGED])
+    def handle_scf_not_converged(self, node):
+        """SCF not converged: more SCF and outer-SCF iterations; the second rescue also drops the old wavefunction."""
+        if self.ctx.scf_rescues >= MAX_SCF_RESCUES:
+            self.report_error_handled(node, 'SCF rescues exhausted, aborting')
+            return ProcessHandlerReport(True, self.exit_codes.ERROR_SCF_NOT_CONVERGED.format(rescues=MAX_SCF_RESCUES))
+        self.ctx.scf_rescues += 1
+        parameters = copy.deepcopy(self.ctx.inputs.parameters.get_dict())
+        scf = parameters['FORCE_EVAL']['DFT'].setdefault('SCF', {})
+        scf['MAX_SCF'] = int(scf.get('MAX_SCF', 50)) * SCF_GROWTH
+        outer = scf.setdefault('OUTER_SCF', {})
+        outer['MAX_SCF'] = int(outer.get('MAX_SCF', 10)) * SCF_GROWTH
+        self.ctx.inputs.parameters = orm.Dict(parameters)
+        fresh_guess = self.ctx.scf_rescues == MAX_SCF_RESCUES
+        folder = node.outputs.remote_folder if _has_restart_file(node) else self.ctx.last_restart_folder
+        action = self._continue_from(folder, wavefunction=None if fresh_guess else WAVEFUNCTION)
+        self.report_error_handled(node, f'MAX_SCF {scf["MAX_SCF"]}, outer {outer["MAX_SCF"]}; {action}')
+        return ProcessHandlerReport(True)
+
+    @process_handler(priority=400, exit_codes=[Cp2kCalculation.exit_codes.ERROR_OUTPUT_CONTAINS_ABORT])
+    def handle_abort(self, node):
+        """CP2K ABORT: a corrupt or unsuitable wavefunction is the usual cause: continue from the backup copy
+        (``.wfn.bak-1``, one step older), then from a fresh guess; a third ABORT is final."""
+        self.ctx.aborts += 1
+        if self.ctx.aborts > 2:
+            return ProcessHandlerReport(True, self.exit_codes.ERROR_UNRECOVERABLE_FAILURE.format(message='ABORT x3'))
+        folder = node.outputs.remote_folder if _has_restart_file(node) else self.ctx.last_restart_folder
+        wavefunction = f'{WAVEFUNCTION}.bak-1' if self.ctx.aborts == 1 else None
+        self.report_error_handled(node, f'{self._continue_from(folder, wavefunction)}, wavefunction {wavefunction}')
+        return ProcessHandlerReport(True)
+
+    @process_handler(
+        priority=300,
+        exit_codes=[
+            Cp2kCalculation.exit_codes.ERROR_OUTPUT_INCOMPLETE,
+            Cp2kCalculation.exit_codes.ERROR_OUTPUT_MISSING,
+            Cp2kCalculation.exit_codes.ERROR_SCHEDULER_NODE_FAILURE,
+        ],
+    )
+    def handle_crash(self, node):
+        """A run that died (killed, node failure, truncated output): retry from the last restart file written."""
+        return self._retry(node)
+
+    def _retry(self, node: orm.CalcJobNode) -> ProcessHandlerReport:
+        self.ctx.crash_retries += 1
+        if self.ctx.crash_retries > MAX_CRASH_RETRIES:
+            message = node.exit_message or str(node.exit_status)
+            return ProcessHandlerReport(
+                True, self.exit_codes.ERROR_CRASHED.format(retries=MAX_CRASH_RETRIES + 1, message=message)
+            )
+        folder = node.outputs.remote_folder if _has_restart_file(node) else self.ctx.last_restart_folder
+        self.report_error_handled(node, self._continue_from(folder))
+        return ProcessHandlerReport(True)
+
+    @process_handler(priority=0)
+    def handle_unrecoverable_failure(self, node):
+        """Any other failure: abort with the calculation's own message."""
+        if node.is_failed:
+            self.report_error_handled(node, 'unrecoverable, aborting')
+            message = node.exit_message or str(node.exit_status)
+            return ProcessHandlerReport(True, self.exit_codes.ERROR_UNRECOVERABLE_FAILURE.format(message=message))
+        return None
+
+    def results(self):
+        result = super().results()
+        if result is None and self.ctx.is_md:
+            runs = {
+                f'run_{index}': child.outputs.retrieved
+                for index, child in enumerate(self.ctx.children)
+                if 'retrieved' in child.outputs
+            }
+            joined = join_md_runs(structure=self.ctx.inputs.structure, **runs)
+            self.out('trajectory', joined['trajectory'])
+            self.out('md_energy', joined['energy'])
+        return result

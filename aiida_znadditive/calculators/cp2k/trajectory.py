@@ -1,0 +1,172 @@
+"""MD trajectories from CP2K runs: parse the frames of each run and splice restarted runs into one trajectory.
+
+A segment of MD may take several CP2K runs (walltime, SCF or crash restarts), and a campaign several segments. Each
+run continues from a restart file, which may be older than the run's last frame when the run crashed. Splicing
+keeps, for every step number, the frame of the *latest* run that reached it: a run starting at step ``s`` cuts the
+frames at and after ``s`` of all earlier runs, so frames that were later redone are dropped, never duplicated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from aiida import orm
+from aiida.engine import calcfunction
+from ase.units import Hartree
+
+TRAJECTORY_FILE = 'aiida-pos-1.xyz'
+ENERGY_FILE = 'aiida-1.ener'
+RESTART_FILE = 'aiida-1.restart'
+
+_COMMENT = re.compile(r'i\s*=\s*(\d+),\s*time\s*=\s*([-\d.Ee+]+),\s*E\s*=\s*([-\d.Ee+]+)')
+_MD_STEP = re.compile(r'&MD\b.*?STEP_START_VAL\s+(\d+).*?&END MD', re.DOTALL | re.IGNORECASE)
+
+
+@dataclass
+class Frames:
+    """Frames of one run: step numbers, times (ps), positions (Å), potential energies (eV), temperatures (K)."""
+
+    steps: np.ndarray
+    times: np.ndarray
+    positions: np.ndarray
+    energies: np.ndarray
+    temperatures: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def select(self, mask: np.ndarray) -> Frames:
+        return Frames(*(getattr(self, name)[mask] for name in self.__dataclass_fields__))
+
+
+def parse_xyz_frames(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Steps, times (fs), positions (Å) and energies (Hartree) of CP2K's ``-pos-1.xyz`` (``i = .., time = .., E = ..``).
+
+    A frame cut short (a run killed while writing) is dropped.
+    """
+    lines = text.splitlines()
+    steps, times, energies, positions = [], [], [], []
+    cursor = 0
+    while cursor < len(lines):
+        header = lines[cursor].strip()
+        if not header:
+            cursor += 1
+            continue
+        n_atoms = int(header)
+        block = lines[cursor + 2 : cursor + 2 + n_atoms]
+        match = _COMMENT.search(lines[cursor + 1]) if cursor + 1 < len(lines) else None
+        if match is None or len(block) < n_atoms:
+            break
+        try:
+            frame = np.array([[float(value) for value in line.split()[1:4]] for line in block])
+        except (ValueError, IndexError):
+            break
+        if frame.shape != (n_atoms, 3):
+            break
+        steps.append(int(match.group(1)))
+        times.append(float(match.group(2)))
+        energies.append(float(match.group(3)))
+        positions.append(frame)
+        cursor += 2 + n_atoms
+    return np.array(steps, dtype=int), np.array(times), np.array(positions), np.array(energies)
+
+
+def parse_temperatures(text: str) -> dict[int, float]:
+    """Step -> temperature (K) from CP2K's ``.ener`` file (columns: step, time, kinetic, temperature, ...)."""
+    temperatures = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if fields and not line.lstrip().startswith('#') and len(fields) >= 4:
+            temperatures[int(fields[0])] = float(fields[3])
+    return temperatures
+
+
+def restart_step(restart_text: str) -> int:
+    """The MD step a CP2K restart file continues from (0 when it holds no MD section)."""
+    match = _MD_STEP.search(restart_text)
+    return int(match.group(1)) if match else 0
+
+
+def read_frames(retrieved: orm.FolderData) -> Frames | None:
+    """The frames of one CP2K run from its retrieved files, or None when it wrote none."""
+    names = retrieved.base.repository.list_object_names()
+    if TRAJECTORY_FILE not in names:
+        return None
+    steps, times, positions, energies = parse_xyz_frames(retrieved.base.repository.get_object_content(TRAJECTORY_FILE))
+    if not len(steps):
+        return None
+    temperatures = {}
+    if ENERGY_FILE in names:
+        temperatures = parse_temperatures(retrieved.base.repository.get_object_content(ENERGY_FILE))
+    return Frames(
+        steps=steps,
+        times=times / 1000.0,
+        positions=positions,
+        energies=energies * Hartree,
+        temperatures=np.array([temperatures.get(step, np.nan) for step in steps]),
+    )
+
+
+def splice(runs: list[Frames]) -> Frames:
+    """One trajectory from runs in the order they ran; a later run replaces the frames from its first step on."""
+    runs = [run for run in runs if run is not None and len(run)]
+    if not runs:
+        raise ValueError('No MD frames to splice.')
+    spliced = runs[0]
+    for run in runs[1:]:
+        kept = spliced.select(spliced.steps < run.steps[0])
+        spliced = Frames(
+            *(np.concatenate([getattr(kept, name), getattr(run, name)]) for name in Frames.__dataclass_fields__)
+        )
+    return spliced
+
+
+def frames_from_trajectory(trajectory: orm.TrajectoryData) -> Frames:
+    return Frames(
+        steps=trajectory.get_stepids(),
+        times=trajectory.get_times(),
+        positions=trajectory.get_positions(),
+        energies=trajectory.get_array('energies'),
+        temperatures=trajectory.get_array('temperatures'),
+    )
+
+
+def to_trajectory(frames: Frames, symbols: list[str], cell: np.ndarray) -> orm.TrajectoryData:
+    """TrajectoryData with positions (Å), cells (Å), times (ps), step ids and the arrays energies (eV), temperatures."""
+    trajectory = orm.TrajectoryData()
+    trajectory.set_trajectory(
+        symbols=symbols,
+        positions=frames.positions,
+        stepids=frames.steps,
+        cells=np.repeat(np.asarray(cell)[None], len(frames), axis=0),
+        times=frames.times,
+    )
+    trajectory.set_array('energies', frames.energies)
+    trajectory.set_array('temperatures', frames.temperatures)
+    return trajectory
+
+
+@calcfunction
+def join_md_runs(structure: orm.StructureData, **retrieved: orm.FolderData) -> dict:
+    """The MD trajectory of a chain of CP2K runs (keys ``run_<i>`` in the order they ran) and its last frame.
+
+    Outputs: ``trajectory`` (cell of ``structure``: NVT) and ``energy`` (potential energy of the last frame, eV).
+    """
+    ordered = [retrieved[key] for key in sorted(retrieved, key=lambda key: int(key.rsplit('_', 1)[1]))]
+    frames = splice([read_frames(folder) for folder in ordered])
+    symbols = [structure.get_kind(site.kind_name).symbol for site in structure.sites]
+    return {
+        'trajectory': to_trajectory(frames, symbols, np.array(structure.cell)),
+        'energy': orm.Float(float(frames.energies[-1])),
+    }
+
+
+@calcfunction
+def join_trajectories(**trajectories: orm.TrajectoryData) -> orm.TrajectoryData:
+    """One trajectory from MD segments (keys ``segment_<i>`` in the order they ran), spliced by step number."""
+    ordered = [trajectories[key] for key in sorted(trajectories, key=lambda key: int(key.rsplit('_', 1)[1]))]
+    frames = splice([frames_from_trajectory(trajectory) for trajectory in ordered])
+    first = ordered[0]
+    return to_trajectory(frames, first.symbols, first.get_cells()[0])
