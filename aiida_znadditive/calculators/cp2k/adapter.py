@@ -87,7 +87,7 @@ class Cp2kCalculator(Calculator):
         functional = settings['functional']
         dft.update(
             {
-                'BASIS_SET_FILE_NAME': 'BASIS_MOLOPT',
+                'BASIS_SET_FILE_NAME': settings['basis_files'],
                 'POTENTIAL_FILE_NAME': 'GTH_POTENTIALS',
                 'MGRID': {'CUTOFF': settings['cutoff'], 'REL_CUTOFF': settings['rel_cutoff']},
                 'QS': {'EPS_DEFAULT': 1.0e-12},
@@ -114,7 +114,9 @@ class Cp2kCalculator(Calculator):
         for kind in sorted(set(site_symbols(structure))):
             section = {'_': kind}
             if settings['method'] == 'dft':
-                section.update({'BASIS_SET': settings['basis_set'], 'POTENTIAL': settings['potential']})
+                basis = settings['basis_set']
+                basis = basis.get(kind, basis['default']) if isinstance(basis, dict) else basis
+                section.update({'BASIS_SET': basis, 'POTENTIAL': settings['potential']})
             if kind == 'H' and hydrogen_mass:
                 section['MASS'] = hydrogen_mass
             if len(section) > 1:

@@ -16,7 +16,7 @@ from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 from aiida.plugins import CalculationFactory
 
-from .trajectory import RESTART_FILE, join_md_runs, restart_step
+from .trajectory import RESTART_FILE, join_md_runs, restart_step, unconverged_scf_steps
 
 Cp2kCalculation = CalculationFactory('cp2k')
 
@@ -137,9 +137,21 @@ class Cp2kRestartWorkChain(BaseRestartWorkChain):
         self.report_error_handled(node, self._continue_from(node.outputs.remote_folder))
         return ProcessHandlerReport(True)
 
+    @process_handler(priority=510)
+    def handle_scf_warning(self, node):
+        """CP2K 2023 only *warns* when an SCF does not converge (2024 aborts): a single point or optimisation that
+        finished with such a warning is not a result; rescue it like an abort. MD keeps going (one step's SCF
+        rarely matters); the count of such steps is recorded on the trajectory by ``join_md_runs``."""
+        if not node.is_finished_ok or self.ctx.is_md or unconverged_scf_steps(node.outputs.retrieved) == 0:
+            return None
+        return self._rescue_scf(node)
+
     @process_handler(priority=500, exit_codes=[Cp2kCalculation.exit_codes.ERROR_SCF_NOT_CONVERGED])
     def handle_scf_not_converged(self, node):
         """SCF not converged: more SCF and outer-SCF iterations; the second rescue also drops the old wavefunction."""
+        return self._rescue_scf(node)
+
+    def _rescue_scf(self, node: orm.CalcJobNode) -> ProcessHandlerReport:
         if self.ctx.scf_rescues >= MAX_SCF_RESCUES:
             self.report_error_handled(node, 'SCF rescues exhausted, aborting')
             return ProcessHandlerReport(True, self.exit_codes.ERROR_SCF_NOT_CONVERGED.format(rescues=MAX_SCF_RESCUES))

@@ -19,6 +19,8 @@ from ase.units import Hartree
 TRAJECTORY_FILE = 'aiida-pos-1.xyz'
 ENERGY_FILE = 'aiida-1.ener'
 RESTART_FILE = 'aiida-1.restart'
+OUTPUT_FILE = 'aiida.out'
+SCF_WARNING = 'SCF run NOT converged'
 
 _COMMENT = re.compile(r'i\s*=\s*(\d+),\s*time\s*=\s*([-\d.Ee+]+),\s*E\s*=\s*([-\d.Ee+]+)')
 _MD_STEP = re.compile(r'&MD\b.*?STEP_START_VAL\s+(\d+).*?&END MD', re.DOTALL | re.IGNORECASE)
@@ -89,6 +91,13 @@ def restart_step(restart_text: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def unconverged_scf_steps(retrieved: orm.FolderData) -> int:
+    """How many SCF runs of a CP2K run ended unconverged (CP2K 2023 warns and goes on)."""
+    if OUTPUT_FILE not in retrieved.base.repository.list_object_names():
+        return 0
+    return retrieved.base.repository.get_object_content(OUTPUT_FILE).count(SCF_WARNING)
+
+
 def read_frames(retrieved: orm.FolderData) -> Frames | None:
     """The frames of one CP2K run from its retrieved files, or None when it wrote none."""
     names = retrieved.base.repository.list_object_names()
@@ -133,7 +142,7 @@ def frames_from_trajectory(trajectory: orm.TrajectoryData) -> Frames:
     )
 
 
-def to_trajectory(frames: Frames, symbols: list[str], cell: np.ndarray) -> orm.TrajectoryData:
+def to_trajectory(frames: Frames, symbols: list[str], cell: np.ndarray, pbc=(True, True, True)) -> orm.TrajectoryData:
     """TrajectoryData with positions (Å), cells (Å), times (ps), step ids and the arrays energies (eV), temperatures."""
     trajectory = orm.TrajectoryData()
     trajectory.set_trajectory(
@@ -142,6 +151,7 @@ def to_trajectory(frames: Frames, symbols: list[str], cell: np.ndarray) -> orm.T
         stepids=frames.steps,
         cells=np.repeat(np.asarray(cell)[None], len(frames), axis=0),
         times=frames.times,
+        pbc=pbc,
     )
     trajectory.set_array('energies', frames.energies)
     trajectory.set_array('temperatures', frames.temperatures)
@@ -157,10 +167,10 @@ def join_md_runs(structure: orm.StructureData, **retrieved: orm.FolderData) -> d
     ordered = [retrieved[key] for key in sorted(retrieved, key=lambda key: int(key.rsplit('_', 1)[1]))]
     frames = splice([read_frames(folder) for folder in ordered])
     symbols = [structure.get_kind(site.kind_name).symbol for site in structure.sites]
-    return {
-        'trajectory': to_trajectory(frames, symbols, np.array(structure.cell)),
-        'energy': orm.Float(float(frames.energies[-1])),
-    }
+    trajectory = to_trajectory(frames, symbols, np.array(structure.cell), structure.pbc)
+    # Steps whose SCF did not converge, over all runs (including steps later redone): a quality flag to query.
+    trajectory.base.attributes.set('unconverged_scf_steps', sum(unconverged_scf_steps(f) for f in ordered))
+    return {'trajectory': trajectory, 'energy': orm.Float(float(frames.energies[-1]))}
 
 
 @calcfunction
@@ -169,4 +179,7 @@ def join_trajectories(**trajectories: orm.TrajectoryData) -> orm.TrajectoryData:
     ordered = [trajectories[key] for key in sorted(trajectories, key=lambda key: int(key.rsplit('_', 1)[1]))]
     frames = splice([frames_from_trajectory(trajectory) for trajectory in ordered])
     first = ordered[0]
-    return to_trajectory(frames, first.symbols, first.get_cells()[0])
+    trajectory = to_trajectory(frames, first.symbols, first.get_cells()[0], first.pbc)
+    unconverged = sum(segment.base.attributes.get('unconverged_scf_steps', 0) for segment in ordered)
+    trajectory.base.attributes.set('unconverged_scf_steps', unconverged)
+    return trajectory
