@@ -20,10 +20,10 @@ import MDAnalysis
 import numpy as np
 from aiida import orm
 from aiida.engine import ExitCode, calcfunction
+from matplotlib.figure import Figure
 from MDAnalysis.analysis.rdf import InterRDF
 from MDAnalysis.coordinates.memory import MemoryReader
 from MDAnalysis.lib.distances import distance_array
-from matplotlib.figure import Figure
 from MDAnalysis.lib.mdamath import triclinic_box, triclinic_vectors
 
 DEFAULT_SETTINGS = {'r_max': 6.0, 'n_bins': 120, 'shell_cutoff': 2.8, 'tolerance_ps': 0.5, 'skip_ps': 0.0}
@@ -34,6 +34,9 @@ EXTREMUM_WINDOW = 0.15
 # Slack (ps) when comparing an absence with the tolerance: frame times are sums of floating-point time steps.
 TIME_SLACK = 1e-6
 
+# Values of g(r) this close to its minimum count as the minimum: the bottom of a flat well is its middle.
+FLAT_TOLERANCE = 0.02
+
 
 @dataclass
 class ShellAnalysis:
@@ -43,17 +46,17 @@ class ShellAnalysis:
     rdf: dict[str, np.ndarray]  # g(r) between Zn and the group's donor atoms
     running_cn: dict[str, np.ndarray]  # donor atoms within r, mean over frames, at the bin centres
     first_peak: dict[str, float | None]  # Å; None when g(r) is zero over the whole range
-    first_minimum: dict[str, float | None]  # Å; None when g(r) does not come down again within r_max
+    first_minimum: dict[str, float | None]  # Å; None when g(r) does not rise again after its first peak within r_max
     coordination: dict[str, float]  # mean number of molecules in the first shell
     coordination_atoms: dict[str, float]  # mean number of donor atoms within shell_cutoff, i.e. n(shell_cutoff)
     composition: dict[str, np.ndarray]  # molecules in the first shell per frame (int)
     shell_fraction: dict[str, float]  # fraction of frames with at least one molecule in the shell
     residence_time: dict[str, float | None]  # ps; None when no molecule ever entered the shell
-    residence_censored: dict[str, bool]  # True: no exit seen, residence_time is the mean observed stay (lower bound)
+    residence_censored: dict[str, bool]  # True: no exit seen, the time is the mean observed stay (lower bound)
     times: np.ndarray  # ps, the analysed frames
 
 
-def _check_inputs(positions, cells, times_ps, zn_index, groups, r_max, n_bins, shell_cutoff, tolerance_ps):
+def _check_shapes(positions, cells, times_ps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     positions = np.asarray(positions, dtype=float)
     cells = np.asarray(cells, dtype=float)
     times = np.asarray(times_ps, dtype=float)
@@ -68,35 +71,35 @@ def _check_inputs(positions, cells, times_ps, zn_index, groups, r_max, n_bins, s
         raise ValueError(f'times_ps must have shape ({n_frames},) to match positions, got {times.shape}.')
     if n_frames > 1 and np.any(np.diff(times) <= 0):
         raise ValueError('times_ps must increase strictly from frame to frame.')
+    return positions, cells, times
+
+
+def _check_indices(n_atoms: int, zn_index: int, groups: dict[str, list[list[int]]]) -> None:
     if not 0 <= zn_index < n_atoms:
         raise ValueError(f'zn_index {zn_index} is out of range for {n_atoms} atoms.')
     for name, molecules in groups.items():
-        for molecule in molecules:
-            if len(molecule) == 0:
-                raise ValueError(f'Group {name!r} has a molecule without donor atoms.')
-            for index in molecule:
-                if not 0 <= index < n_atoms:
-                    raise ValueError(f'Group {name!r}: donor index {index} is out of range for {n_atoms} atoms.')
-                if index == zn_index:
-                    raise ValueError(f'Group {name!r} lists the Zn atom {zn_index} as a donor.')
-    if r_max <= 0 or n_bins < 1 or shell_cutoff <= 0 or tolerance_ps < 0:
-        raise ValueError('r_max, n_bins and shell_cutoff must be positive and tolerance_ps non-negative.')
+        if any(len(molecule) == 0 for molecule in molecules):
+            raise ValueError(f'Group {name!r} has a molecule without donor atoms.')
+        indices = [index for molecule in molecules for index in molecule]
+        if any(not 0 <= index < n_atoms for index in indices):
+            raise ValueError(f'Group {name!r} has a donor index out of range for {n_atoms} atoms.')
+        if zn_index in indices:
+            raise ValueError(f'Group {name!r} lists the Zn atom {zn_index} as a donor.')
+
+
+def _check_box(cells: np.ndarray, r_max: float) -> None:
     volumes = np.abs(np.linalg.det(cells))
     if np.any(volumes < 1e-6):
         raise ValueError('A frame has a degenerate (zero-volume) cell.')
     # Perpendicular width of each pair of faces: volume / area of the face. Minimum image holds up to half of it.
     a, b, c = cells[:, 0], cells[:, 1], cells[:, 2]
     areas = np.stack([np.cross(b, c), np.cross(c, a), np.cross(a, b)], axis=1)
-    widths = volumes[:, None] / np.linalg.norm(areas, axis=2)
-    half_width = float(widths.min()) / 2
-    if r_max > half_width:
+    half_width = float((volumes[:, None] / np.linalg.norm(areas, axis=2)).min()) / 2
+    if r_max > half_width * (1 + 1e-9):  # a rotated cube is still a cube, up to rounding
         raise ValueError(
             f'The box is too small for the RDF range: r_max = {r_max} Å exceeds half the shortest perpendicular box '
             f'width ({half_width:.3f} Å).'
         )
-    if shell_cutoff > r_max:
-        raise ValueError(f'shell_cutoff ({shell_cutoff} Å) must not exceed r_max ({r_max} Å).')
-    return positions, cells, times
 
 
 def _to_mdanalysis_frame(positions: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -130,14 +133,15 @@ def _first_peak_and_minimum(r: np.ndarray, g: np.ndarray) -> tuple[float | None,
     after = [i for i in _extremum_indices(g, half_window, maximum=False) if i > peak and g[i] < g[peak]]
     if not after:
         return float(r[peak]), None
-    start = after[0]
-    # Zn2+ holds its first shell so tightly that g(r) is zero over a whole interval: the minimum is that interval's
-    # middle, not its first bin.
-    end = start
-    while end + 1 < len(g) and g[end + 1] == g[start]:
+    # Zn2+ holds its first shell so tightly that g(r) is (nearly) zero over a whole interval: the minimum is the
+    # middle of that interval, not its first bin.
+    start = end = after[0]
+    while start > peak + 1 and g[start - 1] <= g[after[0]] + FLAT_TOLERANCE:
+        start -= 1
+    while end + 1 < len(g) and g[end + 1] <= g[after[0]] + FLAT_TOLERANCE:
         end += 1
-    if end == len(g) - 1 and end > start:
-        return float(r[peak]), None  # flat to the end of the range: no rise seen, so no minimum
+    if end == len(g) - 1:
+        return float(r[peak]), None  # still at its lowest at r_max: no rise seen, so no minimum
     return float(r[peak]), float((r[start] + r[end]) / 2)
 
 
@@ -168,6 +172,7 @@ def _stays(inside: np.ndarray, times: np.ndarray, tolerance_ps: float) -> list[t
 
 
 def _residence(membership: np.ndarray, times: np.ndarray, tolerance_ps: float) -> tuple[float | None, bool]:
+    """Mean length of the stays that end, else (no exit seen) of the observed stays, flagged censored."""
     stays = [stay for column in membership.T for stay in _stays(column, times, tolerance_ps)]
     if not stays:
         return None, False
@@ -183,6 +188,7 @@ def analyse_shell(
     times_ps,
     zn_index: int,
     groups: dict[str, list[list[int]]],
+    *,
     r_max: float = 6.0,
     n_bins: int = 120,
     shell_cutoff: float = 2.8,
@@ -198,10 +204,12 @@ def analyse_shell(
     :param tolerance_ps: absences shorter than this do not end a stay in the shell.
     :raises ValueError: for inconsistent shapes or indices, an empty trajectory, or r_max beyond half the box width.
     """
-    positions, cells, times = _check_inputs(
-        positions, cells, times_ps, zn_index, groups, r_max, n_bins, shell_cutoff, tolerance_ps
-    )
+    positions, cells, times = _check_shapes(positions, cells, times_ps)
     n_frames, n_atoms, _ = positions.shape
+    _check_indices(n_atoms, zn_index, groups)
+    if r_max <= 0 or n_bins < 1 or not 0 < shell_cutoff <= r_max or tolerance_ps < 0:
+        raise ValueError('Need r_max > 0, n_bins >= 1, 0 < shell_cutoff <= r_max and tolerance_ps >= 0.')
+    _check_box(cells, r_max)
     moved, dimensions = _to_mdanalysis_frame(positions, cells)
     universe = MDAnalysis.Universe.empty(n_atoms, trajectory=True)
     universe.load_new(moved, format=MemoryReader, dimensions=dimensions)
@@ -225,9 +233,7 @@ def analyse_shell(
 
         membership = np.zeros((n_frames, len(molecules)), dtype=bool)
         atoms_in_shell = np.zeros(n_frames)
-        for frame in range(n_frames):
-            if len(donors) == 0:
-                break
+        for frame in range(n_frames if len(donors) else 0):
             distances = distance_array(
                 moved[frame, [zn_index]], moved[frame, donors], box=dimensions[frame], backend='serial'
             )[0]
@@ -253,6 +259,44 @@ EXIT_NO_FRAMES = 301
 EXIT_INVALID_INPUT = 302
 
 
+class _InputError(Exception):
+    """Bad input to the calcfunction, with the exit status to return."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _analysis_input(trajectory: orm.TrajectoryData, options: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Positions, cells and times after ``skip_ps``, and the groups, checked as far as the trajectory allows."""
+    missing = [key for key in ('zn_index', 'groups') if key not in options]
+    if missing:
+        raise _InputError(EXIT_INVALID_INPUT, f'settings lack {", ".join(missing)}.')
+    groups = {
+        name: [[int(i) for i in molecule] for molecule in molecules] for name, molecules in options['groups'].items()
+    }
+    bad_names = [name for name in groups if not re.fullmatch(r'[0-9A-Za-z_]+', name)]
+    if bad_names:
+        # The names become array names, which AiiDA restricts to these characters.
+        raise _InputError(EXIT_INVALID_INPUT, f'group names must be letters, digits and underscores: {bad_names}.')
+    cells = trajectory.get_cells()
+    times = trajectory.get_times()
+    if cells is None or times is None:
+        raise _InputError(EXIT_MISSING_ARRAYS, 'The trajectory needs cells and times for a periodic, timed analysis.')
+    symbols = trajectory.symbols
+    zn_index = int(options['zn_index'])
+    if 0 <= zn_index < len(symbols) and symbols[zn_index] != 'Zn':
+        raise _InputError(EXIT_INVALID_INPUT, f'Atom {zn_index} is {symbols[zn_index]}, not Zn.')
+    # Slack for times accumulated in floating point: a frame at exactly times[0] + skip_ps is kept.
+    keep = times >= times[0] + float(options['skip_ps']) - 1e-9
+    if not keep.any():
+        raise _InputError(
+            EXIT_NO_FRAMES,
+            f'skip_ps = {options["skip_ps"]} ps discards every frame: the trajectory spans {times[-1] - times[0]} ps.',
+        )
+    return trajectory.get_positions()[keep], cells[keep], times[keep], groups
+
+
 @calcfunction
 def analyse_solvation_shell(trajectory: orm.TrajectoryData, settings: orm.Dict) -> dict | ExitCode:
     """g(r), n(r), shell composition and residence times of the Zn2+ first shell, per group of molecules.
@@ -260,56 +304,33 @@ def analyse_solvation_shell(trajectory: orm.TrajectoryData, settings: orm.Dict) 
     ``settings``: ``zn_index``, ``groups`` (name -> molecules -> donor atom indices) and optionally ``r_max``,
     ``n_bins``, ``shell_cutoff``, ``tolerance_ps`` and ``skip_ps`` (equilibration discarded from the start).
     Returns ``rdf`` (arrays r, g_<group>, n_<group>), ``composition`` (arrays times, n_<group>: molecules in the
-    shell per frame) and ``results``; bad input gives a non-zero exit code with the reason.
+    shell per frame) and ``results``; bad input gives a non-zero exit status with the reason as exit message.
     """
     options = {**DEFAULT_SETTINGS, **settings.get_dict()}
-    missing = [key for key in ('zn_index', 'groups') if key not in options]
-    if missing:
-        return ExitCode(EXIT_INVALID_INPUT, f'settings lack {", ".join(missing)}.')
-    groups = {
-        name: [[int(i) for i in molecule] for molecule in molecules] for name, molecules in options['groups'].items()
-    }
-    bad_names = [name for name in groups if not re.fullmatch(r'[0-9A-Za-z_]+', name)]
-    if bad_names:
-        return ExitCode(EXIT_INVALID_INPUT, f'group names must be letters, digits and underscores: {bad_names}.')
-
-    cells = trajectory.get_cells()
-    times = trajectory.get_times()
-    if cells is None or times is None:
-        return ExitCode(EXIT_MISSING_ARRAYS, 'The trajectory needs cells and times for a periodic, timed analysis.')
-    positions = trajectory.get_positions()
-    symbols = trajectory.symbols
-    zn_index = int(options['zn_index'])
-    if 0 <= zn_index < len(symbols) and symbols[zn_index] != 'Zn':
-        return ExitCode(EXIT_INVALID_INPUT, f'Atom {zn_index} is {symbols[zn_index]}, not Zn.')
-
-    keep = times >= times[0] + float(options['skip_ps']) - 1e-9
-    if not keep.any():
-        return ExitCode(
-            EXIT_NO_FRAMES,
-            f'skip_ps = {options["skip_ps"]} ps discards every frame: the trajectory spans {times[-1] - times[0]} ps.',
-        )
     try:
+        positions, cells, times, groups = _analysis_input(trajectory, options)
         shell = analyse_shell(
-            positions[keep],
-            cells[keep],
-            times[keep],
-            zn_index,
+            positions,
+            cells,
+            times,
+            int(options['zn_index']),
             groups,
             r_max=float(options['r_max']),
             n_bins=int(options['n_bins']),
             shell_cutoff=float(options['shell_cutoff']),
             tolerance_ps=float(options['tolerance_ps']),
         )
-    except ValueError as exception:
-        return ExitCode(EXIT_INVALID_INPUT, str(exception))
+    except _InputError as error:
+        return ExitCode(error.status, str(error))
+    except ValueError as error:
+        return ExitCode(EXIT_INVALID_INPUT, str(error))
 
     rdf = orm.ArrayData()
     rdf.set_array('r', shell.r)
     composition = orm.ArrayData()
     composition.set_array('times', shell.times)
     per_group = {}
-    for name in groups:
+    for name, molecules in groups.items():
         rdf.set_array(f'g_{name}', shell.rdf[name])
         rdf.set_array(f'n_{name}', shell.running_cn[name])
         composition.set_array(f'n_{name}', shell.composition[name])
@@ -321,16 +342,16 @@ def analyse_solvation_shell(trajectory: orm.TrajectoryData, settings: orm.Dict) 
             'shell_fraction': shell.shell_fraction[name],
             'residence_time_ps': shell.residence_time[name],
             'residence_censored': shell.residence_censored[name],
-            'n_molecules': len(groups[name]),
+            'n_molecules': len(molecules),
         }
     used = {key: options[key] for key in DEFAULT_SETTINGS}
     results = {
         'groups': per_group,
-        'coordination_total': float(sum(shell.coordination.values())),
-        'coordination_atoms_total': float(sum(shell.coordination_atoms.values())),
+        'total_coordination': float(sum(shell.coordination.values())),
+        'total_coordination_atoms': float(sum(shell.coordination_atoms.values())),
         'n_frames': len(shell.times),
         'time_analysed_ps': float(shell.times[-1] - shell.times[0]),
-        'settings': {**used, 'zn_index': zn_index, 'groups': groups},
+        'settings': {**used, 'zn_index': int(options['zn_index']), 'groups': groups},
         'units': {'distance': 'angstrom', 'time': 'ps', 'coordination': 'molecules', 'coordination_atoms': 'atoms'},
     }
     return {'rdf': rdf, 'composition': composition, 'results': orm.Dict(results)}
@@ -356,8 +377,10 @@ def plot_solvation_shell(rdf: orm.ArrayData, results: orm.Dict) -> orm.Singlefil
     right.set_ylabel('running coordination number n(r)')
     left.set_xlim(0, results['settings']['r_max'])
     left.set_ylim(bottom=0)
-    right.set_ylim(bottom=0)
-    left.legend(handles=handles, loc='upper right', fontsize='small')
+    # n(r) grows as r³ beyond the shell; scaled to the shell, its plateau at the coordination number stays readable.
+    total = results.get_dict().get('total_coordination_atoms') or 0.0
+    right.set_ylim(0, 2 * total if total > 0 else None)
+    left.legend(handles=handles, loc='best', fontsize='small')
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format='png')

@@ -94,7 +94,7 @@ def cmd_solvation(
     summary = results['results'].get_dict()
     statistics = results['md_statistics'].get_dict()
     echo.echo(
-        f'  analysed {summary["time_ps"]:.2f} ps ({summary["n_frames"]} frames), '
+        f'  analysed {summary["time_analysed_ps"]:.2f} ps ({summary["n_frames"]} frames), '
         f'T = {statistics["temperature_mean"]:.0f} ± {statistics["temperature_std"]:.0f} K'
     )
     echo.echo(f'  {"group":<12} {"1st peak/Å":>10} {"1st min/Å":>10} {"CN":>6} {"in shell":>9} {"residence/ps":>13}')

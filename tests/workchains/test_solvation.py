@@ -1,0 +1,108 @@
+"""SolvationShellWorkChain: protocols, a real (tiny) CP2K GFN1-xTB run in three segments, and bad input.
+
+CI runs a few MD steps of a tiny box for the mechanics (segment chaining, splicing, analysis shapes, units); the
+physics of a real run (first Zn-O peak 2.0-2.2 Å, CN 6 over picoseconds) is in ``benchmarks/solvation.py`` and the
+README's quickstart, recorded in the docs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from aiida.engine import run_get_node
+
+from aiida_znadditive.workchains.solvation import SolvationShellWorkChain
+
+from ..regression import check_regression
+
+#: 8 waters, Zn2+ and sulfate at 1 g/cm3: an 8.0 Å box, ~0.1 s per GFN1-xTB step on 2 cores.
+TINY = {
+    'box': {'n_waters': 8},
+    'md': {'total_ps': 0.03, 'segment_ps': 0.01, 'equilibration_ps': 0.005, 'trajectory_stride': 5},
+    'analysis': {'r_max': 3.9, 'n_bins': 39},
+    'options': {'max_wallclock_seconds': 600},
+}
+
+
+def builder_for(code, additive=None, overrides=None, **kwargs):
+    from aiida_znadditive.calculators.base import recursive_merge
+
+    return SolvationShellWorkChain.get_builder_from_protocol(
+        code, additive, protocol='fast', overrides=recursive_merge(TINY, overrides or {}), **kwargs
+    )
+
+
+@pytest.mark.parametrize('protocol', ['fast', 'moderate', 'precise'])
+def test_protocol_builder_regression(protocol, cp2k_code):
+    # The project's code, not aiida's `aiida_localhost`: that fixture's computer (also labelled `localhost`) lacks
+    # the MPI-as-root environment, and `setup` never modifies an existing computer.
+    builder = SolvationShellWorkChain.get_builder_from_protocol(cp2k_code, 'CS(C)=O', protocol=protocol)
+    settings = builder.settings.get_dict()
+    check_regression({'settings': settings, 'start': builder.start.value}, f'solvation_{protocol}')
+    # Every protocol's box must hold its own RDF range (the WorkChain would refuse it otherwise).
+    box = settings['box']
+    mass = box['n_waters'] * 18.015 + 65.38 + 96.06
+    assert (mass / (box['density'] * 0.60221)) ** (1 / 3) >= 2 * settings['analysis']['r_max']
+
+
+def test_unknown_protocol_is_named(cp2k_code):
+    with pytest.raises(ValueError, match='Unknown protocol `slow`'):
+        SolvationShellWorkChain.get_builder_from_protocol(cp2k_code, protocol='slow')
+
+
+@pytest.mark.integration
+def test_tiny_box_in_three_segments(cp2k_code):
+    """30 steps of 1 fs in 3 segments: one spliced trajectory, a finite analysis, Zn2+ still six-coordinate."""
+    results, node = run_get_node(builder_for(cp2k_code))
+    assert node.is_finished_ok, node.exit_message
+    segments = sorted(
+        (link.node for link in node.base.links.get_outgoing().all() if link.link_label.startswith('segment_')),
+        key=lambda segment: segment.pk,
+    )
+    assert len(segments) == 3
+    assert all(segment.is_finished_ok for segment in segments)
+
+    trajectory = results['trajectory']
+    assert trajectory.get_stepids().tolist() == [0, 5, 10, 15, 20, 25, 30]
+    assert np.allclose(trajectory.get_times(), np.arange(7) * 0.005)  # ps
+    assert trajectory.numsites == len(results['structure'].sites)
+    assert np.allclose(trajectory.get_cells()[0], results['structure'].cell)
+
+    system = results['system'].get_dict()
+    assert system['charge'] == 0  # Zn2+ + SO4 2-
+    assert len(system['groups']['water']) == 8
+
+    rdf = results['rdf']
+    assert rdf.get_array('r').shape == (39,)
+    assert rdf.get_array('g_water').shape == (39,)
+    assert np.all(np.isfinite(rdf.get_array('g_water')))
+    summary = results['results'].get_dict()
+    water = summary['groups']['water']
+    assert 1.8 < water['first_peak'] < 2.4  # Å; 30 fs from the octahedron at 2.09 Å
+    assert 5.0 <= water['coordination'] <= 6.5
+    assert water['shell_fraction'] == 1.0
+    assert water['residence_censored'] is True  # no water leaves Zn2+ in 30 fs
+    assert summary['n_frames'] == 6  # the frame at t = 0 is equilibration
+    statistics = results['md_statistics'].get_dict()
+    assert 0 < statistics['temperature_mean'] < 2000
+    assert results['figure'].get_content(mode='rb')[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+@pytest.mark.parametrize(
+    ('additive', 'overrides', 'exit_status'),
+    [
+        (None, {'analysis': {'r_max': 6.0}}, 213),  # an 8 Å box cannot hold a 6 Å RDF
+        ('C1CC', {}, 210),  # invalid SMILES
+        ('CCCCCCCCCC(=O)O', {'box': {'n_additives': 6}}, 212),  # six decanoic acids do not fit in 8 Å
+        (
+            'O=[Se]=O',
+            {'box': {'allowed_elements': ['O', 'Se'], 'n_waters': 16}, 'calculator': {'settings': {'method': 'dft'}}},
+            211,
+        ),  # Se: no DZVP-MOLOPT-SR/GTH in the DFT protocol
+    ],
+)
+def test_bad_input_ends_before_md(cp2k_code, additive, overrides, exit_status):
+    _, node = run_get_node(builder_for(cp2k_code, additive, overrides))
+    assert node.exit_status == exit_status, node.exit_message
+    assert node.exit_message
+    assert not [child for child in node.called if child.process_label == 'CalculatorWorkChain']
