@@ -227,6 +227,15 @@ class SolvationShellWorkChain(WorkChain):
             message = node.exit_message or f'exit status {node.exit_status}'
             return self.exit_codes.ERROR_SEGMENT_FAILED.format(index=index, message=message)
         self.ctx.segments.append(node)
+        trajectory = node.outputs.trajectory
+        steps = int(trajectory.get_stepids()[-1] - trajectory.get_stepids()[0])
+        seconds = (node.mtime - node.ctime).total_seconds()
+        timestep = self.ctx.settings.md['timestep']
+        self.report(
+            f'segment {len(self.ctx.segments)}/{self.ctx.n_segments} done: {steps} steps in {seconds:.0f} s '
+            f'({steps / seconds:.2f} steps/s, {steps * timestep / seconds * 86.4:.1f} ps/day), '
+            f'{trajectory.base.attributes.get("unconverged_scf_steps", 0)} unconverged SCF steps'
+        )
         return None
 
     def _joined_trajectory(self) -> orm.TrajectoryData:
