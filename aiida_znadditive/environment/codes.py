@@ -151,6 +151,8 @@ def ensure_computer(spec: dict) -> tuple[Any, str]:
         computer.set_mpirun_command(spec.get('mpirun_command', 'mpirun -np {tot_num_mpiprocs}').split())
         computer.set_default_mpiprocs_per_machine(spec.get('default_mpiprocs_per_machine', 1))
         computer.set_prepend_text(spec.get('prepend_text', ''))
+        if 'minimum_job_poll_interval' in spec:
+            computer.set_minimum_job_poll_interval(float(spec['minimum_job_poll_interval']))
         computer.store()
         if spec['transport'] == 'core.local':
             pathlib.Path(spec['work_dir']).mkdir(parents=True, exist_ok=True)
