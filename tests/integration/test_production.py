@@ -107,6 +107,22 @@ def production(tmp_path_factory):
     )
 
 
+def restart_daemon(shell: UserShell, attempts: int = 3) -> None:
+    """``verdi daemon restart``; on a loaded machine circus can miss verdi's timeout half-way (stopped, not started
+    again), so check the status and start it when it is down."""
+    verdi = [str(BIN / 'verdi'), '-p', shell.profile, 'daemon']
+    for attempt in range(attempts):
+        command = 'restart' if attempt == 0 else 'start'
+        subprocess.run(
+            [*verdi, command, '--timeout', '60'], capture_output=True, env=shell.env, timeout=300, check=False
+        )
+        status = subprocess.run([*verdi, 'status'], capture_output=True, text=True, env=shell.env, check=False)
+        if status.returncode == 0 and shell.workers():
+            return
+        time.sleep(5 * (attempt + 1))
+    raise AssertionError(f'the daemon did not restart:\n{status.stdout}\n{status.stderr}')
+
+
 def wait_until(predicate, timeout: float, what: str, poll: float = 2.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -138,7 +154,7 @@ def test_calculation_survives_killed_daemon_worker(production):
     assert len(workers) == 1
     os.kill(workers[0].pid, signal.SIGKILL)
     workers[0].wait(timeout=30)
-    production.run([str(BIN / 'verdi'), '-p', production.profile, 'daemon', 'restart'])
+    restart_daemon(production)
 
     final = wait_until(
         lambda: (s := production.state(pk))['state'] in ('finished', 'excepted', 'killed') and s,
@@ -151,3 +167,69 @@ def test_calculation_survives_killed_daemon_worker(production):
     assert final['calcjobs'] == 1
     energy = final['energy'] / Hartree
     assert -76.0675 < energy < -76.0675 + 2e-3
+
+
+SUBMIT_SOLVATION = """
+from aiida import load_profile, orm
+from aiida.engine import submit
+load_profile('{profile}')
+from aiida_znadditive.workchains.solvation import SolvationShellWorkChain
+overrides = {{
+    'box': {{'n_waters': 8}},
+    'md': {{'total_ps': 0.3, 'segment_ps': 0.1, 'equilibration_ps': 0.05, 'trajectory_stride': 10}},
+    'analysis': {{'r_max': 3.9, 'n_bins': 39}},
+    'options': {{'max_wallclock_seconds': 900}},
+}}
+builder = SolvationShellWorkChain.get_builder_from_protocol(
+    orm.load_code('cp2k@localhost'), protocol='fast', overrides=overrides
+)
+print(submit(builder).pk)
+"""
+
+SOLVATION_STATE = """
+import json
+from aiida import load_profile, orm
+load_profile('{profile}')
+node = orm.load_node({pk})
+segments = sorted(
+    (link.link_label, link.node.pk, link.node.process_state.value)
+    for link in node.base.links.get_outgoing().all() if link.link_label.startswith('segment_')
+)
+running = [
+    n.pk for n in node.called_descendants
+    if n.process_label == 'Cp2kCalculation' and n.get_job_id() and n.process_state.value == 'waiting'
+]
+steps = node.outputs.trajectory.get_stepids().tolist() if 'trajectory' in node.outputs else None
+print(json.dumps({{'state': node.process_state.value if node.process_state else None, 'exit_status': node.exit_status,
+                  'segments': segments, 'running': running, 'steps': steps,
+                  'cp2k_runs': len([n for n in node.called_descendants if n.process_label == 'Cp2kCalculation'])}}))
+"""
+
+
+def test_solvation_survives_killed_daemon_worker_between_segments(production):
+    """A killed daemon worker during the second MD segment: the first segment is kept, nothing is run twice."""
+    pk = int(production.python(SUBMIT_SOLVATION))
+
+    def state() -> dict:
+        return json.loads(production.python(SOLVATION_STATE, pk=pk))
+
+    during = wait_until(
+        lambda: (s := state())['running'] and len(s['segments']) == 2 and s,
+        300,
+        'the second segment to run',
+        poll=1.0,
+    )
+    workers = production.workers()
+    os.kill(workers[0].pid, signal.SIGKILL)
+    workers[0].wait(timeout=30)
+    restart_daemon(production)
+
+    final = wait_until(lambda: (s := state())['state'] in ('finished', 'excepted', 'killed') and s, 600, 'the end')
+    assert final['state'] == 'finished'
+    assert final['exit_status'] == 0
+    assert [label for label, _, _ in final['segments']] == ['segment_0', 'segment_1', 'segment_2']
+    # The segments launched before the kill are the ones that finished: the daemon resumed them, none relaunched.
+    assert [node for _, node, _ in final['segments'][:2]] == [node for _, node, _ in during['segments']]
+    assert {state for _, _, state in final['segments']} == {'finished'}
+    assert final['steps'] == list(range(0, 301, 10))  # every step once, none lost, none repeated
+    assert final['cp2k_runs'] == 3
