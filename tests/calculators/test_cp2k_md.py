@@ -136,3 +136,22 @@ def test_unconverged_scf_of_a_single_point_is_rescued(cp2k_code):
     assert 'SCF run NOT converged' not in runs[-1].outputs.retrieved.base.repository.get_object_content('aiida.out')
     # GFN1-xTB total energy of [Zn(H2O)6]2+ in the box: the converged value, in eV (about -947 eV).
     assert -960 < results['output_parameters']['energy'] * 27.211386 < -930
+
+
+@pytest.mark.integration
+def test_dft_md_runs_on_a_periodic_electrolyte_box(cp2k_code):
+    """One PBE-D3(BJ)/DZVP-MOLOPT-SR MD step of Zn2+, sulfate and 8 waters: the DFT path of the solvation protocols."""
+    from aiida_znadditive.structures.electrolyte import pack_electrolyte
+
+    box = pack_electrolyte(8)
+    task = Task(kind='md', charge=box.charge, protocol='fast', settings={'md': {'steps': 1, 'trajectory_stride': 1}})
+    builder = load_calculator('cp2k').get_builder(cp2k_code, orm.StructureData(ase=box.atoms), task)
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    trajectory = results['trajectory']
+    assert trajectory.get_stepids().tolist() == [0, 1]
+    energies = trajectory.get_array('energies')
+    # PBE/GTH valence energy of Zn(q12) + SO4 + 8 H2O: -7416.4 eV measured; one 0.5 fs step changes it by meV.
+    assert np.all(np.isfinite(energies))
+    assert -7450 < energies[0] < -7380
+    assert np.ptp(energies) < 0.5

@@ -8,6 +8,7 @@ import pytest
 from aiida import orm
 from ase.units import _amu
 
+from aiida_znadditive.structures import electrolyte
 from aiida_znadditive.structures.electrolyte import (
     PackingError,
     build_solvation_box,
@@ -96,6 +97,11 @@ def test_pure_water_box(water_box):
     assert np.deg2rad(atoms.get_angle(h1, o, h2, mic=True)) == pytest.approx(WATER_HOH, abs=1e-3)
     assert box.composition['n_counter_ions'] == 1
     assert box.composition['packmol'].startswith('packmol ')
+    composition = box.composition
+    assert (composition['n_waters'], composition['n_first_shell_waters'], composition['n_additives']) == (32, 6, 0)
+    assert (composition['start'], composition['seed'], composition['density']) == ('hydrated', 42, 1.0)
+    assert composition['counter_ion'] == 'sulfate'
+    assert composition['n_atoms'] == len(atoms)
 
 
 @pytest.mark.parametrize(
@@ -220,6 +226,9 @@ def test_impossible_packing_names_the_molecules_box_and_density():
         pack_electrolyte(32, 'CCCCCCCCCC(=O)O', 2)
     assert '12.16 Å box' in str(error.value)
     assert 'density 1 g/cm^3' in str(error.value)
+    # With only the six first-shell waters the box is 9.22 Å: two triflates do not fit its corners.
+    with pytest.raises(PackingError, match=r'could not fit 2 counter_ion \(O=S\(=O\)\(\[O-\]\)C\(F\)\(F\)F\)'):
+        pack_electrolyte(6, counter_ion='triflate')
     # Waters 3 Å apart (atom to atom) do not fit at 1.0 g/cm^3, where O...O is 2.8 Å.
     with pytest.raises(PackingError, match=r'could not place \d+ of 10 water') as error:
         pack_electrolyte(16, tolerance=3.0)
@@ -228,6 +237,36 @@ def test_impossible_packing_names_the_molecules_box_and_density():
     # At 2.2 g/cm^3 the box (6.98 Å) is too small for [Zn(H2O)6]2+ to keep 2 Å from its own periodic image.
     with pytest.raises(PackingError, match=r'own periodic image in the 6\.98 Å box'):
         pack_electrolyte(16, density=2.2)
+
+
+def test_near_miss_is_retried_with_the_next_seeds(monkeypatch):
+    seeds = []
+    original = electrolyte._run_packmol_in
+
+    def stuck_first(*args, seed, **kwargs):
+        seeds.append(seed)
+        if len(seeds) == 1:
+            raise electrolyte._NearMiss('packmol could not place 1 of 26 water')
+        return original(*args, seed=seed, **kwargs)
+
+    monkeypatch.setattr(electrolyte, '_run_packmol_in', stuck_first)
+    box = pack_electrolyte(32, seed=5)
+    assert seeds == [5, 1005]
+    assert box.composition['seed'] == 5
+    assert box.composition['packmol_seed'] == 1005
+
+    def always_stuck(*args, seed, **kwargs):
+        raise electrolyte._NearMiss('packmol could not place 1 of 26 water')
+
+    monkeypatch.setattr(electrolyte, '_run_packmol_in', always_stuck)
+    with pytest.raises(PackingError, match=r'1 of 26 water \(seeds 5, 1005, 2005 tried\)'):
+        pack_electrolyte(32, seed=5)
+
+
+def test_packmol_timeout_is_a_packing_error(monkeypatch):
+    monkeypatch.setattr(electrolyte, 'PACKMOL_TIMEOUT', 0)
+    with pytest.raises(PackingError, match=r'did not place 26 water, 1 counter_ion .* within 0 s'):
+        pack_electrolyte(32)
 
 
 def test_calcfunction_outputs_and_provenance():
