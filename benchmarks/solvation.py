@@ -34,11 +34,10 @@ MPI_ENV = {'OMP_NUM_THREADS': '1', 'OMPI_ALLOW_RUN_AS_ROOT': '1', 'OMPI_ALLOW_RU
 def run_bare(workdir: pathlib.Path, steps: int) -> tuple[float, np.ndarray]:
     """Run CP2K on ``aiida.inp`` in ``workdir`` with MD STEPS set to ``steps``; wall seconds and per-step times."""
     text = (workdir / 'aiida.inp').read_text()
-    lines = []
-    for line in text.splitlines():
-        if line.strip().startswith('STEPS '):
-            line = line.split('STEPS')[0] + f'STEPS {steps}'
-        lines.append(line)
+    lines = [
+        line.split('STEPS')[0] + f'STEPS {steps}' if line.strip().startswith('STEPS ') else line
+        for line in text.splitlines()
+    ]
     (workdir / 'aiida.inp').write_text('\n'.join(lines) + '\n')
     for stale in workdir.glob('aiida-*'):
         stale.unlink()
@@ -109,7 +108,8 @@ def scaling(code, waters: list[int], steps: int) -> None:
         parameters = adapter.input_parameters(structure, task, adapter.settings(task))
         parameters['GLOBAL']['PROJECT'] = 'aiida'
         parameters['FORCE_EVAL']['SUBSYS']['CELL']['ABC'] = ' '.join(f'{x:.6f}' for x in box.atoms.cell.lengths())
-        parameters['FORCE_EVAL']['SUBSYS']['TOPOLOGY'] = {'COORD_FILE_NAME': 'aiida.coords.xyz', 'COORD_FILE_FORMAT': 'XYZ'}
+        topology = {'COORD_FILE_NAME': 'aiida.coords.xyz', 'COORD_FILE_FORMAT': 'XYZ'}
+        parameters['FORCE_EVAL']['SUBSYS']['TOPOLOGY'] = topology
         from aiida_cp2k.utils import Cp2kInput
 
         workdir = pathlib.Path(tempfile.mkdtemp(prefix=f'znadditive-scaling-{n_waters}-'))
