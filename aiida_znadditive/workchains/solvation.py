@@ -228,7 +228,9 @@ class SolvationShellWorkChain(WorkChain):
             return self.exit_codes.ERROR_SEGMENT_FAILED.format(index=index, message=message)
         self.ctx.segments.append(node)
         trajectory = node.outputs.trajectory
-        steps = int(trajectory.get_stepids()[-1] - trajectory.get_stepids()[0])
+        # Steps run in this segment: from the previous segment's last step (its frames start one stride later).
+        steps = int(trajectory.get_stepids()[-1]) - self.ctx.get('last_step', 0)
+        self.ctx.last_step = int(trajectory.get_stepids()[-1])
         seconds = (node.mtime - node.ctime).total_seconds()
         timestep = self.ctx.settings.md['timestep']
         self.report(
