@@ -85,17 +85,21 @@ def test_md_input_of_each_method():
 
 @pytest.mark.integration
 def test_md_continues_through_walltime_stops_and_segments(cp2k_code):
-    """CP2K stops at its WALLTIME (7 s) at least once; the chain still runs exactly 160 steps, then continues."""
+    """CP2K stops at its WALLTIME (18 s) at least once; the chain still runs exactly 400 steps, then continues.
+
+    400 steps take ~30 s alone on 2 cores, so the first run is stopped; 18 s leave a loaded machine time to
+    make progress in every run (a run stopped before its first MD step has nothing to continue from).
+    """
     adapter = load_calculator('cp2k')
-    builder = adapter.get_builder(cp2k_code, hexaaqua_box(), md_task(160), options={'max_wallclock_seconds': 8})
+    builder = adapter.get_builder(cp2k_code, hexaaqua_box(), md_task(400), options={'max_wallclock_seconds': 20})
     builder.max_iterations = orm.Int(40)  # a loaded machine makes less progress per run
     results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
     runs = [child for child in node.called if child.process_label == 'Cp2kCalculation']
-    assert len(runs) >= 2, 'the 7 s walltime should have stopped the first run'
+    assert len(runs) >= 2, 'the 18 s walltime should have stopped the first run'
     assert any(run.exit_status == 400 for run in runs)
     trajectory = results['trajectory']
-    assert trajectory.get_stepids().tolist() == list(range(0, 161, 10))
+    assert trajectory.get_stepids().tolist() == list(range(0, 401, 10))
     assert np.allclose(np.diff(trajectory.get_times()), 0.010)  # ps: 10 steps of 1 fs
     positions = trajectory.get_positions()
     assert np.all(np.isfinite(positions))
@@ -115,7 +119,7 @@ def test_md_continues_through_walltime_stops_and_segments(cp2k_code):
         parent_folder=node.outputs.remote_folder,
     )
     second, _ = run_get_node(builder)
-    assert second['trajectory'].get_stepids().tolist() == [170, 180]
+    assert second['trajectory'].get_stepids().tolist() == [410, 420]
     jump = np.abs(second['trajectory'].get_positions()[0] - positions[-1]).max()
     assert jump < 1.0, 'the second segment must start where the first ended'
 

@@ -26,6 +26,7 @@ WAVEFUNCTION = 'aiida-RESTART.wfn'
 SCF_GROWTH = 2
 MAX_SCF_RESCUES = 2
 MAX_CRASH_RETRIES = 2
+WALLTIME_GROWTH = 2
 
 
 def _has_restart_file(node: orm.CalcJobNode) -> bool:
@@ -120,9 +121,18 @@ class Cp2kRestartWorkChain(BaseRestartWorkChain):
     )
     def handle_out_of_walltime(self, node):
         """Walltime reached: CP2K wrote its restart files at the stop; continue from them, as often as needed."""
-        if not _has_restart_file(node):
-            return self._retry(node)
-        self.report_error_handled(node, self._continue_from(node.outputs.remote_folder))
+        if _has_restart_file(node):
+            self.report_error_handled(node, self._continue_from(node.outputs.remote_folder))
+            return ProcessHandlerReport(True)
+        # Stopped before its first restart file: the walltime is too short for even that; double it.
+        options = self.ctx.inputs.metadata.options
+        options.max_wallclock_seconds = int(options.max_wallclock_seconds * WALLTIME_GROWTH)
+        parameters = copy.deepcopy(self.ctx.inputs.parameters.get_dict())
+        if 'WALLTIME' in parameters.get('GLOBAL', {}):
+            parameters['GLOBAL']['WALLTIME'] = int(parameters['GLOBAL']['WALLTIME'] * WALLTIME_GROWTH)
+        self.ctx.inputs.parameters = orm.Dict(parameters)
+        action = self._continue_from(self.ctx.last_restart_folder)
+        self.report_error_handled(node, f'no restart file: walltime {options.max_wallclock_seconds} s; {action}')
         return ProcessHandlerReport(True)
 
     @process_handler(
