@@ -108,7 +108,7 @@ def test_md_continues_through_walltime_stops_and_segments(cp2k_code):
     temperatures = trajectory.get_array('temperatures')
     assert np.all((temperatures > 50) & (temperatures < 1500))
     zn_o = np.linalg.norm(positions[-1, 1::3] - positions[-1, 0], axis=1)
-    assert np.all((zn_o > 1.8) & (zn_o < 2.5)), zn_o  # the octahedron holds together
+    assert np.all((zn_o > 1.8) & (zn_o < 2.8)), zn_o  # all six waters stay within the first-shell cutoff
 
     # A second segment from the first one's folder continues the step counter and the dynamics.
     builder = adapter.get_builder(
