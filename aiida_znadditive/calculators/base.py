@@ -80,6 +80,8 @@ class Calculator(abc.ABC):
     periodic: ClassVar[bool] = False
     #: implicit solvents the engine supports
     solvents: ClassVar[tuple[str, ...]] = ()
+    #: whether ``get_builder`` can continue from a ``parent_folder`` (MD segments)
+    restarts: ClassVar[bool] = False
 
     @functools.cached_property
     def protocol_file(self) -> dict:
@@ -139,6 +141,13 @@ class Calculator(abc.ABC):
         if electrons < 0:
             raise CalculatorError(
                 f'Charge {task.charge} removes more electrons than the structure has.', 'invalid_charge'
+            )
+
+    def check_parent_folder(self, parent_folder: orm.RemoteData | None) -> None:
+        """Raise :class:`CalculatorError` when asked to continue from a folder and this engine cannot."""
+        if parent_folder is not None and not self.restarts:
+            raise CalculatorError(
+                f'Calculator `{self.name}` does not continue from a parent folder.', 'unsupported_restart'
             )
 
     @abc.abstractmethod

@@ -12,7 +12,14 @@ from aiida import orm
 from aiida.engine import run_get_node
 from ase import Atoms
 
-from aiida_znadditive.calculators.base import PROTOCOLS, TASKS, Task, calculator_names, load_calculator
+from aiida_znadditive.calculators.base import (
+    PROTOCOLS,
+    TASKS,
+    CalculatorError,
+    Task,
+    calculator_names,
+    load_calculator,
+)
 from aiida_znadditive.workchains.calculator import CalculatorWorkChain
 
 from ..regression import check_regression
@@ -101,3 +108,16 @@ def test_tasks_and_protocols_declared():
         assert set(adapter.tasks) <= set(TASKS)
         for protocol in PROTOCOLS:
             assert adapter.protocol(protocol)
+
+
+def test_parent_folder_only_where_the_engine_restarts(aiida_localhost):
+    folder = orm.RemoteData(computer=aiida_localhost, remote_path='/tmp')
+    for name in calculator_names():
+        adapter = load_calculator(name)
+        if adapter.restarts:
+            adapter.check_parent_folder(folder)
+        else:
+            with pytest.raises(CalculatorError, match='does not continue') as error:
+                adapter.check_parent_folder(folder)
+            assert error.value.reason == 'unsupported_restart'
+        adapter.check_parent_folder(None)

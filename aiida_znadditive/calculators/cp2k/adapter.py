@@ -53,6 +53,7 @@ class Cp2kCalculator(Calculator):
     name = 'cp2k'
     tasks = ('singlepoint', 'relax', 'md')
     periodic = True
+    restarts = True
 
     def _dft_section(self, structure: orm.StructureData, task: Task, settings: dict) -> dict:
         periodic = is_periodic(structure)

@@ -8,7 +8,7 @@ import numpy as np
 from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 
-from ..base import Calculator, CalculatorError, Task, merge_options, recursive_merge
+from ..base import Calculator, Task, merge_options, recursive_merge
 from .restart import PyscfRestartWorkChain
 
 
@@ -49,10 +49,7 @@ class PyscfCalculator(Calculator):
     def get_builder(
         self, code, structure, task: Task, *, overrides=None, options=None, parent_folder=None
     ) -> ProcessBuilder:
-        if parent_folder is not None:
-            raise CalculatorError(
-                f'Calculator `{self.name}` does not continue from a parent folder.', 'unsupported_restart'
-            )
+        self.check_parent_folder(parent_folder)
         settings = self.settings(task)
         unrestricted = task.multiplicity > 1
         parameters = {

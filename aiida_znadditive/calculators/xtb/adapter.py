@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 
-from ..base import Calculator, CalculatorError, Task, merge_options, recursive_merge
+from ..base import Calculator, Task, merge_options, recursive_merge
 from .calculation import XtbCalculation
 
 
@@ -29,10 +29,7 @@ class XtbCalculator(Calculator):
     def get_builder(
         self, code, structure, task: Task, *, overrides=None, options=None, parent_folder=None
     ) -> ProcessBuilder:
-        if parent_folder is not None:
-            raise CalculatorError(
-                f'Calculator `{self.name}` does not continue from a parent folder.', 'unsupported_restart'
-            )
+        self.check_parent_folder(parent_folder)
         settings = self.settings(task)
         parameters = {
             **settings['parameters'],
