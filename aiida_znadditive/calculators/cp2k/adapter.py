@@ -17,6 +17,8 @@ from .restart import PARENT, WAVEFUNCTION, Cp2kRestartWorkChain
 from .trajectory import ENERGY_FILE
 
 RUN_TYPES = {'singlepoint': 'ENERGY', 'relax': 'GEO_OPT', 'md': 'MD'}
+#: CP2K's CELL%SYMMETRY for ``relax_cell`` (kept during the cell optimisation), by the lattice a WorkChain relaxes.
+CELL_SYMMETRIES = ('CUBIC', 'HEXAGONAL', 'TETRAGONAL', 'ORTHORHOMBIC', 'MONOCLINIC', 'TRICLINIC', 'NONE')
 
 
 @calcfunction
@@ -70,10 +72,15 @@ class Cp2kCalculator(Calculator):
             'UKS': task.multiplicity > 1,
             'SCF': scf,
         }
+        if settings.get('smearing'):
+            _metal_scf(scf, settings['smearing'])
+        if settings.get('kpoints') and periodic:
+            dft['KPOINTS'] = {'SCHEME': 'MONKHORST-PACK ' + ' '.join(map(str, settings['kpoints'])), 'SYMMETRY': False}
         if settings['method'] == 'xtb':
             xtb = settings['xtb']
             scf.update({'EPS_SCF': xtb['eps_scf'], 'MAX_SCF': xtb['max_scf'], 'SCF_GUESS': 'MOPAC'})
-            scf['OUTER_SCF']['EPS_SCF'] = xtb['eps_scf']
+            if 'OUTER_SCF' in scf:
+                scf['OUTER_SCF']['EPS_SCF'] = xtb['eps_scf']
             # CP2K's atomic-charge sanity check rejects the strongly polarised Zn2+ environments we study.
             dft['QS'] = {'METHOD': 'XTB', 'XTB': {'DO_EWALD': periodic, 'CHECK_ATOMIC_CHARGES': False}}
             if periodic:
@@ -149,9 +156,37 @@ class Cp2kCalculator(Calculator):
             parameters['MOTION'] = {
                 'GEO_OPT': {'OPTIMIZER': geo['optimizer'], 'MAX_ITER': geo['max_iter'], 'MAX_FORCE': geo['max_force']}
             }
+            if settings.get('relax_cell'):
+                self._cell_opt(parameters, settings)
         elif task.kind == 'md':
             parameters['MOTION'] = self._motion(settings['md'])
+        if settings.get('fixed_atoms') and task.kind in ('relax', 'md'):
+            # CP2K counts atoms from 1; the WorkChains (and ase) from 0.
+            fixed = ' '.join(str(index + 1) for index in sorted(settings['fixed_atoms']))
+            parameters['MOTION']['CONSTRAINT'] = {'FIXED_ATOMS': {'LIST': fixed}}
         return parameters
+
+    @staticmethod
+    def _cell_opt(parameters: dict, settings: dict) -> None:
+        """Relax the cell and the positions together (bulk lattices), keeping the cell's symmetry."""
+        cell = settings['relax_cell']
+        symmetry = cell.get('symmetry', 'NONE').upper()
+        if symmetry not in CELL_SYMMETRIES:
+            raise ValueError(f'Unknown cell symmetry `{symmetry}`; use one of {CELL_SYMMETRIES}.')
+        geo = settings['geo_opt']
+        parameters['GLOBAL']['RUN_TYPE'] = 'CELL_OPT'
+        parameters['FORCE_EVAL']['STRESS_TENSOR'] = 'ANALYTICAL'
+        parameters['FORCE_EVAL']['SUBSYS']['CELL']['SYMMETRY'] = symmetry
+        parameters['MOTION'] = {
+            'CELL_OPT': {
+                'TYPE': 'DIRECT_CELL_OPT',
+                'KEEP_SYMMETRY': symmetry != 'NONE',
+                'OPTIMIZER': geo['optimizer'],
+                'MAX_ITER': geo['max_iter'],
+                'MAX_FORCE': geo['max_force'],
+                'PRESSURE_TOLERANCE': cell.get('pressure_tolerance', 100.0),
+            }
+        }
 
     @staticmethod
     def _motion(md: dict) -> dict:
@@ -211,6 +246,28 @@ class Cp2kCalculator(Calculator):
             outputs['structure'] = node.inputs.cp2k.structure
         outputs['remote_folder'] = node.outputs.remote_folder
         return outputs
+
+
+def _metal_scf(scf: dict, smearing: dict) -> None:
+    """Metals: diagonalisation with Fermi-Dirac smearing and Broyden density mixing instead of OT.
+
+    OT needs a gap; a metal slab's occupations change across the Fermi level from one SCF step to the next. The
+    extra empty orbitals hold the smeared occupations; the outer SCF loop only exists for OT.
+    """
+    scf.pop('OT', None)
+    scf.pop('OUTER_SCF', None)
+    scf.update(
+        {
+            'ADDED_MOS': smearing.get('added_mos', 40),
+            'DIAGONALIZATION': {'ALGORITHM': 'STANDARD'},
+            'SMEAR': {
+                '_': 'ON',
+                'METHOD': 'FERMI_DIRAC',
+                'ELECTRONIC_TEMPERATURE': smearing['temperature'],
+            },
+            'MIXING': {'METHOD': 'BROYDEN_MIXING', 'ALPHA': smearing.get('alpha', 0.2), 'NBROYDEN': 8},
+        }
+    )
 
 
 def _revpbe() -> dict:

@@ -25,6 +25,9 @@ WAVEFUNCTION = 'aiida-RESTART.wfn'
 #: SCF rescue: each step multiplies the SCF iteration limits; the last one also restarts from an atomic guess.
 SCF_GROWTH = 2
 MAX_SCF_RESCUES = 2
+#: Smeared (metal) SCF rescue: the Broyden mixing fraction shrinks, and the last rescue widens the smearing.
+MIXING_DAMPING = 0.5
+SMEARING_GROWTH = 1.5
 MAX_CRASH_RETRIES = 2
 WALLTIME_GROWTH = 2
 
@@ -169,13 +172,23 @@ class Cp2kRestartWorkChain(BaseRestartWorkChain):
         parameters = copy.deepcopy(self.ctx.inputs.parameters.get_dict())
         scf = parameters['FORCE_EVAL']['DFT'].setdefault('SCF', {})
         scf['MAX_SCF'] = int(scf.get('MAX_SCF', 50)) * SCF_GROWTH
-        outer = scf.setdefault('OUTER_SCF', {})
-        outer['MAX_SCF'] = int(outer.get('MAX_SCF', 10)) * SCF_GROWTH
+        if 'SMEAR' in scf:
+            # Metals (diagonalisation): gentler density mixing, and on the last rescue a wider Fermi smearing too.
+            mixing = scf.setdefault('MIXING', {})
+            mixing['ALPHA'] = float(mixing.get('ALPHA', 0.2)) * MIXING_DAMPING
+            if self.ctx.scf_rescues == MAX_SCF_RESCUES:
+                smear = scf['SMEAR']
+                smear['ELECTRONIC_TEMPERATURE'] = float(smear.get('ELECTRONIC_TEMPERATURE', 300)) * SMEARING_GROWTH
+            change = f'MAX_SCF {scf["MAX_SCF"]}, mixing {mixing["ALPHA"]:.3g}, smearing {scf["SMEAR"]}'
+        else:
+            outer = scf.setdefault('OUTER_SCF', {})
+            outer['MAX_SCF'] = int(outer.get('MAX_SCF', 10)) * SCF_GROWTH
+            change = f'MAX_SCF {scf["MAX_SCF"]}, outer {outer["MAX_SCF"]}'
         self.ctx.inputs.parameters = orm.Dict(parameters)
         fresh_guess = self.ctx.scf_rescues == MAX_SCF_RESCUES
         folder = node.outputs.remote_folder if _has_restart_file(node) else self.ctx.last_restart_folder
         action = self._continue_from(folder, wavefunction=None if fresh_guess else WAVEFUNCTION)
-        self.report_error_handled(node, f'MAX_SCF {scf["MAX_SCF"]}, outer {outer["MAX_SCF"]}; {action}')
+        self.report_error_handled(node, f'{change}; {action}')
         return ProcessHandlerReport(True)
 
     @process_handler(priority=400, exit_codes=[Cp2kCalculation.exit_codes.ERROR_OUTPUT_CONTAINS_ABORT])
