@@ -232,24 +232,23 @@ class SlabAdsorptionWorkChain(WorkChain):
             f'Zn lattice a = {lattice["a"]:.4f} Å ({lattice["a_error_percent"]:+.2f}%), '
             f'c = {lattice["c"]:.4f} Å ({lattice["c_error_percent"]:+.2f}%)'
         )
-        result = build_zn_slab.run_get_node(self.ctx.bulk, orm.Dict(self.ctx.settings.slab))
-        if not result.node.is_finished_ok:
-            return self.exit_codes.ERROR_INVALID_SETTINGS.format(message=result.node.exit_message)
-        self.ctx.slab = result.result['slab']
-        self.ctx.slab_info = result.result['slab_info']
+        slab, node = build_zn_slab.run_get_node(self.ctx.bulk, orm.Dict(self.ctx.settings.slab))
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_INVALID_SETTINGS.format(message=node.exit_message)
+        self.ctx.slab = slab['slab']
+        self.ctx.slab_info = slab['slab_info']
         self.out('slab_info', self.ctx.slab_info)
         self.ctx.configurations = {}
         for name, smiles in self.ctx.molecules.items():
-            result = build_adsorption_configurations.run_get_node(
+            outputs, node = build_adsorption_configurations.run_get_node(
                 self.ctx.slab, orm.Str(smiles), orm.Dict(self.ctx.settings.configurations)
             )
-            node = result.node
             if not node.is_finished_ok:
                 exit_code = self.exit_codes[BUILD_ERRORS.get(node.exit_status, 'ERROR_INVALID_SETTINGS')]
                 self.report(f'{name} `{smiles}`: {node.exit_message}')
                 return exit_code.format(message=f'`{smiles}`: {node.exit_message}')
-            self.ctx.configurations[name] = result.result
-            items = result.result['configurations']['items']
+            self.ctx.configurations[name] = outputs
+            items = outputs['configurations']['items']
             self.report(f'{name} `{smiles}`: {len(items)} configurations ({", ".join(i["label"] for i in items)})')
         # The stage that comes next starts from these structures.
         self.ctx.stage_structures = {
