@@ -10,4 +10,4 @@ echo "==> ruff"
 echo "==> docs"
 .venv/bin/sphinx-build -q -W -b html docs/source docs/build/html
 echo "==> pytest"
-.venv/bin/python -m pytest -ra "$@"
+.venv/bin/python -m pytest -ra --durations=25 "$@"

@@ -19,12 +19,28 @@ from .root import PROFILE_OPTION, cmd_root, load_profile_or_fail
 @click.option('--layers', type=click.IntRange(min=2), help='Zn layers of the slab.')
 @click.option('--keep', type=click.IntRange(min=1), help='Configurations per molecule that go on to DFT.')
 @click.option('--no-water', is_flag=True, help='Skip the water reference.')
+@click.option(
+    '--dft-task', type=click.Choice(['relax', 'singlepoint']), help='DFT stage: relax (protocol) or single points.'
+)
+@click.option('--experimental-lattice', is_flag=True, help='Use the experimental Zn lattice instead of relaxing it.')
 @click.option('--bulk', 'bulk_pk', type=int, help='PK of a relaxed Zn bulk StructureData to reuse.')
 @click.option('--code', 'code_label', default='cp2k@localhost', show_default=True)
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the E_ads figure here.')
 @click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here.')
 def cmd_adsorption(
-    profile_name, molecule, protocol, supercell, layers, keep, no_water, bulk_pk, code_label, figure, submit
+    profile_name,
+    molecule,
+    protocol,
+    supercell,
+    layers,
+    keep,
+    no_water,
+    dft_task,
+    experimental_lattice,
+    bulk_pk,
+    code_label,
+    figure,
+    submit,
 ) -> None:
     """Run SlabAdsorptionWorkChain for MOLECULE (a SMILES; none: water alone) on Zn(002) and print E_ads."""
     profile = load_profile_or_fail(profile_name)
@@ -42,6 +58,10 @@ def cmd_adsorption(
     if submit and profile.process_control_backend is None:
         echo.echo_critical(f'Profile `{profile.name}` has no broker, so no daemon: drop --submit.')
     overrides = protocol_overrides(supercell, layers, keep, no_water, code)
+    if dft_task:
+        overrides['dft'] = {'task': dft_task}
+    if experimental_lattice:
+        overrides['bulk'] = {'relax': False}
     bulk = load_bulk(bulk_pk)
     try:
         builder = SlabAdsorptionWorkChain.get_builder_from_protocol(

@@ -91,3 +91,17 @@ def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
     table = output.split('binding mode / status')[1].splitlines()
     water_row = next(line for line in table if line.startswith('O '))
     assert float(water_row.split()[2]) == pytest.approx(0.0, abs=0.05)  # ΔE of water for water
+
+
+@pytest.mark.parametrize(
+    ('args', 'message'),
+    [
+        (['C1CC'], 'C1CC: exit 210'),
+        (['CCCCCCCCCCCC', '--supercell', '2', '2', '--experimental-lattice'], 'exit 212'),
+        (['--bulk', '999999'], 'No node with PK 999999'),
+    ],
+)
+def test_adsorption_names_the_bad_input(user_home, args, message):
+    result = run_cli(['adsorption', '-p', 'cli-test', *args], user_home)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
