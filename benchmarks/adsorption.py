@@ -4,6 +4,9 @@ Usage (from the repository root, after `bash scripts/install.sh`)::
 
     .venv/bin/python benchmarks/adsorption.py              # water on Zn(002), the real `fast` protocol
     .venv/bin/python benchmarks/adsorption.py 'CS(C)=O'    # an additive (and water as the reference)
+    .venv/bin/python benchmarks/adsorption.py 'CS(C)=O' --experimental-lattice --dft-task singlepoint  # the demo
+    .venv/bin/python benchmarks/adsorption.py --lattice moderate  # only the Zn bulk relaxation of a protocol
+    AIIDA_PATH=... .venv/bin/python benchmarks/adsorption.py --pk 123   # report on a finished run in a profile
 
 Everything runs in a fresh embedded profile in a temporary AIIDA_PATH, one CP2K run at a time (2 MPI ranks fill this
 machine). Printed, from one run:
@@ -40,14 +43,52 @@ def calcjobs(node):
     return [descendant for descendant in node.called_descendants if isinstance(descendant, orm.CalcJobNode)]
 
 
+def relax_lattice(code, protocol: str) -> None:
+    """Only the protocol's Zn bulk relaxation (a CalculatorWorkChain) and its deviation from experiment."""
+    from aiida import orm
+    from aiida.engine import run_get_node
+
+    from aiida_znadditive.analysis.adsorption import zn_lattice
+    from aiida_znadditive.protocols import resolve_protocol
+    from aiida_znadditive.structures.zinc_slab import build_zn_bulk
+    from aiida_znadditive.workchains.calculator import CalculatorWorkChain
+
+    _, settings = resolve_protocol('adsorption', protocol)
+    bulk = settings['bulk']
+    started = time.perf_counter()
+    results, node = run_get_node(
+        CalculatorWorkChain,
+        calculator=orm.Str(settings['calculator']),
+        code=code,
+        structure=build_zn_bulk(orm.Dict(bulk['lattice'])),
+        task=orm.Str('relax'),
+        protocol=orm.Str(bulk['protocol']),
+        settings=orm.Dict(bulk['settings']),
+    )
+    wall = time.perf_counter() - started
+    lattice = zn_lattice(results['structure'], orm.Dict(bulk['lattice']))
+    runs = calcjobs(node)
+    print(f'{protocol} bulk relaxation: CalculatorWorkChain<{node.pk}> exit {node.exit_status}, {wall:.0f} s')
+    print(
+        f'lattice: a = {lattice["a"]:.4f} Å ({lattice["a_error_percent"]:+.2f}%), c = {lattice["c"]:.4f} Å '
+        f'({lattice["c_error_percent"]:+.2f}%), c/a = {lattice["c_over_a"]:.3f} (Dict<{lattice.pk}>); '
+        f'CP2K own {sum(cp2k_seconds(run) for run in runs):.0f} s in {len(runs)} runs'
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('molecule', nargs='?', help='SMILES of an additive (default: water alone)')
     parser.add_argument('--protocol', default='fast')
+    parser.add_argument('--dft-task', choices=['relax', 'singlepoint'], help='override the DFT stage')
+    parser.add_argument('--experimental-lattice', action='store_true', help='skip the bulk relaxation')
+    parser.add_argument('--lattice', metavar='PROTOCOL', help='only relax the bulk of PROTOCOL')
+    parser.add_argument('--pk', type=int, help='report on this finished SlabAdsorptionWorkChain (current profile)')
     arguments = parser.parse_args()
 
-    home = pathlib.Path(tempfile.mkdtemp(prefix='znadditive-benchmark-'))
-    os.environ['AIIDA_PATH'] = str(home)  # before aiida is imported: the profile lives only in this folder
+    if arguments.pk is None:
+        home = pathlib.Path(tempfile.mkdtemp(prefix='znadditive-benchmark-'))
+        os.environ['AIIDA_PATH'] = str(home)  # before aiida is imported: the profile lives only in this folder
     from aiida import load_profile, orm
     from aiida.engine import run_get_node
 
@@ -55,17 +96,40 @@ def main() -> None:
     from aiida_znadditive.environment.profiles import ensure_embedded_profile
     from aiida_znadditive.workchains.adsorption import SlabAdsorptionWorkChain
 
+    if arguments.pk is not None:
+        load_profile()
+        node = orm.load_node(arguments.pk)
+        results = {link.link_label: link.node for link in node.base.links.get_outgoing().all()}
+        results.update({name: node.outputs[name] for name in ('additive', 'water') if name in node.outputs})
+        wall = (node.mtime - node.ctime).total_seconds()
+        report(node, results, wall, 'existing run')
+        return
     ensure_embedded_profile('benchmark')
     load_profile('benchmark', allow_switch=True)
     ensure_codes(load_codes_file())
     code = orm.load_code('cp2k@localhost')
+    if arguments.lattice:
+        relax_lattice(code, arguments.lattice)
+        return
+    overrides: dict = {'max_concurrent': 1}
+    if arguments.dft_task:
+        overrides['dft'] = {'task': arguments.dft_task}
+    if arguments.experimental_lattice:
+        overrides['bulk'] = {'relax': False}
     builder = SlabAdsorptionWorkChain.get_builder_from_protocol(
-        code, arguments.molecule, protocol=arguments.protocol, overrides={'max_concurrent': 1}
+        code, arguments.molecule, protocol=arguments.protocol, overrides=overrides
     )
     started = time.perf_counter()
     results, node = run_get_node(builder)
-    wall = time.perf_counter() - started
-    print(f'SlabAdsorptionWorkChain<{node.pk}> exit {node.exit_status} in {wall:.1f} s ({arguments.protocol})')
+    report(node, results, time.perf_counter() - started, arguments.protocol)
+
+
+def report(node, results, wall: float, protocol: str) -> None:
+    """Physics, wall time per calculation and stage, and the overhead against CP2K's own run times."""
+    from aiida import orm
+    from aiida.common.links import LinkType
+
+    print(f'SlabAdsorptionWorkChain<{node.pk}> exit {node.exit_status} in {wall:.1f} s ({protocol})')
     if 'lattice' in results:
         lattice = results['lattice']
         print(
@@ -97,7 +161,7 @@ def main() -> None:
         settings = child.inputs.settings.get_dict()
         stage = 'bulk' if settings.get('relax_cell') else 'prerank' if settings.get('method') == 'xtb' else 'dft'
         stages.setdefault(stage, []).append(own)
-        label = child.base.links.get_incoming().one().link_label
+        label = child.base.links.get_incoming(link_type=LinkType.CALL_WORK).one().link_label
         print(f'  {stage:<8} {label:<32} {job_wall:8.1f} {own:8.1f}  ({len(runs)} run{"s" * (len(runs) > 1)})')
     for stage, times in stages.items():
         print(f'{stage}: {len(times)} calculations, {sum(times) / len(times):.1f} s each on average (CP2K own)')

@@ -23,8 +23,6 @@ SMALL = {
     'bulk': {'relax': False},
     'slab': {'supercell': [2, 2], 'layers': 3, 'vacuum': 10.0},
     'configurations': {'sites': ['ontop', 'fcc'], 'min_image_distance': 2.0},
-    # A loose pre-rank: it only has to order four poses.
-    'prerank': {'settings': {'geo_opt': {'max_force': 3.0e-3, 'max_iter': 100}}},
     # Single points at the GFN1 geometry (the protocol relaxes with DFT: minutes even for this slab).
     'dft': {'task': 'singlepoint', 'settings': {'cutoff': 250}},
     # One CP2K run at a time: each already fills the 2 cores of a CI machine.
