@@ -101,8 +101,12 @@ def hcp_lattice(atoms: Atoms) -> tuple[float, float]:
     return float(np.linalg.norm(cell[0])), float(np.linalg.norm(cell[2]))
 
 
-def _check_hcp_cell(atoms: Atoms) -> str | None:
-    """Why ``atoms`` is not a 2-atom hcp Zn cell in ase's setting (a1 = |a2|, 120° apart, c normal to both), or None."""
+def hcp_cell_problem(atoms: Atoms) -> str | None:
+    """Why ``atoms`` is not a 2-atom hcp Zn cell (|a1| = |a2|, 120° or 60° apart, c normal to both), or None.
+
+    Both in-plane settings describe the same lattice: ase builds 120°, CP2K's CELL_OPT writes the cell back at 60°.
+    Only a and c are read from the cell, so either is accepted.
+    """
     cell = np.array(atoms.cell)
     lengths = np.linalg.norm(cell, axis=1)
     if len(atoms) != 2 or set(atoms.get_chemical_symbols()) != {'Zn'}:
@@ -111,7 +115,7 @@ def _check_hcp_cell(atoms: Atoms) -> str | None:
         return 'the cell has a zero-length vector'
     cos_gamma = np.dot(cell[0], cell[1]) / (lengths[0] * lengths[1])
     cos_normal = max(abs(np.dot(cell[2], cell[i])) / (lengths[2] * lengths[i]) for i in (0, 1))
-    if abs(lengths[0] - lengths[1]) > _CELL_TOLERANCE * lengths[0] or abs(cos_gamma + 0.5) > _CELL_TOLERANCE:
+    if abs(lengths[0] - lengths[1]) > _CELL_TOLERANCE * lengths[0] or abs(abs(cos_gamma) - 0.5) > _CELL_TOLERANCE:
         return f'not an hcp cell: |a1| = {lengths[0]:.4f}, |a2| = {lengths[1]:.4f} Å, cos(gamma) = {cos_gamma:.4f}'
     if cos_normal > _CELL_TOLERANCE:
         return 'not an hcp cell: c is not normal to the basal plane'
@@ -555,7 +559,7 @@ def build_zn_slab(bulk: orm.StructureData, settings: orm.Dict) -> dict:
     area (Å^2), top_z (Å, the top layer's height). Exit 302 for invalid settings or a bulk that is not hcp Zn.
     """
     options = settings.get_dict()
-    problem = _slab_settings_error(options) or _check_hcp_cell(bulk.get_ase())
+    problem = _slab_settings_error(options) or hcp_cell_problem(bulk.get_ase())
     if problem:
         return ExitCode(302, f'invalid settings: {problem}')
     a, c = hcp_lattice(bulk.get_ase())

@@ -20,6 +20,7 @@ from aiida_znadditive.structures.zinc_slab import (
     build_zn_bulk,
     build_zn_slab,
     donor_classes,
+    hcp_cell_problem,
     hcp_lattice,
     image_distance,
     layer_indices,
@@ -84,6 +85,18 @@ def test_bulk_round_trip():
     assert all(bulk.pbc)
     assert hcp_lattice(bulk) == pytest.approx((A, C), abs=1e-12)
     assert hcp_lattice(zn_bulk(2.7, 5.1)) == pytest.approx((2.7, 5.1), abs=1e-12)
+
+
+def test_cp2k_60_degree_cell_is_the_same_hcp_lattice():
+    """CP2K's CELL_OPT writes the hexagonal cell back with a1, a2 60° apart (a CI run stopped on this): same lattice."""
+    bulk = zn_bulk(A, C)
+    cell = np.array(bulk.cell)
+    bulk.set_cell([cell[0], cell[0] + cell[1], cell[2]], scale_atoms=False)
+    assert hcp_cell_problem(bulk) is None
+    assert hcp_lattice(bulk) == pytest.approx((A, C), abs=1e-12)
+    squashed = zn_bulk(A, C)
+    squashed.set_cell([cell[0], cell[1] * 1.05, cell[2]], scale_atoms=True)
+    assert 'not an hcp cell' in hcp_cell_problem(squashed)
 
 
 def test_slab_layers_spacing_and_vacuum(slab):

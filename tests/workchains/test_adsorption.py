@@ -105,7 +105,7 @@ def test_bulk_relaxation_is_reused(cp2k_code):
     the molecule that is too large for the 2x2 cell, before any slab calculation."""
     overrides = recursive_merge(XTB_BULK, {'configurations': {'min_image_distance': 3.0}})
     results, first = run_get_node(builder_for(cp2k_code, 'CCCCCCCCCCCC', overrides=overrides))
-    assert first.exit_status == SlabAdsorptionWorkChain.exit_codes.ERROR_MOLECULE_TOO_LARGE.status
+    assert first.exit_status == SlabAdsorptionWorkChain.exit_codes.ERROR_MOLECULE_TOO_LARGE.status, first.exit_message
     assert 'CCCCCCCCCCCC' in first.exit_message
     (bulk_run,) = called(first, 'bulk')
     assert bulk_run.is_finished_ok
@@ -117,7 +117,7 @@ def test_bulk_relaxation_is_reused(cp2k_code):
     assert results['bulk'].base.extras.get('znadditive_zn_bulk')
 
     results, second = run_get_node(builder_for(cp2k_code, 'CCCCCCCCCCCC', overrides=overrides))
-    assert second.exit_status == SlabAdsorptionWorkChain.exit_codes.ERROR_MOLECULE_TOO_LARGE.status
+    assert second.exit_status == SlabAdsorptionWorkChain.exit_codes.ERROR_MOLECULE_TOO_LARGE.status, second.exit_message
     assert not called(second, 'bulk')
     assert results['bulk'].uuid == first.outputs.bulk.uuid
 
