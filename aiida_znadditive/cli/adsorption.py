@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
-from .root import PROFILE_OPTION, cmd_root, load_profile_or_fail
+from .root import PROFILE_OPTION, check_submit_possible, cmd_root, load_code_or_fail, load_profile_or_fail
 
 
 @cmd_root.command('adsorption')
@@ -44,19 +44,14 @@ def cmd_adsorption(
 ) -> None:
     """Run SlabAdsorptionWorkChain for MOLECULE (a SMILES; none: water alone) on Zn(002) and print E_ads."""
     profile = load_profile_or_fail(profile_name)
-    from aiida import orm
-    from aiida.common.exceptions import NotExistent
     from aiida.engine import run_get_node
     from aiida.engine import submit as submit_process
 
     from ..workchains.adsorption import SlabAdsorptionWorkChain
 
-    try:
-        code = orm.load_code(code_label)
-    except NotExistent:
-        echo.echo_critical(f'Code `{code_label}` not found in profile `{profile.name}`. Fix: aiida-znadditive setup')
-    if submit and profile.process_control_backend is None:
-        echo.echo_critical(f'Profile `{profile.name}` has no broker, so no daemon: drop --submit.')
+    code = load_code_or_fail(code_label, profile)
+    if submit:
+        check_submit_possible(profile)
     overrides = protocol_overrides(supercell, layers, keep, no_water, code)
     if dft_task:
         overrides['dft'] = {'task': dft_task}

@@ -7,7 +7,7 @@ import time
 import click
 from aiida.cmdline.utils import echo
 
-from .root import PROFILE_OPTION, cmd_root, load_profile_or_fail
+from .root import PROFILE_OPTION, check_submit_possible, cmd_root, load_code_or_fail, load_profile_or_fail
 
 
 @cmd_root.command('complexation')
@@ -24,24 +24,14 @@ def cmd_complexation(
 ) -> None:
     """Run ZnComplexationWorkChain for each SMILES; a failing molecule is reported and the others go on."""
     profile = load_profile_or_fail(profile_name)
-    from aiida import orm
-    from aiida.common.exceptions import NotExistent
     from aiida.engine import run_get_node
     from aiida.engine import submit as submit_process
 
     from ..workchains.complexation import ZnComplexationWorkChain
 
-    codes = {}
-    for label in (prerank_code, dft_code):
-        try:
-            codes[label] = orm.load_code(label)
-        except NotExistent:
-            echo.echo_critical(f'Code `{label}` not found in profile `{profile.name}`. Fix: aiida-znadditive setup')
-    if submit and profile.process_control_backend is None:
-        echo.echo_critical(
-            f'Profile `{profile.name}` has no broker, so no daemon: drop --submit, or use a '
-            'production profile (aiida-znadditive setup --production).'
-        )
+    codes = {label: load_code_or_fail(label, profile) for label in (prerank_code, dft_code)}
+    if submit:
+        check_submit_possible(profile)
     rows = []
     for index, molecule in enumerate(smiles, start=1):
         builder = ZnComplexationWorkChain.get_builder_from_protocol(

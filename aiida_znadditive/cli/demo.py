@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from aiida.cmdline.utils import echo
 
-from .root import PROFILE_OPTION, cmd_root, load_profile_or_fail
+from .root import PROFILE_OPTION, cmd_root, load_code_or_fail, load_profile_or_fail
 
 
 @cmd_root.command('demo')
@@ -14,16 +14,11 @@ from .root import PROFILE_OPTION, cmd_root, load_profile_or_fail
 def cmd_demo(profile_name, code_label) -> None:
     """Run a real B3LYP-D3(BJ)/def2-SVP single point on [Zn(H2O)6]2+ with PySCF (about 2 minutes on 2 cores)."""
     profile = load_profile_or_fail(profile_name)
-    from aiida import orm
-    from aiida.common.exceptions import NotExistent
     from ase.units import Hartree
 
     from ..demo import run_demo
 
-    try:
-        code = orm.load_code(code_label)
-    except NotExistent:
-        echo.echo_critical(f'Code `{code_label}` not found in profile `{profile.name}`. Fix: aiida-znadditive setup')
+    code = load_code_or_fail(code_label, profile)
     echo.echo_report(f'Profile `{profile.name}`: running PySCF on [Zn(H2O)6]2+ (B3LYP-D3BJ/def2-SVP, energy + forces)')
     try:
         result = run_demo(code)

@@ -26,6 +26,29 @@ def load_profile_or_fail(name: str | None):
         echo.echo_critical(f'{str(exception).splitlines()[0]}\nCreate a profile with: aiida-znadditive setup')
 
 
+def load_code_or_fail(label: str, profile):
+    """The code labelled ``label``, or stop with the command that sets codes up."""
+    from aiida import orm
+    from aiida.cmdline.utils import echo
+    from aiida.common.exceptions import NotExistent
+
+    try:
+        return orm.load_code(label)
+    except NotExistent:
+        echo.echo_critical(f'Code `{label}` not found in profile `{profile.name}`. Fix: aiida-znadditive setup')
+
+
+def check_submit_possible(profile) -> None:
+    """Stop when ``--submit`` asks for a daemon that a broker-less profile cannot have."""
+    from aiida.cmdline.utils import echo
+
+    if profile.process_control_backend is None:
+        echo.echo_critical(
+            f'Profile `{profile.name}` has no broker, so no daemon: drop --submit, or use a '
+            'production profile (aiida-znadditive setup --production).'
+        )
+
+
 PROFILE_OPTION = click.option(
     '-p', '--profile', 'profile_name', default=None, help='Profile to use (default: the default AiiDA profile).'
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
-from .root import PROFILE_OPTION, cmd_root, load_profile_or_fail
+from .root import PROFILE_OPTION, check_submit_possible, cmd_root, load_code_or_fail, load_profile_or_fail
 
 
 @cmd_root.command('solvation')
@@ -42,19 +42,14 @@ def cmd_solvation(
 ) -> None:
     """Run SolvationShellWorkChain for ADDITIVE (a SMILES; none: Zn2+ in pure water) and print the first shell."""
     profile = load_profile_or_fail(profile_name)
-    from aiida import orm
-    from aiida.common.exceptions import NotExistent
     from aiida.engine import run_get_node
     from aiida.engine import submit as submit_process
 
     from ..workchains.solvation import SolvationShellWorkChain
 
-    try:
-        code = orm.load_code(code_label)
-    except NotExistent:
-        echo.echo_critical(f'Code `{code_label}` not found in profile `{profile.name}`. Fix: aiida-znadditive setup')
-    if submit and profile.process_control_backend is None:
-        echo.echo_critical(f'Profile `{profile.name}` has no broker, so no daemon: drop --submit.')
+    code = load_code_or_fail(code_label, profile)
+    if submit:
+        check_submit_possible(profile)
     overrides: dict = {'box': {}, 'md': {}}
     for section, key, value in (
         ('box', 'n_waters', waters),

@@ -24,7 +24,7 @@ from ..analysis.adsorption import adsorption_energies, compare_with_water, plot_
 from ..calculators.base import Task, load_calculator
 from ..protocols import resolve_protocol
 from ..structures.zinc_slab import build_adsorption_configurations, build_zn_bulk, build_zn_slab
-from .calculator import CalculatorWorkChain
+from .calculator import CalculatorWorkChain, calculator_inputs
 
 #: build_adsorption_configurations / build_zn_slab exit status -> our exit code
 BUILD_ERRORS = {300: 'ERROR_INVALID_MOLECULE', 301: 'ERROR_MOLECULE_TOO_LARGE', 302: 'ERROR_INVALID_SETTINGS'}
@@ -194,23 +194,16 @@ class SlabAdsorptionWorkChain(WorkChain):
             return False
         return True
 
-    def _calculation(self, structure, task: Task, label: str):
-        """A ``CalculatorWorkChain`` builder for one task of this WorkChain's calculator."""
-        builder = CalculatorWorkChain.get_builder()
-        builder.calculator = orm.Str(self.ctx.settings.calculator)
-        builder.code = self.inputs.code
-        builder.structure = structure
-        builder.task = orm.Str(task.kind)
-        builder.protocol = orm.Str(task.protocol)
-        builder.settings = orm.Dict(task.settings or {})
+    def _calculation(self, structure, task: Task, label: str) -> dict:
+        """The inputs of a ``CalculatorWorkChain`` for one task of this WorkChain's calculator."""
+        extra = {'metadata': {'call_link_label': label}}
         if 'options' in self.inputs:
-            builder.options = self.inputs.options
-        builder.metadata.call_link_label = label
-        return builder
+            extra['options'] = self.inputs.options
+        return calculator_inputs(self.ctx.settings.calculator, self.inputs.code, structure, task, **extra)
 
     def relax_bulk(self):
         start = build_zn_bulk(orm.Dict(self.ctx.settings.bulk['lattice']))
-        node = self.submit(self._calculation(start, self._task('bulk', 'relax'), 'bulk'))
+        node = self.submit(CalculatorWorkChain, **self._calculation(start, self._task('bulk', 'relax'), 'bulk'))
         self.report(f'relaxing the Zn bulk lattice: {node.process_label}<{node.pk}>')
         return ToContext(bulk_calculation=node)
 
@@ -314,7 +307,9 @@ class SlabAdsorptionWorkChain(WorkChain):
         futures = {}
         for item in batch:
             task = self._task(self.ctx.stage, item['kind'], item['fixed'])
-            futures[item['key']] = self.submit(self._calculation(item['structure'], task, item['label']))
+            futures[item['key']] = self.submit(
+                CalculatorWorkChain, **self._calculation(item['structure'], task, item['label'])
+            )
         return ToContext(**futures)
 
     def queue_prerank(self):

@@ -127,3 +127,31 @@ class CalculatorWorkChain(WorkChain):
         calculator = load_calculator(self.inputs.calculator.value)
         for name, node in calculator.get_outputs(self.ctx.calculation, self.task).items():
             self.out(name, node)
+
+
+def calculator_inputs(
+    calculator: str, code: orm.AbstractCode, structure: orm.StructureData, task: Task, **extra
+) -> dict:
+    """The inputs of a :class:`CalculatorWorkChain` that runs ``task`` with ``calculator`` on ``structure``.
+
+    Every WorkChain launches its calculations through this one translation of a :class:`Task`. Inputs at their
+    defaults are left out, so the reference lookup keys (``references.reference_key``) stay those of earlier runs.
+    ``extra``: further inputs as they are (``options``, ``parent_folder``, ``metadata``).
+    """
+    inputs = {
+        'calculator': orm.Str(calculator),
+        'code': code,
+        'structure': structure,
+        'task': orm.Str(task.kind),
+        'charge': orm.Int(task.charge),
+        'protocol': orm.Str(task.protocol),
+    }
+    if task.multiplicity != 1:
+        inputs['multiplicity'] = orm.Int(task.multiplicity)
+    if task.solvent:
+        inputs['solvent'] = orm.Str(task.solvent)
+    if not task.forces:
+        inputs['forces'] = orm.Bool(False)
+    if task.settings:
+        inputs['settings'] = orm.Dict(task.settings)
+    return {**inputs, **extra}

@@ -15,13 +15,13 @@ from aiida.engine import ToContext, WorkChain, if_
 
 from ..analysis.energies import exchange_energy, orbital_gap, rank_binding_modes
 from ..analysis.geometry import zn_donor_distances
-from ..calculators.base import CalculatorError, load_calculator
+from ..calculators.base import CalculatorError, Task, load_calculator
 from ..protocols import load_protocol_file as protocol_file
 from ..protocols import resolve_protocol
 from ..structures.candidates import build_complexation_candidates, build_water, prepare_ligand
 from ..structures.ligands import LigandError
 from ..structures.zinc_aqua import ZN_O_EXPERIMENT, build_zn_aqua_complex
-from .calculator import CalculatorWorkChain
+from .calculator import CalculatorWorkChain, calculator_inputs
 from .references import find_reference, reference_key, tag_reference
 
 LIGAND_ERRORS = {
@@ -190,18 +190,9 @@ class ZnComplexationWorkChain(WorkChain):
 
     def _inputs(self, stage: str, structure, charge: int, task: str, solvent: str | None) -> dict:
         # Only energies are used: single points skip the forces where the engine can.
-        inputs = {
-            'calculator': self.inputs[stage].calculator,
-            'code': self.inputs[stage].code,
-            'structure': structure,
-            'task': orm.Str(task),
-            'charge': orm.Int(charge),
-            'protocol': orm.Str(self.ctx.settings[stage]['protocol']),
-            'forces': orm.Bool(False),
-        }
-        if solvent:
-            inputs['solvent'] = orm.Str(solvent)
-        return inputs
+        protocol = self.ctx.settings[stage]['protocol']
+        job = Task(kind=task, charge=charge, protocol=protocol, solvent=solvent, forces=False)
+        return calculator_inputs(self.inputs[stage].calculator.value, self.inputs[stage].code, structure, job)
 
     def _launch(self, label: str, inputs: dict) -> orm.ProcessNode:
         return self.submit(CalculatorWorkChain, **inputs, metadata={'call_link_label': label})

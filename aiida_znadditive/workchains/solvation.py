@@ -23,7 +23,7 @@ from ..calculators.base import CalculatorError, Task, load_calculator, recursive
 from ..calculators.cp2k.trajectory import join_trajectories
 from ..protocols import resolve_protocol
 from ..structures.electrolyte import build_solvation_box
-from .calculator import CalculatorWorkChain
+from .calculator import CalculatorWorkChain, calculator_inputs
 
 STARTS = ('hydrated', 'bound')
 #: build_solvation_box exit status -> our exit code
@@ -200,19 +200,12 @@ class SolvationShellWorkChain(WorkChain):
         index = len(self.ctx.segments)
         steps = min(self.ctx.segment_steps, self.ctx.total_steps - index * self.ctx.segment_steps)
         task = self._task(steps)
-        inputs = {
-            'calculator': orm.Str(self.ctx.settings.calculator['name']),
-            'code': self.inputs.code,
-            'structure': self.ctx.structure,
-            'task': orm.Str('md'),
-            'charge': orm.Int(task.charge),
-            'protocol': orm.Str(task.protocol),
-            'settings': orm.Dict(task.settings),
-            'options': orm.Dict(self.ctx.settings.options),
-            'metadata': {'call_link_label': f'segment_{index}'},
-        }
+        extra = {'options': orm.Dict(self.ctx.settings.options), 'metadata': {'call_link_label': f'segment_{index}'}}
         if self.ctx.segments:
-            inputs['parent_folder'] = self.ctx.segments[-1].outputs.remote_folder
+            extra['parent_folder'] = self.ctx.segments[-1].outputs.remote_folder
+        inputs = calculator_inputs(
+            self.ctx.settings.calculator['name'], self.inputs.code, self.ctx.structure, task, **extra
+        )
         node = self.submit(CalculatorWorkChain, **inputs)
         self.report(f'segment {index + 1}/{self.ctx.n_segments}: {steps} steps, {node.process_label}<{node.pk}>')
         return ToContext(current=node)
