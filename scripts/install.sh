@@ -39,4 +39,7 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
 fi
 echo "==> pip install -e .[dev,docs]"
 .venv/bin/pip install -q --disable-pip-version-check -e '.[dev,docs]' 2>&1 | grep -v "^WARNING: Location" || true
+# MOSES/ZINC SMILES ship in the molsets wheel; its pinned dependencies (pandas<1, old torch) are not needed to read them.
+.venv/bin/python -c 'import importlib.util as u; exit(u.find_spec("moses") is None)' 2>/dev/null ||
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps molsets==0.3.1 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c 'import aiida_znadditive, aiida_pyscf, aiida_cp2k' && echo "==> environment ready: $(du -sh .venv | cut -f1) in .venv"

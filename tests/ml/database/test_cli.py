@@ -1,0 +1,112 @@
+"""``aiida-znadditive db``: import, query, stats and verify as a user runs them, bad input included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from aiida_znadditive.cli import cmd_root
+from aiida_znadditive.cli.database import SOURCES
+from aiida_znadditive.ml.database.importers import IMPORTERS
+
+DATA = Path(__file__).parent.parent / 'data'
+
+
+def run(*args: str):
+    return CliRunner().invoke(cmd_root, ['db', *map(str, args)], catch_exceptions=False)
+
+
+@pytest.fixture(scope='module')
+def database(tmp_path_factory):
+    """QM9's first 100 molecules and the additives file, imported through the command line."""
+    directory = tmp_path_factory.mktemp('db') / 'molecules'
+    result = run('import', 'qm9', '--out', directory, '--limit', 100)
+    assert result.exit_code == 0, result.output
+    assert 'qm9 (installed): 100 of 100 molecules imported' in result.output
+    result = run('import', 'smiles', DATA / 'additives.smi', '--out', directory)
+    assert result.exit_code == 0, result.output
+    return directory, result.output
+
+
+def test_cli_sources_match_the_registry():
+    assert set(SOURCES) == set(IMPORTERS)
+
+
+def test_import_reports_skips_per_reason(database):
+    _, output = database
+    assert f'{DATA / "additives.smi"}: 4 of 7 molecules imported' in output
+    assert '1 skipped: unparseable SMILES   e.g. broken_ring: unparseable SMILES (C1CC()' in output
+    assert '1 skipped: element Se not allowed' in output
+    assert '1 skipped: too large   e.g. long_alkane: too large: 120 heavy atoms' in output
+    assert '3 skipped in all' in output
+
+
+def test_query_prints_a_table(database):
+    directory, _ = database
+    result = run('query', directory, 'SELECT source, count(*) AS n FROM molecules GROUP BY source ORDER BY source')
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.output.splitlines()]
+    assert ['qm9', '100'] in lines
+    assert ['smiles', '4'] in lines
+
+
+def test_query_output_file(database, tmp_path):
+    directory, _ = database
+    target = tmp_path / 'gaps.parquet'
+    result = run('query', directory, 'SELECT inchikey, gap_ev FROM unique_molecules', '--output', target)
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(target).num_rows == int(result.output.split()[1].replace(',', ''))
+
+
+def test_query_errors_are_explained(database):
+    directory, _ = database
+    result = run('query', directory, 'SELECT * FROM unique')
+    assert result.exit_code != 0
+    assert 'quote it, or use unique_molecules' in result.output
+
+
+def test_stats(database):
+    directory, _ = database
+    result = run('stats', directory)
+    assert result.exit_code == 0, result.output
+    assert 'rows: 104' in result.output
+    assert 'homo_ev 100' in result.output
+
+
+def test_verify(database):
+    directory, _ = database
+    result = run('verify', directory)
+    assert result.exit_code == 0, result.output
+    assert 'shard(s) read whole, checksums match' in result.output
+
+
+def test_missing_file_named_and_other_files_still_imported(tmp_path):
+    missing = tmp_path / 'missing.smi'
+    result = run('import', 'smiles', missing, DATA / 'additives.csv', '--out', tmp_path / 'db')
+    assert result.exit_code != 0
+    assert f'{missing}: no such file' in result.output
+    assert f'{DATA / "additives.csv"}: 3 of 4 molecules imported' in result.output
+
+
+def test_empty_file_message(tmp_path):
+    empty = tmp_path / 'empty.sdf'
+    empty.touch()
+    result = run('import', 'sdf', empty, '--out', tmp_path / 'db')
+    assert result.exit_code == 0, result.output
+    assert f'{empty}: empty file, no molecules' in result.output
+    assert '0 of 0 molecules imported' in result.output
+
+
+def test_source_needing_a_path(tmp_path):
+    result = run('import', 'sdf', '--out', tmp_path / 'db')
+    assert result.exit_code != 0
+    assert 'sdf reads a file: give its PATH' in result.output
+
+
+def test_query_without_database(tmp_path):
+    result = run('query', tmp_path / 'nowhere', 'SELECT 1')
+    assert result.exit_code != 0
+    assert 'no such database folder' in result.output

@@ -1,0 +1,274 @@
+"""The ``rules`` screener: real descriptor values, each rule's failure and reason, bad input, order, processes."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+
+import pytest
+from rdkit import Chem
+from rdkit.Chem import FilterCatalog
+
+from aiida_znadditive.ml.screeners.base import ScreenerError, load_screener
+from aiida_znadditive.ml.screeners.rules import DEFAULTS, RULES_VERSION, AlertCatalog, RulesScreener
+
+ETHYLENE_GLYCOL = 'OCCO'
+IBUPROFEN = 'CC(C)Cc1ccc(cc1)C(C)C(=O)O'
+PARACETAMOL = 'CC(=O)Nc1ccc(O)cc1'
+# 5-benzylidene rhodanine: the textbook PAINS 'ene_rhod' (Baell & Holloway 2010), logP 2.2 so it passes the cheap rules.
+BENZYLIDENE_RHODANINE = 'O=C1NC(=S)SC1=Cc1ccccc1'
+
+
+@pytest.fixture(scope='module')
+def rules() -> RulesScreener:
+    return RulesScreener()
+
+
+def screen_one(screener: RulesScreener, smiles: str, row: dict | None = None):
+    return screener.screen([smiles], None if row is None else [row])[0]
+
+
+def test_loaded_from_the_entry_point_with_its_version():
+    screener = load_screener('rules')
+    assert isinstance(screener, RulesScreener)
+    assert screener.version.endswith(f'+rules.{RULES_VERSION}')
+    provenance = screener.provenance()
+    assert provenance['screener'] == 'rules'
+    assert provenance['settings'] == DEFAULTS
+
+
+def test_ethylene_glycol_passes_with_its_descriptors(rules):
+    """Crippen logP −1.03 (Wildman & Crippen 1999), TPSA 40.46 Å² (2 × 20.23, Ertl 2000), two hydroxyl donors."""
+    result = screen_one(rules, ETHYLENE_GLYCOL)
+    assert result.passed, result.reasons
+    assert result.reasons == []
+    assert result.predictions['logp'] == pytest.approx(-1.03, abs=0.05)
+    assert result.predictions['tpsa_a2'] == pytest.approx(40.46, abs=0.01)
+    assert result.predictions['n_donors'] == 2
+    assert result.predictions['heavy_atoms'] == 4
+    assert result.predictions['charge'] == 0
+    assert result.predictions['sa_score'] == pytest.approx(2.28, abs=0.05)
+    assert result.predictions['n_tox_alerts'] == 0
+    assert set(result.uncertainty) == set(result.predictions)
+    assert all(value is None for value in result.uncertainty.values())
+    # logP ≤ 0, SA ≤ 3.5, two donors, no alert: every desirability term is 1.
+    assert result.score == pytest.approx(1.0)
+
+
+def test_sa_score_of_known_drugs(rules):
+    """RDKit's sascorer (Ertl & Schuffenhauer 2009): paracetamol 1.41, a very easy molecule."""
+    result = screen_one(rules, PARACETAMOL)
+    assert result.passed, result.reasons
+    assert result.predictions['sa_score'] == pytest.approx(1.41, abs=0.05)
+    assert result.predictions['logp'] == pytest.approx(1.35, abs=0.05)
+
+
+def test_score_combines_the_soft_criteria(rules):
+    """DMSO: logP ≈ 0 and SA 3.1 give 1, one donor 0.7: score 0.7 ** (1/4); a Brenk alert costs a factor 0.8."""
+    dmso = screen_one(rules, 'CS(C)=O')
+    assert dmso.passed
+    assert dmso.score == pytest.approx(0.7**0.25, abs=1e-6)
+    # Trimethyl phosphate: Brenk 'phosphor' is a penalty, not a failure (phosphates are classic additives).
+    phosphate = screen_one(rules, 'COP(=O)(OC)OC')
+    assert phosphate.passed
+    assert phosphate.predictions['n_tox_alerts'] == 1
+    without_alerts = screen_one(RulesScreener(tox_alerts='off'), 'COP(=O)(OC)OC')
+    assert phosphate.score == pytest.approx(without_alerts.score * 0.8**0.25, rel=1e-9)
+    assert 0 < phosphate.score < without_alerts.score <= 1
+
+
+def test_logp_ceiling(rules):
+    result = screen_one(rules, IBUPROFEN)
+    assert not result.passed
+    assert result.reasons == ['logP 3.07 above 3.00']
+    assert result.predictions['logp'] == pytest.approx(3.07, abs=0.05)
+    assert result.score == 0.0
+    assert screen_one(RulesScreener(logp_max=3.5), IBUPROFEN).passed
+
+
+def test_pains_compound_fails_with_the_pains_reason(rules):
+    result = screen_one(rules, BENZYLIDENE_RHODANINE)
+    assert not result.passed
+    assert result.reasons == ['PAINS alert ene_rhod_A(235)']
+    assert rules.alerts(BENZYLIDENE_RHODANINE)['pains'] == ['ene_rhod_A(235)']
+
+
+def test_complete_reasons_evaluates_the_costly_rules_of_failed_molecules():
+    """A rhodanine with a long chain fails logP; PAINS is only looked at when asked for complete reasons."""
+    smiles = 'CCCCCCCC/C=C1/SC(=S)NC1=O'
+    lean = screen_one(RulesScreener(), smiles)
+    assert lean.reasons == ['logP 3.77 above 3.00']
+    assert 'sa_score' not in lean.predictions
+    complete = screen_one(RulesScreener(complete_reasons=True), smiles)
+    assert complete.reasons == ['logP 3.77 above 3.00', 'PAINS alert ene_rhod_A(235)']
+    assert 'sa_score' in complete.predictions
+
+
+@pytest.mark.parametrize(
+    ('smiles', 'alert'),
+    [
+        ('OC(=O)c1ccc(cc1)[N+](=O)[O-]', 'nitro'),
+        ('Oc1ccc(O)cc1', 'hydroquinone-like'),
+        ('Oc1ccccc1O', 'catechol-like'),
+        ('OC(=O)CSSCC(=O)O', 'disulfide'),
+        ('ICCO', 'alkyl bromide or iodide'),
+        ('O=C1C=CC(=O)C=C1', 'para-quinone'),
+        ('CC(C)(C)OOC(C)(C)CO', 'peroxide'),
+        ('OC(=O)c1ccc(cc1)N=Nc1ccccc1', 'azo'),
+        ('NNC(=O)c1ccncc1', None),  # a hydrazide is not a hydrazine
+        ('CNNC', 'hydrazine'),
+    ],
+)
+def test_redox_alerts(rules, smiles, alert):
+    result = screen_one(rules, smiles)
+    redox = [reason for reason in result.reasons if reason.startswith('redox alert')]
+    if alert is None:
+        assert redox == []
+    else:
+        assert any(reason.startswith(f'redox alert {alert}:') for reason in redox), result.reasons
+        assert not result.passed
+        assert screen_one(RulesScreener(redox_ignore=[alert]), smiles).reasons != result.reasons
+
+
+def test_orbital_window_from_a_meta_database_row(rules):
+    high_homo = screen_one(rules, ETHYLENE_GLYCOL, {'homo_ev': -5.1, 'lumo_ev': 1.0})
+    assert high_homo.reasons == [
+        'HOMO -5.10 eV above -5.60 eV: oxidised inside the window (below +1.0 V vs SHE)',
+    ]
+    low_lumo = screen_one(rules, ETHYLENE_GLYCOL, {'homo_ev': -7.0, 'lumo_ev': -2.5})
+    assert low_lumo.reasons == ['LUMO -2.50 eV below -2.00 eV: reduced before Zn plating (above −0.76 V vs SHE)']
+    # Missing or NaN values are not judged.
+    assert screen_one(rules, ETHYLENE_GLYCOL, {'homo_ev': math.nan, 'smiles': 'OCCO'}).passed
+    assert screen_one(RulesScreener(homo_ev_max=None), ETHYLENE_GLYCOL, {'homo_ev': -5.1}).passed
+
+
+def test_bad_input_fails_alone_and_the_batch_keeps_its_order(rules):
+    batch = [
+        ETHYLENE_GLYCOL,
+        '[Se]',
+        'C1CC(',  # unclosed ring and branch
+        'O' + 'C' * 59,  # 60 heavy atoms
+        'C[N+](C)(C)CC[N+](C)(C)CC[N+](C)(C)CO',  # net charge +3
+        'C' * 20000,  # far too long to be parsed at all
+        '',
+        'CS(C)=O',
+        'CC[Se]CCO',
+    ]
+    results = rules.screen(batch)
+    assert [result.smiles for result in results] == batch
+    assert [result.passed for result in results] == [True, False, False, False, False, False, False, True, False]
+    assert results[1].reasons == ['element(s) Se not allowed', '1 heavy atoms below 2']
+    assert results[2].reasons == ['unparseable SMILES (RDKit cannot sanitise it)']
+    assert results[2].score is None
+    assert results[3].reasons == ['60 heavy atoms above 40']
+    assert 'net charge +3 outside -2..+1' in results[4].reasons
+    assert results[5].reasons[0].startswith('SMILES of 20000 characters, too large')
+    assert results[6].reasons == ['empty or non-string SMILES']
+    assert results[8].reasons == ['element(s) Se not allowed']
+    for result in results:
+        assert all(isinstance(reason, str) and reason for reason in result.reasons)
+
+
+def test_charges_radicals_and_donors(rules):
+    assert screen_one(rules, 'OC(=O)CCC(=O)[O-]').passed  # hydrogen succinate −1
+    assert screen_one(rules, 'C[N+](C)(C)CCO').passed  # choline +1
+    assert screen_one(rules, '[O-]S(=O)(=O)CCS(=O)(=O)[O-]').passed  # a disulfonate −2
+    dication = screen_one(rules, 'C[N+](C)(C)CC[N+](C)(C)CCO')
+    assert dication.reasons == ['net charge +2 outside -2..+1']
+    assert screen_one(rules, 'C[CH2]').reasons[0] == 'radical on C1 (open shell)'
+    assert screen_one(rules, 'CCCC').reasons == ['0 Zn2+ donor atom(s), fewer than 1']
+
+
+def test_salt_is_judged_by_its_largest_fragment(rules):
+    """As the complexation WorkChain: the counter-ion is dropped, so Na+ is no unknown element here."""
+    result = screen_one(rules, '[Na+].CC(=O)[O-]')
+    assert result.passed, result.reasons
+    assert result.predictions['charge'] == -1
+
+
+def test_tox_alerts_as_failures_and_opt_in_nih():
+    fail = screen_one(RulesScreener(tox_alerts='fail'), 'COP(=O)(OC)OC')
+    assert fail.reasons == ['toxicity/reactivity alert phosphor (BRENK)']
+    with_nih = RulesScreener(tox_catalogs=['BRENK', 'NIH'])
+    assert 'crown_ether' in with_nih.alerts('C1COCCOCCOCCOCCOCCO1')['tox']
+
+
+def test_settings_are_checked():
+    with pytest.raises(ScreenerError, match='Unknown `rules` setting'):
+        RulesScreener(logp_maximum=2)
+    with pytest.raises(ScreenerError, match='tox_alerts'):
+        RulesScreener(tox_alerts='maybe')
+    with pytest.raises(ScreenerError, match='redox alert'):
+        RulesScreener(redox_ignore=['nitrate'])
+    with pytest.raises(ScreenerError, match='filter catalog'):
+        RulesScreener(pains_catalogs=['PAINS_Z']).screen([ETHYLENE_GLYCOL])
+    with pytest.raises(ScreenerError, match='rows'):
+        RulesScreener().screen(['CO', 'CCO'], rows=[{}])
+
+
+def test_worker_processes_give_the_same_screenings(rules):
+    batch = [ETHYLENE_GLYCOL, 'C1CC(', IBUPROFEN, BENZYLIDENE_RHODANINE, '[Se]', 'CS(C)=O', PARACETAMOL] * 3
+    rows = [{'homo_ev': -5.0 if i % 4 == 0 else None} for i in range(len(batch))]
+    serial = rules.screen(batch, rows)
+    parallel = rules.screen(batch, rows, processes=2, chunk_size=4)
+    assert parallel == serial
+    streamed = list(rules.iter_screen(iter(batch), iter(rows), chunk_size=5))
+    assert streamed == serial
+
+
+# Molecules with PAINS, Brenk and NIH alerts (and some without), to check the pre-screen against FilterCatalog.
+ALERT_MOLECULES = [
+    BENZYLIDENE_RHODANINE,
+    'Oc1ccccc1O',
+    'O=C1C=CC(=O)C=C1',
+    'CN(C)c1ccc(C=Cc2ccccc2)cc1',
+    'Nc1ccc(N=Nc2ccccc2)cc1',
+    'O=C(Cl)c1ccccc1',
+    'C=CC(=O)OC',
+    'CC(=O)OO',
+    'O=[N+]([O-])c1ccc(Cl)c([N+](=O)[O-])c1',
+    'C1COCCOCCOCCOCCOCCO1',
+    'OCC(O)C(O)C(O)C(O)C(O)C(O)CO',
+    'FC(F)(F)S(=O)(=O)[O-]',
+    'N#CC(C#N)=Cc1ccc(O)cc1',
+    'S=C=Nc1ccccc1',
+    'CC1=CC(=O)c2ccccc2C1=O',
+    'Oc1ccc(cc1)N=Nc1ccc(O)cc1',
+    'c1ccc2cc3ccccc3cc2c1',
+    IBUPROFEN,
+    PARACETAMOL,
+    ETHYLENE_GLYCOL,
+]
+
+
+def moses_sample(count: int) -> list[str]:
+    """The first ``count`` MOSES SMILES when molsets' data file is installed, else none."""
+    import csv
+    import gzip
+    from itertools import islice
+
+    try:
+        path = importlib.metadata.distribution('molsets').locate_file('moses/dataset/data/train.csv.gz')
+        with gzip.open(path, 'rt') as handle:
+            return [row[0] for row in islice(csv.reader(handle), 1, count + 1)]
+    except (importlib.metadata.PackageNotFoundError, FileNotFoundError):
+        return []
+
+
+def test_prescreened_alerts_equal_filter_catalog():
+    """The fingerprint pre-screen must only skip work: same matches as RDKit's FilterCatalog, entry for entry."""
+    names = ['PAINS_A', 'PAINS_B', 'PAINS_C', 'BRENK', 'NIH']
+    params = FilterCatalog.FilterCatalogParams()
+    for name in names:
+        params.AddCatalog(getattr(FilterCatalog.FilterCatalogParams.FilterCatalogs, name))
+    reference = FilterCatalog.FilterCatalog(params)
+    catalog = AlertCatalog(names)
+    assert len(catalog) == reference.GetNumEntries()
+    hits = 0
+    for smiles in ALERT_MOLECULES + moses_sample(300):
+        mol = Chem.MolFromSmiles(smiles)
+        expected = sorted(match.GetDescription() for match in reference.GetMatches(mol))
+        found = sorted(description for _, description in catalog.matches(mol))
+        assert found == expected, smiles
+        hits += len(found)
+    assert hits > 40  # the molecules above do exercise the catalogs
