@@ -57,7 +57,7 @@ def screener(request, tmp_path_factory) -> Screener:
 
 
 def test_rules_and_xtb_are_registered():
-    assert {'rules', 'xtb'} <= set(screener_names())
+    assert {'rules', 'xtb', 'gnn'} <= set(screener_names())
 
 
 def test_screening_contract(screener):

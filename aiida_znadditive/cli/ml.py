@@ -1,0 +1,189 @@
+"""``aiida-znadditive ml``: train, evaluate and use the graph-network ensembles of the ``gnn`` screener."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import click
+from aiida.cmdline.utils import echo
+
+from .root import cmd_root
+
+# Named here, not imported, so that ``--help`` stays free of torch and RDKit; a test keeps them equal.
+DATA_KINDS = ('qm9', 'xtb-labels', 'parquet')
+CHECKPOINT_DIR = click.argument('directory', type=click.Path(file_okay=False, exists=True, path_type=Path))
+
+
+@cmd_root.group('ml')
+def cmd_ml() -> None:
+    """Graph neural network ensembles: train on QM9 or own labels, evaluate, predict (the `gnn` screener's models)."""
+
+
+def _threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+@cmd_ml.command('train')
+@click.argument('path', required=False, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    '--data',
+    'kind',
+    type=click.Choice(DATA_KINDS),
+    default='qm9',
+    show_default=True,
+    help='Training data: the installed QM9, a folder of xTB label shards (PATH), or a Parquet file/folder (PATH).',
+)
+@click.option('--targets', default='gap,homo,lumo', show_default=True, help='Comma-separated properties to learn.')
+@click.option('--model', type=click.Choice(['2d', '3d']), default='2d', show_default=True, help='D-MPNN or SchNet.')
+@click.option('--ensemble', 'members', type=click.IntRange(min=1), default=3, show_default=True, help='Members M.')
+@click.option('--split', type=click.Choice(['random', 'scaffold']), default='scaffold', show_default=True)
+@click.option('--time-budget', type=click.FloatRange(min=0, min_open=True), help='Wall-clock limit in seconds.')
+@click.option('--limit', type=click.IntRange(min=1), help='Read at most N molecules of the data.')
+@click.option('--seed', type=int, default=0, show_default=True, help='Seed of the split (member i: seed + i).')
+@click.option('--epochs', type=click.IntRange(min=1), default=100, show_default=True, help='Most epochs per member.')
+@click.option('--batch-size', type=click.IntRange(min=1), default=64, show_default=True)
+@click.option('--lr', type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option('--hidden', type=click.IntRange(min=2), help='Width (default 128 for 2d, 64 for 3d).')
+@click.option('--depth', type=click.IntRange(min=1), help='Message-passing steps / interactions (default 3 / 4).')
+@click.option('--patience', type=click.IntRange(min=1), default=15, show_default=True, help='Early stopping epochs.')
+@click.option('--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: torch decides).')
+@click.option('--out', required=True, type=click.Path(file_okay=False, path_type=Path), help='Checkpoint directory.')
+def cmd_train(
+    path,
+    kind,
+    targets,
+    model,
+    members,
+    split,
+    time_budget,
+    limit,
+    seed,
+    epochs,
+    batch_size,
+    lr,
+    hidden,
+    depth,
+    patience,
+    threads,
+    out,
+) -> None:
+    """Train an ensemble of M networks and save it as a checkpoint in --out (with a test parity plot).
+
+    Examples: `ml train --out qm9-gap --time-budget 3600`;
+    `ml train --data xtb-labels labels/ --targets gap,homo,lumo,zn_exchange_energy --out xtb-model`.
+    """
+    from ..ml.models.data import DataError, load_dataset
+    from ..ml.models.train import TrainSettings, train_ensemble
+
+    _threads(threads)
+    if kind != 'qm9' and path is None:
+        echo.echo_critical(f'--data {kind} reads a file or folder: give its PATH')
+    try:
+        settings = TrainSettings(
+            model=model,
+            hidden=hidden,
+            depth=depth,
+            ensemble=members,
+            split=split,
+            seed=seed,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            patience=patience,
+            time_budget_s=time_budget,
+        )
+        echo.echo_report(
+            f'reading {kind} {path or "(installed)"}' + (f', at most {limit:,} molecules' if limit else '')
+        )
+        data = load_dataset(kind, path, targets, limit, with_geometry=model == '3d')
+        result = train_ensemble(data, settings, out, log=echo.echo)
+    except (DataError, ValueError) as error:
+        echo.echo_critical(str(error))
+    echo.echo_success(f'checkpoint {out}  hash {result.checkpoint_hash}')
+    if 'test' in result.metrics:
+        from ..ml.models.evaluate import format_metrics
+
+        echo.echo(format_metrics(result.metrics['test'], result.ensemble.units))
+
+
+@cmd_ml.command('evaluate')
+@CHECKPOINT_DIR
+@click.option('--split', type=click.Choice(['test', 'val', 'train']), default='test', show_default=True)
+@click.option(
+    '--plot', type=click.Path(dir_okay=False, path_type=Path), help='Parity PNG (default DIR/parity_SPLIT.png).'
+)
+@click.option('--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: torch decides).')
+def cmd_evaluate(directory, split, plot, threads) -> None:
+    """Metrics (MAE, RMSE, R2 per target) of the checkpoint DIRECTORY on its split, and a parity plot.
+
+    The training data are read again as the checkpoint records them; they must be unchanged.
+    """
+    from ..ml.models.data import DataError
+    from ..ml.models.ensemble import CheckpointError
+    from ..ml.models.evaluate import evaluate_checkpoint, format_metrics
+
+    _threads(threads)
+    try:
+        result = evaluate_checkpoint(directory, split, plot)
+    except (CheckpointError, DataError) as error:
+        echo.echo_critical(str(error))
+    from ..ml.database.schema import PROPERTIES
+
+    units = {name: PROPERTIES.get(name, ('', ''))[0] for name in result['metrics']}
+    echo.echo(f'{directory} (hash {result["checkpoint_hash"][:16]}), {split} split, {result["n"]:,} molecules')
+    echo.echo(format_metrics(result['metrics'], units))
+    echo.echo_success(f'parity plot {result["plot"]}')
+
+
+@cmd_ml.command('predict')
+@CHECKPOINT_DIR
+@click.argument('smiles', nargs=-1)
+@click.option('--file', 'file', type=click.File('r'), help='SMILES, one per line (first column; `-` for stdin).')
+@click.option('--batch-size', type=click.IntRange(min=1), default=1024, show_default=True)
+@click.option('--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: torch decides).')
+def cmd_predict(directory, smiles, file, batch_size, threads) -> None:
+    """Predictions ± ensemble std of the checkpoint DIRECTORY for SMILES (arguments or --file).
+
+    One tab-separated line per molecule. A SMILES that cannot be read is reported with its reason (on stderr) and
+    the others are still predicted; the exit status is 1 when any could not be.
+    """
+    from ..ml.models.ensemble import CheckpointError, load_checkpoint
+
+    _threads(threads)
+    if not smiles and file is None:
+        echo.echo_critical('give SMILES as arguments or --file')
+    try:
+        ensemble = load_checkpoint(directory)
+    except CheckpointError as error:
+        echo.echo_critical(str(error))
+    stream = list(smiles)
+    if file is not None:
+        lines = (line.split()[0] for line in file if line.strip() and not line.lstrip().startswith('#'))
+        stream = _chain(stream, lines)
+    units = ensemble.units
+    click.echo('\t'.join(['smiles', *(f'{name} ({units[name]})' for name in ensemble.target_names)]))
+    failed = 0
+    for prediction in ensemble.predict_smiles(stream, batch_size=batch_size):
+        if prediction.values is None:
+            failed += 1
+            echo.echo_warning(f'{prediction.smiles}: {prediction.reason}', err=True)
+            continue
+        cells = []
+        for name in ensemble.target_names:
+            sigma = prediction.std[name]
+            spread = '' if sigma is None or math.isnan(sigma) else f' ± {sigma:.3f}'
+            cells.append(f'{prediction.values[name]:.3f}{spread}')
+        click.echo('\t'.join([prediction.smiles, *cells]))
+    if failed:
+        echo.echo_warning(f'{failed} SMILES could not be predicted', err=True)
+        sys.exit(1)
+
+
+def _chain(first, second):
+    yield from first
+    yield from second

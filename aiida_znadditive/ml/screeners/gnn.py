@@ -1,0 +1,277 @@
+"""The ``gnn`` screener: a deep ensemble of graph networks (:mod:`aiida_znadditive.ml.models`) predicts orbital
+energies in milliseconds, with the ensemble's spread as uncertainty, and thresholds on them judge each molecule.
+
+It needs a trained checkpoint (``checkpoint``: the directory ``aiida-znadditive ml train --out`` wrote); without one
+it raises :class:`~.base.ScreenerError` saying how to train one. Its predictions are the checkpoint's targets, in
+the meta-database's names and units (``gap_ev``, ``homo_ev``, ``lumo_ev``, ...); their uncertainty is the ensemble's
+standard deviation (None for a one-member ensemble). The provenance records the checkpoint's ``checkpoint_hash``.
+
+Criteria (defaults in :data:`DEFAULTS`, every one a setting):
+
+- the molecule can be featurised (parsable; of a salt the largest fragment is judged, as by the ``rules`` screener);
+- ``known_elements_only``: its heavy elements all occur in the training data (a QM9 model has seen H C N O F only;
+  what it says of a sulfone is an extrapolation the ensemble spread does not reliably flag);
+- orbital window, for **neutral** molecules, as the ``xtb`` screener judges it (ions are exempt: their gas-phase
+  orbitals are shifted by their charge): HOMO ≤ ``homo_max``, LUMO ≥ ``lumo_min``, gap ≥ ``gap_min``, and the
+  optional ``homo_min``, ``lumo_max``, ``gap_max``. ``'auto'`` takes the thresholds of the checkpoint's level of
+  theory, because GFN2 orbital energies lie several eV below DFT ones:
+
+  - DFT (QM9's B3LYP, PCQM4Mv2, MP molecules): the ``rules`` screener's window, HOMO ≤ −5.6 eV and LUMO ≥ −2.0 eV,
+    and gap ≥ 4.5 eV. QM9's own B3LYP values place common additives well inside (ethylene glycol −7.06/+1.59 eV,
+    ethylene carbonate −7.99/+1.09, acetone −6.62/−0.24, pyridine −6.85/−0.61, gaps 6.2-9.1 eV) and fail easily
+    oxidised aromatics (aniline HOMO −5.42, hydroquinone −5.39 eV), easily reduced nitro and dicarbonyl compounds
+    (nitrobenzene LUMO −2.34, diacetyl −2.25, glyoxal −3.03 eV); the gap floor catches conjugated dicarbonyls and
+    dyes (glyoxal 4.23, diacetyl 4.30 eV) while phenol (5.99) and benzaldehyde (5.23 eV) pass it;
+  - GFN2-xTB (our ``znadditive-xtb`` labels): the ``xtb`` screener's ``homo_max``, ``lumo_min`` and ``gap_min``;
+  - mixed or unknown: no orbital window unless given;
+- ``windows``: ``{target: [low, high]}`` for any other target of the checkpoint (None for an open end), for all
+  molecules, e.g. ``{'dipole_debye': [2.0, None]}``;
+- ``max_uncertainty``: the ensemble std of every judged target (and the score's) at most this, in the target's unit
+  (default 0.5: about five times the spread of a QM9 ensemble on QM9-like molecules); above, the molecule is
+  outside what the model knows and fails.
+
+Score (higher is better, also for failed molecules with a prediction): a lower confidence bound of ``score_target``
+(``'auto'``: ``gap_ev`` when predicted, else the first target), mean − ``score_kappa`` × std: a wider gap (more
+electrochemically stable) ranks higher, and an uncertain prediction ranks lower.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from ... import __version__
+from .base import Screener, ScreenerError, Screening
+
+# Bump when a criterion, a default threshold or the score changes: the version recorded with promoted candidates.
+GNN_SCREENER_VERSION = '1'
+
+DEFAULTS: dict = {
+    # The checkpoint directory (`aiida-znadditive ml train --out DIR`); required.
+    'checkpoint': None,
+    # Orbital window for neutral molecules: 'auto' (by the checkpoint's level of theory), a number, or None (off).
+    'homo_min': None,
+    'homo_max': 'auto',
+    'lumo_min': 'auto',
+    'lumo_max': None,
+    'gap_min': 'auto',
+    'gap_max': None,
+    # Further windows {target: [low, high]} on any predicted target, for every molecule.
+    'windows': {},
+    # Largest ensemble std accepted for a judged target, in its unit; None disables.
+    'max_uncertainty': 0.5,
+    # Heavy elements must occur in the training data.
+    'known_elements_only': True,
+    # Score: lower confidence bound mean - kappa * std of this target ('auto': gap_ev, else the first target).
+    'score_target': 'auto',
+    'score_kappa': 1.0,
+    # SMILES per prediction batch.
+    'batch_size': 1024,
+}
+# Orbital window settings -> the target they judge.
+_ORBITAL = {
+    'homo_min': ('homo_ev', 'min'),
+    'homo_max': ('homo_ev', 'max'),
+    'lumo_min': ('lumo_ev', 'min'),
+    'lumo_max': ('lumo_ev', 'max'),
+    'gap_min': ('gap_ev', 'min'),
+    'gap_max': ('gap_ev', 'max'),
+}
+# What each bound means for the electrolyte, in the reasons.
+_MEANING = {
+    ('homo_ev', 'max'): 'easily oxidised',
+    ('homo_ev', 'min'): 'HOMO below the window',
+    ('lumo_ev', 'min'): 'easily reduced',
+    ('lumo_ev', 'max'): 'LUMO above the window',
+    ('gap_ev', 'min'): 'narrow HOMO-LUMO gap',
+    ('gap_ev', 'max'): 'gap above the window',
+}
+_LABELS = {'homo_ev': 'HOMO', 'lumo_ev': 'LUMO', 'gap_ev': 'HOMO-LUMO gap'}
+_UNKNOWN = 'outside what the model knows'
+
+
+def level_thresholds(family: str) -> dict[str, float]:
+    """The 'auto' orbital thresholds of a level-of-theory family (``'dft'``, ``'gfn2'``; others: none)."""
+    if family == 'dft':
+        from .rules import DEFAULTS as RULES
+
+        # The rules screener's window for meta-database (DFT) values, and a gap floor (see the module docstring).
+        return {'homo_max': RULES['homo_ev_max'], 'lumo_min': RULES['lumo_ev_min'], 'gap_min': 4.5}
+    if family == 'gfn2':
+        from .xtb import DEFAULTS as XTB  # imported only here: the xtb screener loads ASE and AiiDA's helpers
+
+        return {'homo_max': XTB['homo_max'], 'lumo_min': XTB['lumo_min'], 'gap_min': XTB['gap_min']}
+    return {}
+
+
+def _orbital_bounds(merged: dict, targets: list[str], automatic: dict[str, float]) -> list[tuple]:
+    """The orbital window of ``merged`` settings as bounds; resolves ``'auto'`` in ``merged`` to its number."""
+    bounds = []
+    for key, (target, side) in _ORBITAL.items():
+        value = merged[key]
+        if value == 'auto':
+            value = merged[key] = automatic.get(key) if target in targets else None
+        if value is None:
+            continue
+        if target not in targets:
+            raise ScreenerError(f'{key} is set but the checkpoint does not predict {target} ({", ".join(targets)})')
+        bounds.append((target, side, float(value), True))
+    return bounds
+
+
+def _window_bounds(merged: dict, targets: list[str]) -> list[tuple]:
+    """The ``windows`` setting as bounds (for every molecule); stores the windows as lists in ``merged``."""
+    bounds = []
+    windows = dict(merged['windows'] or {})
+    for target, window in windows.items():
+        if target not in targets:
+            raise ScreenerError(f'windows: the checkpoint does not predict {target} ({", ".join(targets)})')
+        try:
+            low, high = window
+        except (TypeError, ValueError):
+            raise ScreenerError(f'windows[{target!r}] must be [low, high], got {window!r}') from None
+        bounds += [
+            (target, side, float(value), False) for side, value in (('min', low), ('max', high)) if value is not None
+        ]
+    merged['windows'] = {target: list(window) for target, window in windows.items()}
+    return bounds
+
+
+class GnnScreener(Screener):
+    """Predictions of a GNN ensemble checkpoint and thresholds on them; see the module docstring."""
+
+    name = 'gnn'
+    version = f'{__version__}+gnn.{GNN_SCREENER_VERSION}'
+
+    def __init__(self, **settings) -> None:
+        unknown = sorted(set(settings) - set(DEFAULTS))
+        if unknown:
+            raise ScreenerError(f'Unknown `gnn` setting(s) {", ".join(unknown)}; known: {", ".join(DEFAULTS)}')
+        merged = {**DEFAULTS, **settings}
+        if not merged['checkpoint']:
+            raise ScreenerError(
+                'The gnn screener needs a trained model checkpoint (setting `checkpoint`). Train one with\n'
+                '  aiida-znadditive ml train --data qm9 --targets gap,homo,lumo --out MODEL_DIR\n'
+                "and use load_screener('gnn', checkpoint='MODEL_DIR')."
+            )
+        from ..models.ensemble import CheckpointError, load_checkpoint
+
+        try:
+            self.ensemble = load_checkpoint(merged['checkpoint'])
+        except (CheckpointError, OSError, KeyError, RuntimeError, ValueError) as error:
+            raise ScreenerError(f'Cannot load the gnn checkpoint {merged["checkpoint"]}: {error}') from None
+        merged['checkpoint'] = str(Path(merged['checkpoint']))
+        targets = self.ensemble.target_names
+        family = self.ensemble.config.get('level_of_theory', {}).get('family', 'unknown')
+        # (target, 'min'|'max', value, neutral molecules only)
+        self.bounds: list[tuple[str, str, float, bool]] = _orbital_bounds(merged, targets, level_thresholds(family))
+        self.bounds += _window_bounds(merged, targets)
+        score_target = merged['score_target']
+        if score_target == 'auto':
+            score_target = 'gap_ev' if 'gap_ev' in targets else targets[0]
+        if score_target not in targets:
+            raise ScreenerError(f'score_target {score_target} is not predicted ({", ".join(targets)})')
+        merged['score_target'] = score_target
+        if merged['max_uncertainty'] is not None and merged['max_uncertainty'] <= 0:
+            raise ScreenerError(f'max_uncertainty must be positive or None, got {merged["max_uncertainty"]}')
+        if int(merged['batch_size']) < 1:
+            raise ScreenerError('batch_size must be at least 1')
+        self.training_elements = set(self.ensemble.config.get('training_elements', []))
+        super().__init__(**merged)
+
+    @property
+    def checkpoint_hash(self) -> str:
+        return self.ensemble.checkpoint_hash
+
+    def provenance(self) -> dict:
+        config = self.ensemble.config
+        return {
+            **super().provenance(),
+            'checkpoint_hash': self.ensemble.checkpoint_hash,
+            'model': {
+                'architecture': config['model']['architecture'],
+                'members': len(self.ensemble),
+                'targets': list(self.ensemble.target_names),
+                'level_of_theory': config.get('level_of_theory', {}),
+                'data': {key: config['data'].get(key) for key in ('kind', 'sources', 'limit', 'fingerprint')},
+            },
+        }
+
+    def screen(self, smiles: Sequence[str], rows: Sequence[dict] | None = None) -> list[Screening]:
+        if rows is not None and len(rows) != len(smiles):
+            raise ValueError(f'{len(smiles)} SMILES but {len(rows)} rows.')
+        predictions = self.ensemble.predict_smiles(
+            list(smiles), batch_size=int(self.settings['batch_size']), rows=list(rows) if rows else None
+        )
+        return [self._judge(prediction) for prediction in predictions]
+
+    def _judge(self, prediction) -> Screening:
+        if prediction.values is None:
+            return Screening(smiles=prediction.smiles, passed=False, reasons=[prediction.reason])
+        settings = self.settings
+        values, std = prediction.values, prediction.std
+        reasons = []
+        if settings['known_elements_only'] and self.training_elements:
+            unknown = sorted(set(prediction.elements) - self.training_elements)
+            if unknown:
+                known = ', '.join(sorted(self.training_elements))
+                reasons.append(f'element(s) {", ".join(unknown)} not in the training data ({known})')
+        judged = {settings['score_target']}
+        for target, side, value, neutral_only in self.bounds:
+            if neutral_only and prediction.charge != 0:
+                continue  # an ion's gas-phase orbitals are shifted by its charge: the window says nothing of it
+            judged.add(target)
+            predicted = values[target]
+            label = _LABELS.get(target, target)
+            unit = self.ensemble.units.get(target, '')
+            meaning = _MEANING.get((target, side), 'outside the window')
+            if side == 'max' and predicted > value:
+                reasons.append(f'{label} {predicted:.2f} {unit} > {value:.2f} {unit}: {meaning}')
+            elif side == 'min' and predicted < value:
+                reasons.append(f'{label} {predicted:.2f} {unit} < {value:.2f} {unit}: {meaning}')
+        limit = settings['max_uncertainty']
+        if limit is not None:
+            for target in sorted(judged):
+                sigma = std.get(target)
+                if sigma is not None and sigma > limit:
+                    unit = self.ensemble.units.get(target, '')
+                    reasons.append(f'ensemble std of {target} {sigma:.2f} {unit} > {limit:.2f} {unit}: {_UNKNOWN}')
+        target = settings['score_target']
+        score = values[target] - settings['score_kappa'] * (std.get(target) or 0.0)
+        return Screening(
+            smiles=prediction.smiles,
+            passed=not reasons,
+            score=float(score) if math.isfinite(score) else None,
+            predictions={key: float(value) for key, value in values.items()},
+            uncertainty={key: (None if value is None else float(value)) for key, value in std.items()},
+            reasons=reasons,
+        )
+
+    @classmethod
+    def for_tests(cls, directory: str | Path) -> GnnScreener:
+        """A screener with a tiny 2-member D-MPNN ensemble (gap, HOMO, LUMO) trained on 200 QM9 molecules for a
+        few epochs (seconds; trained once per process) and written under ``directory``."""
+        path = Path(directory) / 'gnn-test-checkpoint'
+        _tiny_test_ensemble().save(path)
+        return cls(checkpoint=str(path))
+
+
+@functools.cache
+def _tiny_test_ensemble():
+    import torch
+
+    from ..models.data import load_dataset
+    from ..models.train import TrainSettings, train_ensemble
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny batches: threads only add overhead, and the result does not depend on them
+    try:
+        data = load_dataset('qm9', targets='gap,homo,lumo', limit=200)
+        settings = TrainSettings(
+            model='2d', hidden=32, depth=2, ensemble=2, epochs=4, batch_size=32, lr=3e-3, split='random', seed=0
+        )
+        return train_ensemble(data, settings, log=lambda line: None).ensemble
+    finally:
+        torch.set_num_threads(threads)
