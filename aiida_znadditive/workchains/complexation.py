@@ -191,7 +191,9 @@ class ZnComplexationWorkChain(WorkChain):
     def _inputs(self, stage: str, structure, charge: int, task: str, solvent: str | None) -> dict:
         # Only energies are used: single points skip the forces where the engine can.
         protocol = self.ctx.settings[stage]['protocol']
-        job = Task(kind=task, charge=charge, protocol=protocol, solvent=solvent, forces=False)
+        # `settings`: differences to the calculator protocol (e.g. geometry thresholds); part of the reference key.
+        overrides = self.ctx.settings[stage].get('settings') or None
+        job = Task(kind=task, charge=charge, protocol=protocol, solvent=solvent, forces=False, settings=overrides)
         return calculator_inputs(self.inputs[stage].calculator.value, self.inputs[stage].code, structure, job)
 
     def _launch(self, label: str, inputs: dict) -> orm.ProcessNode:

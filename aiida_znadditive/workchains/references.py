@@ -1,10 +1,10 @@
 """Reference species ([Zn(H2O)6]2+, H2O) are computed once per level of theory and found again by a key.
 
 The key names the species, the calculator, its code, protocol, task and solvent, a hash of the protocol's resolved
-settings (so an edited protocol file never reuses references computed with the old one) and the hash of the starting
-structure; a finished :class:`CalculatorWorkChain` carries it as the extra ``znadditive_reference``. A later
-WorkChain that needs the same reference reuses that node's outputs, so the provenance graph links every exchange
-energy to the one calculation of each reference.
+settings with any overrides (so an edited protocol file or a looser threshold never reuses references computed
+otherwise) and the hash of the starting structure; a finished :class:`CalculatorWorkChain` carries it as the extra
+``znadditive_reference``. A later WorkChain that needs the same reference reuses that node's outputs, so the
+provenance graph links every exchange energy to the one calculation of each reference.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 
 from aiida import orm
 
-from ..calculators.base import load_calculator
+from ..calculators.base import load_calculator, recursive_merge
 
 EXTRA = 'znadditive_reference'
 
@@ -29,15 +29,20 @@ def reference_key(species: str, inputs: dict) -> str:
         inputs['task'].value,
         inputs['solvent'].value if 'solvent' in inputs else 'gas',
         'forces' if inputs.get('forces', orm.Bool(True)).value else 'energy',
-        settings_hash(inputs['calculator'].value, inputs['protocol'].value),
+        settings_hash(
+            inputs['calculator'].value,
+            inputs['protocol'].value,
+            inputs['settings'].get_dict() if 'settings' in inputs else None,
+        ),
         inputs['structure'].base.caching.compute_hash(),
     ]
     return '|'.join(parts)
 
 
-def settings_hash(calculator: str, protocol: str) -> str:
-    """A short hash of the calculator's resolved protocol settings."""
-    settings = json.dumps(load_calculator(calculator).protocol(protocol), sort_keys=True)
+def settings_hash(calculator: str, protocol: str, overrides: dict | None = None) -> str:
+    """A short hash of the calculator's protocol settings with ``overrides`` merged in (without: as before)."""
+    resolved = recursive_merge(load_calculator(calculator).protocol(protocol), overrides or {})
+    settings = json.dumps(resolved, sort_keys=True)
     return hashlib.sha256(settings.encode()).hexdigest()[:16]
 
 

@@ -1,7 +1,9 @@
 """ZnComplexationWorkChain with real PySCF (`fast`: B3LYP-D3(BJ)/def2-SVP, RI-JK) on methanol.
 
-The slowest test of the suite (about ten minutes on 2 cores): it relaxes [Zn(H2O)6]2+, H2O, methanol and the
-methanol complex with DFT and adds C-PCM single points.
+The slowest test of the suite: it relaxes [Zn(H2O)6]2+, H2O, methanol and the methanol complex with DFT and adds
+C-PCM single points. The floppy water rotations of the complex crept on for 20+ geometry steps at ~2e-5 Eh each (CI,
+36 min on 2 busy cores), so the test loosens the geometry thresholds through `dft.settings` (2.7 meV, 3e-3 Eh/bohr):
+far inside its tolerances (±0.3 eV, ±0.1 Å). The `fast` protocol itself runs in `benchmarks/complexation.py`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,21 @@ from aiida_znadditive.workchains.references import EXTRA
 
 pytestmark = pytest.mark.integration
 
+#: geomeTRIC thresholds for CI (Eh, Eh/bohr); merged into the pyscf `fast` protocol's optimizer settings.
+LOOSE_GEOMETRY = {
+    'optimizer': {
+        'convergence_parameters': {'convergence_energy': 1.0e-4, 'convergence_grms': 3.0e-3, 'convergence_gmax': 4.5e-3}
+    }
+}
+
 
 def test_methanol_fast_pyscf(znadditive_codes):
     builder = ZnComplexationWorkChain.get_builder_from_protocol(
-        znadditive_codes['xtb'], znadditive_codes['pyscf'], 'CO', protocol='fast'
+        znadditive_codes['xtb'],
+        znadditive_codes['pyscf'],
+        'CO',
+        protocol='fast',
+        overrides={'dft': {'settings': LOOSE_GEOMETRY}},
     )
     results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message

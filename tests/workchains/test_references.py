@@ -32,6 +32,10 @@ def test_reference_key_tracks_level_of_theory(znadditive_codes):
     assert key != reference_key('water', inputs(code, water, protocol='moderate'))
     assert key != reference_key('water', inputs(code, water, solvent='water'))
     assert settings_hash('pyscf', 'fast') != settings_hash('pyscf', 'precise')
+    # Settings overrides (a looser threshold) are another level of theory; no overrides keep the old key.
+    loose = {**inputs(code, water), 'settings': orm.Dict({'accuracy': 2.0})}
+    assert key != reference_key('water', loose)
+    assert settings_hash('pyscf', 'fast', {}) == settings_hash('pyscf', 'fast')
 
 
 def test_find_reference_returns_only_successful_tagged_nodes(aiida_profile_clean):
