@@ -28,6 +28,7 @@ from aiida_znadditive.ml.models.featurize import (
     FeaturizeError,
     collate_3d,
     conformer_3d,
+    encode_parsed,
     encode_smiles,
     featurize_batch,
     smiles_to_graph,
@@ -167,6 +168,21 @@ def test_bad_smiles_give_reasons_not_exceptions():
         smiles_to_graph('C1CC(N')
     assert error.value.reason == 'unparseable SMILES (RDKit cannot parse it)'
     assert featurize_batch(['C1CC(N']).data is None
+
+
+def test_molecules_parsed_by_rules_encode_as_their_smiles():
+    """The cascade hands the gnn the molecules `rules` parsed: their encoding must be that of the SMILES."""
+    from aiida_znadditive.ml.screeners.rules import RulesScreener
+
+    smiles = [*DIVERSE, '[Na+].CC(=O)[O-]', 'c1ccccc1[O-].[Na+]', '[H]OC([H])([H])[H]', 'C[C@H](O)c1ccccc1']
+    _, mols = RulesScreener().screen_parsed(smiles)
+    for item, mol in zip(smiles, mols, strict=True):
+        parsed, direct = encode_parsed(mol), encode_smiles(item)
+        for field in ('atoms', 'bonds', 'pairs', 'atomic_numbers'):
+            assert np.array_equal(getattr(parsed, field), getattr(direct, field)), (item, field)
+        assert parsed.charge == direct.charge
+    with pytest.raises(FeaturizeError, match='above the limit'):
+        encode_parsed(Chem.MolFromSmiles('C' * 20), max_heavy_atoms=10)
 
 
 # -- splits ---------------------------------------------------------------------------------------------------------
@@ -369,6 +385,10 @@ def test_gnn_screener(tmp_path):
     assert not any('gap' in reason for reason in ion.reasons)
     certain = GnnScreener(checkpoint=screener.settings['checkpoint'], max_uncertainty=1e-6)
     assert all('ensemble std' in ' '.join(result.reasons) for result in certain.screen(['OCCO', 'CCO']))
+    # Molecules parsed by an earlier screener (or None: parsed here) give the same screenings.
+    smiles = ['OCCO', 'CS(C)=O', 'CC(=O)[O-]', 'C1CC(N']
+    mols = [Chem.MolFromSmiles(item) for item in smiles[:3]] + [None]
+    assert screener.screen_parsed(smiles, mols) == (screener.screen(smiles), mols)
     window = GnnScreener(checkpoint=screener.settings['checkpoint'], windows={'lumo_ev': [None, -50.0]})
     assert '> -50.00 eV: LUMO above the window' in ' '.join(window.screen(['CC(=O)[O-]'])[0].reasons)  # ions too
     with pytest.raises(ScreenerError, match='Unknown `gnn` setting'):

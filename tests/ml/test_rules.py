@@ -265,10 +265,68 @@ def test_prescreened_alerts_equal_filter_catalog():
     catalog = AlertCatalog(names)
     assert len(catalog) == reference.GetNumEntries()
     hits = 0
-    for smiles in ALERT_MOLECULES + moses_sample(300):
+    for smiles in ALERT_MOLECULES + moses_sample(1000):
         mol = Chem.MolFromSmiles(smiles)
         expected = sorted(match.GetDescription() for match in reference.GetMatches(mol))
         found = sorted(description for _, description in catalog.matches(mol))
         assert found == expected, smiles
+        with_kinds = catalog.matches(mol, kinds=AlertCatalog.kinds(mol))  # the atom-kind pre-screen as well
+        assert sorted(description for _, description in with_kinds) == expected, smiles
         hits += len(found)
     assert hits > 40  # the molecules above do exercise the catalogs
+
+
+# SMILES that take the unusual paths of the faster descriptors: salts, stereo, charges, hydrogen atoms, rings.
+TRICKY = [
+    '[Na+].CC(=O)[O-]',
+    'C[C@H](F)C(F)(Cl)Br',
+    'C1C[C@H](C)[C@H](C)[C@H](C)C1',
+    'C1CC(C)C(C)C(C)C1',
+    '[H]OC([H])([H])[H]',
+    '[2H]OC',
+    'C/C=C/C(O)=O',
+    'C[S@](=O)CC',
+    'C[N@]1CC1C',
+    'CP(C)C',
+    'C1CC2CCC1C2',
+    'OC1CC2(CC2)C1',
+    'C1CCCCCCCCCC1O',
+    'O=[N+]([O-])c1ccccc1',
+    '[O-]S(=O)(=O)CCS(=O)(=O)[O-]',
+    'OO',
+    'C[S+](C)[O-]',
+    'C[N+](C)(C)CCO',
+]
+
+
+def test_faster_descriptors_equal_rdkit():
+    """Crippen logP (cached environments), SA score and donor count are RDKit's, to the last bit, on MOSES.
+
+    The molecules are parsed as the screener parses them (no stereo perception at parse time); the references are
+    computed on ``Chem.MolFromSmiles`` molecules, as before the rewrite.
+    """
+    from rdkit.Chem import rdMolDescriptors
+    from rdkit.Contrib.SA_Score import sascorer
+
+    from aiida_znadditive.ml.screeners.descriptors import CrippenLogP, count_donors, parse_smiles, sa_score
+    from aiida_znadditive.structures.ligands import find_donors
+
+    smiles = ALERT_MOLECULES + TRICKY + moses_sample(2000)
+    crippen = CrippenLogP()
+    for item in smiles + smiles[:300]:  # the second time from the cache
+        reference = Chem.MolFromSmiles(item)
+        mol = parse_smiles(item)
+        assert Chem.MolToSmiles(mol) == Chem.MolToSmiles(reference), item
+        assert crippen(mol) == rdMolDescriptors.CalcCrippenDescriptors(reference)[0], item
+        assert count_donors(mol) == len(find_donors(reference)), item
+        assert abs(sa_score(mol) - sascorer.calculateScore(reference)) <= 1e-9, item
+    assert crippen.hits > crippen.misses > 0  # the cache was used, and filled by RDKit
+
+
+def test_rules_hand_on_the_molecules_they_judged(rules):
+    smiles = ['OCCO', '[Na+].CC(=O)[O-]', 'C1CC(', 'CCCC']
+    screenings, mols = rules.screen_parsed(smiles)
+    assert screenings == rules.screen(smiles)
+    assert [None if mol is None else Chem.MolToSmiles(mol) for mol in mols] == ['OCCO', 'CC(=O)[O-]', None, 'CCCC']
+    # Given those molecules back, the same screenings.
+    assert rules.screen_parsed(smiles, mols)[0] == screenings

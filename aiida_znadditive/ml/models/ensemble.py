@@ -262,18 +262,42 @@ class Ensemble:
     ) -> Iterator[Prediction]:
         """One :class:`Prediction` per SMILES of a stream, in order (batched as :meth:`predict_batches`)."""
         for batch in self.predict_batches(smiles, batch_size, rows):
-            for index, item in enumerate(batch.smiles):
-                molecule = batch.molecules[index]
-                if molecule is None:
-                    yield Prediction(item, None, None, batch.reasons[index])
-                    continue
-                values = dict(zip(self.target_names, batch.mean[index].tolist(), strict=True))
-                std = {
-                    name: (None if math.isnan(value) else value)
-                    for name, value in zip(self.target_names, batch.std[index].tolist(), strict=True)
-                }
-                elements = sorted({_PERIODIC_TABLE.GetElementSymbol(int(z)) for z in molecule.atomic_numbers})
-                yield Prediction(item, values, std, None, int(molecule.charge), elements)
+            yield from self._predictions(batch)
+
+    def predict_encoded(
+        self, smiles: Sequence[str], molecules: Sequence[EncodedMolecule | str], batch_size: int = MODEL_BATCH
+    ) -> list[Prediction]:
+        """Predictions of a 2D ensemble for molecules featurised already (:func:`~.featurize.encode_parsed`), one per
+        SMILES; a string in ``molecules`` is the reason that molecule could not be featurised. ``batch_size``
+        molecules per forward pass."""
+        if self.kind != '2d':
+            raise CheckpointError('predict_encoded needs a 2D ensemble; a 3D one predicts from geometries')
+        if len(smiles) != len(molecules):
+            raise ValueError(f'{len(smiles)} SMILES but {len(molecules)} molecules')
+        reasons = {index: item for index, item in enumerate(molecules) if isinstance(item, str)}
+        encoded: list[EncodedMolecule | None] = [None if isinstance(item, str) else item for item in molecules]
+        positions = [index for index, item in enumerate(encoded) if item is not None]
+        n_targets = len(self.target_names)
+        mean = np.full((len(smiles), n_targets), np.nan)
+        std = np.full((len(smiles), n_targets), np.nan)
+        if positions:
+            mean[positions], std[positions] = self.predict_items([encoded[i] for i in positions], batch_size)
+        return list(self._predictions(PredictionBatch(list(smiles), mean, std, reasons, encoded)))
+
+    def _predictions(self, batch: PredictionBatch) -> Iterator[Prediction]:
+        names = self.target_names
+        for index, item in enumerate(batch.smiles):
+            molecule = batch.molecules[index]
+            if molecule is None:
+                yield Prediction(item, None, None, batch.reasons[index])
+                continue
+            values = dict(zip(names, batch.mean[index].tolist(), strict=True))
+            std = {
+                name: (None if math.isnan(value) else value)
+                for name, value in zip(names, batch.std[index].tolist(), strict=True)
+            }
+            elements = sorted({_PERIODIC_TABLE.GetElementSymbol(int(z)) for z in set(molecule.atomic_numbers.tolist())})
+            yield Prediction(item, values, std, None, int(molecule.charge), elements)
 
     # -- checkpoints -----------------------------------------------------------------------------------------------
 

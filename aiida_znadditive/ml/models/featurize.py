@@ -41,6 +41,7 @@ __all__ = (
     'collate_2d',
     'collate_3d',
     'conformer_3d',
+    'encode_parsed',
     'encode_smiles',
     'featurize_batch',
     'row_to_3d',
@@ -270,6 +271,17 @@ def encode_mol(mol: Chem.Mol) -> EncodedMolecule:
         atomic_numbers=np.array(numbers, dtype=np.int16),
         charge=charge,
     )
+
+
+def encode_parsed(mol: Chem.Mol, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS) -> EncodedMolecule:
+    """A molecule another screener already parsed (sanitised, hydrogens implicit, of a salt the largest fragment, as
+    ``Chem.MolFromSmiles`` gives it) as an :class:`EncodedMolecule`, with the size checks of :func:`encode_smiles`:
+    the same encoding as of its SMILES, without parsing it again. :raises FeaturizeError: too few or many atoms."""
+    if mol.GetNumAtoms() == 0:
+        raise FeaturizeError('SMILES without atoms')
+    if mol.GetNumAtoms() > max_heavy_atoms:
+        raise FeaturizeError(f'{mol.GetNumAtoms()} heavy atoms, above the limit of {max_heavy_atoms}')
+    return encode_mol(mol)
 
 
 def encode_smiles(smiles: str, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS) -> EncodedMolecule:

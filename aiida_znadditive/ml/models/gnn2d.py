@@ -84,11 +84,12 @@ class DMPNN(nn.Module):
         reverse = torch.arange(source.numel(), device=x.device) ^ 1  # featurize.py stores each bond's pair at 2k, 2k+1
         # In-place where autograd allows (the inputs of sub_/add_/relu_ are fresh tensors no backward needs): on a CPU
         # the element-wise passes over [edges, hidden] cost as much as the matrix products, and fresh buffers more.
-        h0 = self.w_i(torch.cat([x[source], edge_attr], dim=1)).relu_()
+        # index_select, not x[source]: the same gather, several times faster than advanced indexing on a CPU.
+        h0 = self.w_i(torch.cat([x.index_select(0, source), edge_attr], dim=1)).relu_()
         h = h0
         for _ in range(self.depth - 1):
             incoming = x.new_zeros(n_atoms, self.hidden).index_add_(0, target, h)
-            message = incoming[source].sub_(h[reverse])
+            message = incoming.index_select(0, source).sub_(h.index_select(0, reverse))
             h = self.dropout(self.w_h(message).add_(h0).relu_())
         incoming = x.new_zeros(n_atoms, self.hidden).index_add_(0, target, h)
         atoms = self.dropout(self.w_o(torch.cat([x, incoming], dim=1)).relu_())

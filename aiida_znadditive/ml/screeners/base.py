@@ -61,6 +61,20 @@ class Screener(abc.ABC):
     def screen(self, smiles: Sequence[str], rows: Sequence[dict] | None = None) -> list[Screening]:
         """One :class:`Screening` per SMILES, in order; ``rows`` are the matching meta-database rows, if known."""
 
+    def screen_parsed(
+        self, smiles: Sequence[str], mols: Sequence | None = None, rows: Sequence[dict] | None = None
+    ) -> tuple[list[Screening], list]:
+        """:meth:`screen`, handed the RDKit molecules an earlier screener of a cascade parsed, and handing on its own.
+
+        ``mols[i]`` is None or the molecule of ``smiles[i]`` as the ``rules`` screener judges it: parsed and
+        sanitised as ``Chem.MolFromSmiles`` does (hydrogens implicit), of a salt the largest fragment. A screener that
+        reads SMILES may use it instead of parsing again, and must then give the screenings it gives for the SMILES.
+        Returns the screenings and the molecules for the next screener (those given, or its own where it parsed).
+        This default ignores ``mols`` and hands them on.
+        """
+        handed_on = list(mols) if mols is not None else [None] * len(smiles)
+        return self.screen(smiles, rows), handed_on
+
     def provenance(self) -> dict:
         return {'screener': self.name, 'version': self.version, 'settings': dict(self.settings)}
 

@@ -207,6 +207,35 @@ class GnnScreener(Screener):
         )
         return [self._judge(prediction) for prediction in predictions]
 
+    def screen_parsed(
+        self, smiles: Sequence[str], mols: Sequence | None = None, rows: Sequence[dict] | None = None
+    ) -> tuple[list[Screening], list]:
+        """:meth:`screen`, featurising the molecules an earlier screener parsed (see :meth:`.Screener.screen_parsed`)
+        instead of parsing their SMILES again: the same encoding, so the same predictions. A 3D ensemble, which
+        needs geometries, screens as :meth:`screen` does."""
+        if mols is None or self.ensemble.kind != '2d':
+            return self.screen(smiles, rows), list(mols) if mols is not None else [None] * len(smiles)
+        if len(mols) != len(smiles):
+            raise ValueError(f'{len(smiles)} SMILES but {len(mols)} molecules.')
+        from ..models.featurize import FeaturizeError, encode_many, encode_parsed
+
+        limit = self.ensemble.max_heavy_atoms
+        encoded: list = [None] * len(smiles)
+        unparsed = [index for index, mol in enumerate(mols) if mol is None]
+        for index, result in zip(unparsed, encode_many([smiles[i] for i in unparsed], limit), strict=True):
+            encoded[index] = result
+        for index, mol in enumerate(mols):
+            if mol is None:
+                continue
+            try:
+                encoded[index] = encode_parsed(mol, limit)
+            except FeaturizeError as error:
+                encoded[index] = error.reason
+            except Exception as error:  # as encode_many: a corner case must not stop the batch
+                encoded[index] = f'featurisation failed ({type(error).__name__}: {error})'
+        predictions = self.ensemble.predict_encoded(list(smiles), encoded)
+        return [self._judge(prediction) for prediction in predictions], list(mols)
+
     def _judge(self, prediction) -> Screening:
         if prediction.values is None:
             return Screening(smiles=prediction.smiles, passed=False, reasons=[prediction.reason])

@@ -1,0 +1,125 @@
+"""The screening cascade: rules then gnn, as one after the other; bad molecules; order and bounds with processes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from aiida_znadditive.ml.screeners.base import Screener, ScreenerError, Screening
+from aiida_znadditive.ml.screeners.cascade import Cascade, CascadeResult, screen_library, stage_labels
+from aiida_znadditive.ml.screeners.gnn import GnnScreener
+from aiida_znadditive.ml.screeners.rules import RulesScreener
+
+from .test_rules import moses_sample
+
+BROKEN = 'C1CC(N'  # unclosed ring and branch
+ADDITIVES = ['OCCO', 'CS(C)=O', 'CC(=O)[O-]', 'c1ccncc1', 'OCC(O)CO', 'O=C1OCCO1', '[Na+].CC(=O)[O-]', 'CCCCCCCCCCCCO']
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread, as in the workers: the same arithmetic in this process and in them."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='module')
+def screeners(tmp_path_factory) -> list[Screener]:
+    return [RulesScreener(), GnnScreener.for_tests(tmp_path_factory.mktemp('cascade'))]
+
+
+@pytest.fixture(scope='module')
+def library() -> list[str]:
+    """Additives, MOSES molecules (when installed) and a broken SMILES in the middle."""
+    molecules = ADDITIVES + moses_sample(40)
+    return [*molecules[:20], BROKEN, '', *molecules[20:]]
+
+
+class Exploding(Screener):
+    """Passes everything but raises, for a whole batch, when it holds ``CCCCO``: a screener with a bug."""
+
+    name = 'exploding'
+    version = '0'
+
+    def screen(self, smiles, rows=None):
+        if 'CCCCO' in smiles:
+            raise RuntimeError('boom')
+        return [Screening(smiles=item, passed=True, score=1.0) for item in smiles]
+
+
+def test_cascade_equals_the_screeners_one_after_another(screeners, library):
+    rules, gnn = screeners
+    results = list(screen_library(library, screeners, processes=1, chunk_size=len(library)))
+    assert [result.smiles for result in results] == library
+    expected_rules = rules.screen(library)
+    passed = [screening.smiles for screening in expected_rules if screening.passed]
+    expected_gnn = iter(gnn.screen(passed))
+    assert 0 < len(passed) < len(library)
+    for result, by_rules in zip(results, expected_rules, strict=True):
+        assert result.screenings['rules'] == by_rules
+        if by_rules.passed:
+            by_gnn = next(expected_gnn)
+            assert result.screenings['gnn'] == by_gnn  # same molecules in one forward pass: the same numbers
+            assert result.passed == by_gnn.passed
+            assert result.failed_at == (None if by_gnn.passed else 'gnn')
+            assert result.score == by_gnn.score
+        else:
+            assert list(result.screenings) == ['rules']  # the gnn never sees what rules failed
+            assert not result.passed and result.failed_at == 'rules'
+            assert result.reasons == by_rules.reasons
+    # The gnn's screenings of molecules handed over by rules equal those from parsing their SMILES (salts too).
+    _, mols = rules.screen_parsed(passed)
+    assert all(mol is not None for mol in mols)
+    assert gnn.screen_parsed(passed, mols)[0] == gnn.screen(passed)
+
+
+def test_bad_molecules_are_reported_and_the_rest_screened(screeners, library):
+    rules, gnn = screeners
+    cascade = Cascade([rules, Exploding(), gnn])
+    assert cascade.labels == ['rules', 'exploding', 'gnn']
+    with_bomb = [*library[:10], 'CCCCO', *library[10:]]
+    results = cascade.screen(with_bomb)
+    by_smiles = {result.smiles: result for result in results}
+    assert by_smiles[BROKEN].failed_at == 'rules'
+    assert by_smiles[BROKEN].reasons == ['unparseable SMILES (RDKit cannot sanitise it)']
+    assert by_smiles[''].reasons == ['empty or non-string SMILES']
+    bomb = by_smiles['CCCCO']
+    assert bomb.failed_at == 'exploding' and bomb.reasons == ['exploding failed on this molecule (RuntimeError: boom)']
+    # Everything else that passed rules went through the exploding stage and on to the gnn.
+    for result in results:
+        if result.screenings['rules'].passed and result.smiles != 'CCCCO':
+            assert list(result.screenings) == ['rules', 'exploding', 'gnn'], result
+    assert [result.smiles for result in results] == with_bomb
+    assert stage_labels([rules, rules, gnn]) == ['rules', 'rules#2', 'gnn']
+    with pytest.raises(ScreenerError):
+        Cascade([])
+
+
+def test_order_and_results_kept_with_two_processes(screeners, library):
+    serial = list(screen_library(library, screeners, processes=1, chunk_size=7))
+    parallel = list(screen_library(iter(library), screeners, processes=2, chunk_size=7))
+    assert [result.smiles for result in parallel] == library
+    assert parallel == serial  # the same chunks, one torch thread: the same numbers
+    assert all(isinstance(result, CascadeResult) for result in parallel)
+    chunks = list(screen_library(library, screeners, processes=2, chunk_size=7, by_chunk=True))
+    assert [len(chunk) for chunk in chunks] == [7] * (len(library) // 7) + (
+        [len(library) % 7] if len(library) % 7 else []
+    )
+
+
+def test_the_library_is_read_lazily(screeners):
+    """At most ``in_flight`` chunks per worker are taken from the iterable before the first result comes back."""
+    taken = []
+
+    def molecules():
+        for index in range(400):
+            taken.append(index)
+            yield ADDITIVES[index % len(ADDITIVES)]
+
+    stream = screen_library(molecules(), screeners[:1], processes=2, chunk_size=10, in_flight=2)
+    first = next(stream)
+    assert first.smiles == ADDITIVES[0] and first.passed
+    assert len(taken) <= (2 * 2 + 1) * 10
+    assert sum(1 for _ in stream) == 399
