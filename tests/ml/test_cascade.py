@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import collections
+
 import pytest
 import torch
 
 from aiida_znadditive.ml.screeners.base import Screener, ScreenerError, Screening
-from aiida_znadditive.ml.screeners.cascade import Cascade, CascadeResult, screen_library, stage_labels
+from aiida_znadditive.ml.screeners.cascade import (
+    Cascade,
+    CascadeResult,
+    defer_costly_rules,
+    screen_library,
+    stage_labels,
+)
 from aiida_znadditive.ml.screeners.gnn import GnnScreener
 from aiida_znadditive.ml.screeners.rules import RulesScreener
 
-from .test_rules import moses_sample
+from .test_rules import BENZYLIDENE_RHODANINE, moses_sample
 
 BROKEN = 'C1CC(N'  # unclosed ring and branch
 ADDITIVES = ['OCCO', 'CS(C)=O', 'CC(=O)[O-]', 'c1ccncc1', 'OCC(O)CO', 'O=C1OCCO1', '[Na+].CC(=O)[O-]', 'CCCCCCCCCCCCO']
@@ -123,3 +131,61 @@ def test_the_library_is_read_lazily(screeners):
     assert first.smiles == ADDITIVES[0] and first.passed
     assert len(taken) <= (2 * 2 + 1) * 10
     assert sum(1 for _ in stream) == 399
+
+
+def test_costly_rules_after_the_gnn_pass_the_same_molecules(screeners, library):
+    """[rules.cheap, gnn, rules.costly] passes exactly what [rules, gnn] passes, with the same rules screening; each
+    failed molecule names the stage that failed it."""
+    rules, gnn = screeners
+    # A gnn that passes about half of what it sees (the test model passes no MOSES molecule with the default window),
+    # so that molecules reach the costly rules and some fail them.
+    loose = GnnScreener(
+        checkpoint=gnn.settings['checkpoint'],
+        known_elements_only=False,
+        max_uncertainty=None,
+        homo_max=None,
+        lumo_min=None,
+        gap_min=None,
+        windows={'gap_ev': [4.3, None]},
+    )
+    smiles = [*library, BENZYLIDENE_RHODANINE, 'O=C1C=CC(=O)c2ccccc21', *moses_sample(500)[40:]]
+    stages = defer_costly_rules([rules, loose])
+    assert stage_labels(stages) == ['rules.cheap', 'gnn', 'rules.costly']
+    assert stages[1] is loose
+    assert [stage.label for stage in defer_costly_rules([rules, loose, rules])] == [
+        'rules.cheap',
+        'gnn',
+        'rules.costly',
+        'rules',  # last: nothing to defer it behind
+    ]
+    deferred = list(screen_library(smiles, stages, processes=1, chunk_size=200))
+    first = list(screen_library(smiles, [rules, loose], processes=1, chunk_size=200))
+    assert [result.smiles for result in deferred] == smiles
+    passed = {result.smiles for result in deferred if result.passed}
+    assert passed == {result.smiles for result in first if result.passed}
+    assert 0 < len(passed) < len(smiles)
+    failed_at = collections.Counter(result.failed_at for result in deferred)
+    assert failed_at['rules.cheap'] and failed_at['gnn'] and failed_at['rules.costly'], failed_at
+    for split, whole in zip(deferred, first, strict=True):
+        if split.passed:
+            assert list(split.screenings) == ['rules.cheap', 'gnn', 'rules.costly']
+            assert split.screenings['rules.costly'] == whole.screenings['rules']  # predictions, reasons, score
+            assert split.score == whole.screenings['rules'].score  # the last stage's score: the rules'
+            assert split.screenings['gnn'].passed and whole.screenings['gnn'].passed
+            assert split.screenings['gnn'].predictions == pytest.approx(whole.screenings['gnn'].predictions)
+        elif split.failed_at == 'rules.cheap':
+            assert list(split.screenings) == ['rules.cheap']
+            assert whole.failed_at == 'rules' and split.reasons == whole.reasons
+        elif split.failed_at == 'gnn':
+            assert list(split.screenings) == ['rules.cheap', 'gnn']
+            assert whole.failed_at in {'rules', 'gnn'}  # rules: a costly rule it fails as well
+            if whole.failed_at == 'gnn':
+                assert split.reasons == whole.reasons
+        else:
+            assert split.failed_at == 'rules.costly'
+            assert whole.failed_at == 'rules' and split.reasons == whole.reasons
+            assert split.screenings['rules.costly'] == whole.screenings['rules']
+    assert next(result for result in deferred if result.smiles == BENZYLIDENE_RHODANINE).failed_at == 'rules.costly'
+    # Worker processes build the halves from their settings: the same results as in this process.
+    parallel = list(screen_library(smiles[:60], stages, processes=2, chunk_size=20))
+    assert parallel == list(screen_library(smiles[:60], stages, processes=1, chunk_size=20))

@@ -330,3 +330,50 @@ def test_rules_hand_on_the_molecules_they_judged(rules):
     assert [None if mol is None else Chem.MolToSmiles(mol) for mol in mols] == ['OCCO', 'CC(=O)[O-]', None, 'CCCC']
     # Given those molecules back, the same screenings.
     assert rules.screen_parsed(smiles, mols)[0] == screenings
+
+
+def test_cheap_and_costly_halves_give_the_whole_screening():
+    """On what the cheap half passes, the costly half gives the screening of the whole rules, field for field; what the
+    cheap half fails it fails as the whole rules do (``complete_reasons=False``)."""
+    smiles = ALERT_MOLECULES + TRICKY + ['CCCCCCCC/C=C1/SC(=S)NC1=O', '[Se]', 'C1CC(', ''] + moses_sample(500)
+    for settings in ({}, {'tox_alerts': 'fail', 'sa_max': 3.0}):
+        whole = RulesScreener(**settings)
+        cheap, costly = whole.split()
+        assert (cheap.label, costly.label, whole.label) == ('rules.cheap', 'rules.costly', 'rules')
+        assert cheap.settings == {**whole.settings, 'stages': 'cheap'}
+        assert costly.provenance()['settings']['stages'] == 'costly'
+        expected = whole.screen(smiles)
+        first, mols = cheap.screen_parsed(smiles)
+        survivors = [index for index, screening in enumerate(first) if screening.passed]
+        second, _ = costly.screen_parsed([smiles[i] for i in survivors], [mols[i] for i in survivors])
+        assert costly.screen([smiles[i] for i in survivors]) == second  # parsing again: the same
+        final = dict(zip(survivors, second, strict=True))
+        for index, screening in enumerate(expected):
+            if index not in final:
+                assert first[index] == screening, smiles[index]
+                continue
+            assert final[index] == screening, smiles[index]
+            # The cheap half's score: the desirability with the costly terms at their best, an upper bound.
+            assert first[index].score >= (screening.score or 0.0)
+            assert set(first[index].predictions) <= set(screening.predictions)
+        assert any(not screening.passed for screening in second)  # the costly half does fail some
+        assert sum(screening.passed for screening in expected) == sum(screening.passed for screening in second)
+
+
+def test_the_costly_half_judges_only_the_costly_criteria(rules):
+    costly = RulesScreener(stages='costly')
+    # Ibuprofen fails logP, a cheap criterion: the costly half passes it, with the cheap descriptors predicted.
+    ibuprofen = screen_one(costly, IBUPROFEN)
+    assert ibuprofen.passed and ibuprofen.predictions['logp'] == screen_one(rules, IBUPROFEN).predictions['logp']
+    assert screen_one(costly, BENZYLIDENE_RHODANINE).reasons == ['PAINS alert ene_rhod_A(235)']
+    assert screen_one(RulesScreener(stages='cheap'), BENZYLIDENE_RHODANINE).passed
+    # Elements and size, the platform's domain, are judged by both halves.
+    assert screen_one(costly, '[Se]').reasons == ['element(s) Se not allowed', '1 heavy atoms below 2']
+    with pytest.raises(ScreenerError, match='stages'):
+        RulesScreener(stages='pains')
+    with pytest.raises(ScreenerError, match='already a half'):
+        costly.split()
+    # Worker processes rebuild a half from its settings.
+    assert costly.screen([IBUPROFEN, ETHYLENE_GLYCOL] * 3, processes=2, chunk_size=2) == costly.screen(
+        [IBUPROFEN, ETHYLENE_GLYCOL] * 3
+    )

@@ -57,6 +57,11 @@ class Screener(abc.ABC):
     def __init__(self, **settings) -> None:
         self.settings = settings
 
+    @property
+    def label(self) -> str:
+        """Its stage label in a cascade: ``name``, unless a setting makes it part of a screener (``rules.cheap``)."""
+        return self.name
+
     @abc.abstractmethod
     def screen(self, smiles: Sequence[str], rows: Sequence[dict] | None = None) -> list[Screening]:
         """One :class:`Screening` per SMILES, in order; ``rows`` are the matching meta-database rows, if known."""

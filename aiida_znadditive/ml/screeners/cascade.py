@@ -13,6 +13,15 @@ worker) and runs torch with one thread (``torch_threads``): processes, not threa
 Screeners hand on the RDKit molecules they parsed (:meth:`~.base.Screener.screen_parsed`): the ``rules`` screener
 parses each SMILES once, and the ``gnn`` screener featurises its molecules without parsing them again.
 
+The ``rules`` screener's costly criteria (SA score, PAINS, Brenk/NIH: about half its time on a molecule that
+passes the cheap ones) can run after the model instead, on the few molecules the model passes:
+:func:`defer_costly_rules` turns ``[rules, gnn]`` into ``[rules.cheap, gnn, rules.costly]``. A molecule passes that
+funnel exactly when it passes ``[rules, gnn]`` (each stage judges the molecule alone), and a passed molecule's
+``rules.costly`` screening is its ``rules`` screening of the other order (same predictions, reasons, score). What
+differs: a molecule failing both the model and a costly rule fails at the model (``failed_at='gnn'``), not at
+``rules``; and :attr:`CascadeResult.score` (the last stage's) of a passed molecule is then the rules score, the
+model's being ``screenings['gnn'].score``.
+
 Nothing about one molecule stops the others: an unparseable SMILES is a failed screening with its reason, and a
 screener that raises on a chunk is run again molecule by molecule, so that only the molecule that breaks it fails,
 with the error as its reason.
@@ -29,7 +38,7 @@ from itertools import islice
 
 from .base import Screener, ScreenerError, Screening
 
-__all__ = ('Cascade', 'CascadeResult', 'screen_library', 'stage_labels')
+__all__ = ('Cascade', 'CascadeResult', 'defer_costly_rules', 'screen_library', 'stage_labels')
 
 
 @dataclasses.dataclass
@@ -54,7 +63,8 @@ class CascadeResult:
 
     @property
     def score(self) -> float | None:
-        """The score of the last stage it reached."""
+        """The score of the last stage it reached (behind :func:`defer_costly_rules`, a passed molecule's is the
+        ``rules.costly`` score)."""
         return next(reversed(self.screenings.values())).score if self.screenings else None
 
     def as_dict(self) -> dict:
@@ -67,13 +77,42 @@ class CascadeResult:
 
 
 def stage_labels(screeners: Sequence[Screener]) -> list[str]:
-    """A label per stage: the screener's name, with ``#2``, ``#3``... for a name that occurs again."""
+    """A label per stage: the screener's :attr:`~.base.Screener.label` (its name, or ``rules.cheap`` for a half),
+    with ``#2``, ``#3``... for a label that occurs again."""
     seen: collections.Counter = collections.Counter()
     labels = []
     for screener in screeners:
-        seen[screener.name] += 1
-        labels.append(screener.name if seen[screener.name] == 1 else f'{screener.name}#{seen[screener.name]}')
+        label = screener.label
+        seen[label] += 1
+        labels.append(label if seen[label] == 1 else f'{label}#{seen[label]}')
     return labels
+
+
+def defer_costly_rules(screeners: Sequence[Screener]) -> list[Screener]:
+    """The stages with each whole ``rules`` screener split (:meth:`.rules.RulesScreener.split`): its cheap half
+    where it was, its costly half right after the screener that follows it, e.g. ``[rules, gnn, xtb]`` ->
+    ``[rules.cheap, gnn, rules.costly, xtb]``. A ``rules`` screener last, or already a half, stays as it is.
+
+    The same molecules pass (see the module docstring); a model that rejects most of what passes the cheap rules
+    saves the costly ones their time.
+    """
+    from .rules import RulesScreener
+
+    stages: list[Screener] = []
+    deferred: Screener | None = None
+    for index, screener in enumerate(screeners):
+        split = (
+            isinstance(screener, RulesScreener) and screener.settings['stages'] == 'all' and index + 1 < len(screeners)
+        )
+        if split:
+            cheap, costly = screener.split()
+            stages.append(cheap)
+        else:
+            stages.append(screener)
+        if deferred is not None:
+            stages.append(deferred)
+        deferred = costly if split else None
+    return stages
 
 
 class Cascade:

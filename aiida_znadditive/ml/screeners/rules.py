@@ -20,6 +20,16 @@ nothing else is computed for it. With ``complete_reasons=False`` (the default, f
 (SA score, PAINS, Brenk/NIH) run only for molecules that passed every cheap criterion, so a failed molecule's reasons
 list every cheap criterion it failed but not, say, a PAINS alert; ``complete_reasons=True`` evaluates everything.
 
+``stages`` splits the screener in two for a funnel that runs a model between the halves (:meth:`RulesScreener.split`,
+:func:`~.cascade.defer_costly_rules`): ``'cheap'`` judges elements and size through the orbital window and nothing
+costly; ``'costly'`` judges elements and size (the platform's domain, one substructure search) and then SA score,
+PAINS and Brenk/NIH only. The costly half recomputes the cheap descriptors the score and predictions need (logP,
+TPSA, donors: about 0.3 ms, for what reaches it), so on a molecule the cheap half passed it gives exactly the
+:class:`~.base.Screening` of ``'all'`` (the default, both halves): same predictions, reasons and score. A cheap-half
+pass scores the desirability with the costly terms at their best (SA and alert terms 1): an upper bound of the final
+score. The stage is a setting, so it is recorded in the provenance; the label of a half-stage in a cascade is
+``rules.cheap`` or ``rules.costly`` (:attr:`RulesScreener.label`).
+
 The score of a passed molecule is a Derringer desirability, the geometric mean of four terms in (0, 1]:
 
 - logP: 1 at logP ≤ 0 (freely water-miscible), falling linearly to 0.5 at the logP ceiling;
@@ -91,8 +101,12 @@ DEFAULTS: dict = {
     'tox_penalty': 0.8,
     # Evaluate the costly criteria for molecules that already failed a cheap one (complete reasons, slower).
     'complete_reasons': False,
+    # Which criteria this screener judges: 'all', only the 'cheap' ones (elements to orbital window) or only the
+    # 'costly' ones (elements and size, then SA score, PAINS, Brenk/NIH), for a model between the two halves.
+    'stages': 'all',
 }
 TOX_MODES = ('penalty', 'fail', 'off')
+STAGES = ('all', 'cheap', 'costly')
 
 # Redox-window alerts: (name, SMARTS on the hydrogen-implicit molecule, why). The window of a mildly acidic aqueous
 # Zn cell runs from Zn plating (−0.76 V vs SHE) to the top of MnO2/V2O5 cathodes (≈ +1.0 V vs SHE, 1.8 V vs Zn):
@@ -474,7 +488,8 @@ class RulesScreener(Screener):
     """Chemistry rules for aqueous zinc-battery additives; see the module docstring for every rule and default.
 
     ``screen(smiles, rows=None, processes=1)`` screens in ``processes`` worker processes when above 1 (chunked,
-    order kept); :meth:`iter_screen` streams a long iterable (a whole library) the same way.
+    order kept); :meth:`iter_screen` streams a long iterable (a whole library) the same way. :meth:`split` gives the
+    cheap and the costly half (setting ``stages``), to run a model between them.
     """
 
     name = 'rules'
@@ -490,6 +505,8 @@ class RulesScreener(Screener):
             resolved[key] = list(resolved[key])
         if resolved['tox_alerts'] not in TOX_MODES:
             raise ScreenerError(f'tox_alerts must be one of {TOX_MODES}, got {resolved["tox_alerts"]!r}')
+        if resolved['stages'] not in STAGES:
+            raise ScreenerError(f'stages must be one of {STAGES}, got {resolved["stages"]!r}')
         if not 0 < resolved['tox_penalty'] <= 1:
             raise ScreenerError(f'tox_penalty must be in (0, 1], got {resolved["tox_penalty"]}')
         unknown_redox = sorted(set(resolved['redox_ignore']) - {name for name, _, _ in REDOX_ALERTS})
@@ -507,6 +524,19 @@ class RulesScreener(Screener):
         self._tox: AlertCatalog | None = None
 
     # -- public API ------------------------------------------------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        """``rules``, or ``rules.cheap`` / ``rules.costly`` for a half (its stage label in a cascade)."""
+        stages = self.settings['stages']
+        return self.name if stages == 'all' else f'{self.name}.{stages}'
+
+    def split(self) -> tuple[RulesScreener, RulesScreener]:
+        """The cheap and the costly half of this screener (same settings otherwise), for a funnel that runs a model
+        between them; on what the cheap half passes, the costly half gives this screener's screenings."""
+        if self.settings['stages'] != 'all':
+            raise ScreenerError(f'a rules screener with stages={self.settings["stages"]!r} is already a half')
+        return type(self)(**{**self.settings, 'stages': 'cheap'}), type(self)(**{**self.settings, 'stages': 'costly'})
 
     def screen(
         self,
@@ -615,11 +645,12 @@ class RulesScreener(Screener):
                 return Screening(smiles=smiles, passed=False, reasons=[reason])
         return _largest_fragment(mol) if '.' in smiles else mol
 
-    def _screen_one(  # noqa: PLR0912, PLR0915 - one rule a branch
+    def _screen_one(
         self, smiles: str, row: dict | None, mol: Chem.Mol | None = None
     ) -> tuple[Screening, Chem.Mol | None]:
-        """All rules for one SMILES, and the molecule judged (None if unreadable); never raises for a bad molecule
-        (the reason says what is wrong). ``mol``: the molecule as :meth:`_parse` gives it, when already parsed."""
+        """The rules of ``stages`` for one SMILES, and the molecule judged (None if unreadable); never raises for a
+        bad molecule (the reason says what is wrong). ``mol``: the molecule as :meth:`_parse` gives it, when already
+        parsed."""
         settings = self.settings
         if mol is None or not isinstance(smiles, str) or not smiles.strip() or len(smiles) > self._max_length:
             parsed = self._parse(smiles)
@@ -631,8 +662,9 @@ class RulesScreener(Screener):
 
         reasons: list[str] = []
         predictions: dict[str, float] = {}
-        # Elements and size: a molecule failing these is outside what this platform treats; nothing else is computed.
-        # One substructure search for a foreign element; the symbols are listed only for a molecule that has one.
+        # Elements and size, in every stage: a molecule failing these is outside what this platform treats; nothing
+        # else is computed. One substructure search for a foreign element; the symbols are listed only for a
+        # molecule that has one.
         if self._foreign is None or mol.HasSubstructMatch(self._foreign):
             unknown = sorted({atom.GetSymbol() for atom in mol.GetAtoms()} - self._elements)
             if unknown:
@@ -646,13 +678,32 @@ class RulesScreener(Screener):
         if reasons:
             return self._result(smiles, reasons, predictions, None), mol
 
+        stages = settings['stages']
+        # The costly half computes the cheap descriptors (its predictions and score need them) but judges none.
+        table, logp, n_donors = self._cheap_criteria(smiles, mol, row, predictions, reasons, judge=stages != 'costly')
+        if stages == 'cheap':
+            # The desirability with the costly terms at their best: an upper bound of the final score.
+            return self._result(smiles, reasons, predictions, self._score(logp, n_donors, None, 0)), mol
+        if reasons and not settings['complete_reasons']:
+            return self._result(smiles, reasons, predictions, None), mol
+        sa, n_tox = self._costly_criteria(mol, table, predictions, reasons)
+        if reasons:
+            return self._result(smiles, reasons, predictions, None), mol
+        return self._result(smiles, reasons, predictions, self._score(logp, n_donors, sa, n_tox)), mol
+
+    def _cheap_criteria(  # noqa: PLR0912 - one rule a branch
+        self, smiles: str, mol: Chem.Mol, row: dict | None, predictions: dict, reasons: list[str], *, judge: bool
+    ) -> tuple[AtomTable | None, float, int]:
+        """Charge, logP, TPSA, donors, redox alerts and orbital window: their predictions and, when ``judge``, their
+        reasons. Returns the atom table (read once for logP and the alert pre-screen), logP and the donor count."""
+        settings = self.settings
         charge = Chem.GetFormalCharge(mol)
         predictions['charge'] = float(charge)
-        if not settings['min_charge'] <= charge <= settings['max_charge']:
+        if judge and not settings['min_charge'] <= charge <= settings['max_charge']:
             reasons.append(f'net charge {charge:+d} outside {settings["min_charge"]:+d}..{settings["max_charge"]:+d}')
         # Atom charges and radicals only come from bracket atoms (or CXSMILES extensions): without either, an
         # organic-subset atom is neutral and filled up with implicit hydrogens.
-        if '[' in smiles or '|' in smiles:
+        if judge and ('[' in smiles or '|' in smiles):
             get_atom = mol.GetAtomWithIdx
             for index in range(mol.GetNumAtoms()):
                 atom = get_atom(index)
@@ -661,35 +712,39 @@ class RulesScreener(Screener):
                 if atom.GetNumRadicalElectrons():
                     reasons.append(f'radical on {atom.GetSymbol()}{index} (open shell)')
 
-        table = AtomTable.of(mol)  # the atoms, read once for logP and the alert pre-screen
+        table = AtomTable.of(mol)
         logp = _CRIPPEN(mol, table)
         predictions['logp'] = logp
-        if settings['logp_max'] is not None and logp > settings['logp_max']:
+        if judge and settings['logp_max'] is not None and logp > settings['logp_max']:
             reasons.append(f'logP {logp:.2f} above {settings["logp_max"]:.2f}')
-        if settings['logp_min'] is not None and logp < settings['logp_min']:
+        if judge and settings['logp_min'] is not None and logp < settings['logp_min']:
             reasons.append(f'logP {logp:.2f} below {settings["logp_min"]:.2f}')
         tpsa = rdMolDescriptors.CalcTPSA(mol)
         predictions['tpsa_a2'] = tpsa
-        if settings['tpsa_min'] is not None and tpsa < settings['tpsa_min']:
+        if judge and settings['tpsa_min'] is not None and tpsa < settings['tpsa_min']:
             reasons.append(f'TPSA {tpsa:.1f} Å² below {settings["tpsa_min"]:.1f}')
 
         # The donors of find_donors (whose SMARTS count implicit hydrogens too: same donors as with AddHs), counted.
         n_donors = count_donors(mol)
         predictions['n_donors'] = float(n_donors)
+        if not judge:
+            return table, logp, n_donors
         if n_donors < settings['min_donors']:
             reasons.append(f'{n_donors} Zn2+ donor atom(s), fewer than {settings["min_donors"]}')
-
         if settings['redox_alerts'] and self._any_redox is not None and mol.HasSubstructMatch(self._any_redox):
             for name, pattern, why in self._redox:
                 if mol.HasSubstructMatch(pattern):
                     reasons.append(f'redox alert {name}: {why}')
         if row is not None:
             reasons.extend(self._orbital_reasons(row))
+        return table, logp, n_donors
 
-        if reasons and not settings['complete_reasons']:
-            return self._result(smiles, reasons, predictions, None), mol
-
-        # Costly criteria: SA score, PAINS, Brenk/NIH.
+    def _costly_criteria(
+        self, mol: Chem.Mol, table: AtomTable | None, predictions: dict, reasons: list[str]
+    ) -> tuple[float, int]:
+        """SA score, PAINS and Brenk/NIH: their predictions and reasons; returns the SA score and the number of
+        Brenk/NIH alerts (Brenk/NIH are skipped after a failure unless ``complete_reasons``)."""
+        settings = self.settings
         sa = sa_score(mol)
         predictions['sa_score'] = sa
         if settings['sa_max'] is not None and sa > settings['sa_max']:
@@ -703,22 +758,23 @@ class RulesScreener(Screener):
         if pains:
             reasons.append(f'PAINS alert {", ".join(name for _, name in pains)}')
         if reasons and not settings['complete_reasons']:
-            return self._result(smiles, reasons, predictions, None), mol
+            return sa, 0
         tox = tox_catalog.matches(mol, words, kinds=kinds)
         predictions['n_tox_alerts'] = float(len(tox))
         if tox and settings['tox_alerts'] == 'fail':
             reasons.append(f'toxicity/reactivity alert {", ".join(f"{name} ({catalog})" for catalog, name in tox)}')
-        if reasons:
-            return self._result(smiles, reasons, predictions, None), mol
+        return sa, len(tox)
 
+    def _score(self, logp: float, n_donors: int, sa: float | None, n_tox: int) -> float:
+        """The Derringer desirability (module docstring); ``sa`` None: the SA term at its best, 1."""
+        settings = self.settings
         terms = (
             _linear_desirability(logp, 0.0, settings['logp_max']),
-            _linear_desirability(sa, 3.5, settings['sa_max']),
+            1.0 if sa is None else _linear_desirability(sa, 3.5, settings['sa_max']),
             1.0 if n_donors >= 2 else 0.7,
-            settings['tox_penalty'] ** len(tox) if settings['tox_alerts'] == 'penalty' else 1.0,
+            settings['tox_penalty'] ** n_tox if settings['tox_alerts'] == 'penalty' else 1.0,
         )
-        score = math.prod(terms) ** (1 / len(terms))
-        return self._result(smiles, reasons, predictions, score), mol
+        return math.prod(terms) ** (1 / len(terms))
 
     def _orbital_reasons(self, row: dict) -> list[str]:
         """HOMO/LUMO of the meta-database row against the window; missing or NaN values are not judged."""
@@ -776,4 +832,13 @@ def _screen_in_worker(chunk: list[tuple[str, dict | None]]) -> list[Screening]:
     return _WORKER._screen_chunk(chunk)
 
 
-__all__ = ('DEFAULTS', 'REDOX_ALERTS', 'RULES_VERSION', 'AlertCatalog', 'RulesScreener', 'alert_catalog', 'sa_score')
+__all__ = (
+    'DEFAULTS',
+    'REDOX_ALERTS',
+    'RULES_VERSION',
+    'STAGES',
+    'AlertCatalog',
+    'RulesScreener',
+    'alert_catalog',
+    'sa_score',
+)
