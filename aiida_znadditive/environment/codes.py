@@ -7,6 +7,7 @@ to changes behind its back.
 
 from __future__ import annotations
 
+import fcntl
 import pathlib
 import shutil
 import subprocess
@@ -108,7 +109,11 @@ def resolve_executable(spec: CodeSpec, is_local: bool) -> str:
 
 
 def ensure_python_environment(spec: CodeSpec) -> str:
-    """Build the virtual environment a Python-interpreter code runs in, unless it works already."""
+    """Build the virtual environment a Python-interpreter code runs in, unless it works already.
+
+    Safe to call from several processes at once (a benchmark and pytest, two CLI runs): the build holds an exclusive
+    lock on a file beside the environment, and whoever waited for it re-checks before building again.
+    """
     python = pathlib.Path(spec.filepath_executable)
     requirements = PACKAGE_DATA.joinpath(spec.python_environment)
     modules = [
@@ -117,14 +122,25 @@ def ensure_python_environment(spec: CodeSpec) -> str:
         if line and not line.startswith('#')
     ]
     probe = f'import {", ".join(m for m in modules if m != "pyscf_dispersion")}'
-    if python.exists() and subprocess.run([python, '-c', probe], capture_output=True, check=False).returncode == 0:
+
+    def works() -> bool:
+        return (
+            python.exists() and subprocess.run([python, '-c', probe], capture_output=True, check=False).returncode == 0
+        )
+
+    if works():
         return f'{spec.key}: interpreter {python} works (unchanged)'
     prefix = python.parent.parent
-    venv.EnvBuilder(with_pip=True, clear=python.exists()).create(prefix)
-    with resources.as_file(requirements) as path:
-        result = subprocess.run(
-            [python, '-m', 'pip', 'install', '-q', '-r', str(path)], capture_output=True, text=True, check=False
-        )
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    with open(prefix.parent / f'.{prefix.name}.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+        if works():
+            return f'{spec.key}: interpreter {python} built by another process meanwhile (unchanged)'
+        venv.EnvBuilder(with_pip=True, clear=python.exists()).create(prefix)
+        with resources.as_file(requirements) as path:
+            result = subprocess.run(
+                [python, '-m', 'pip', 'install', '-q', '-r', str(path)], capture_output=True, text=True, check=False
+            )
     if result.returncode != 0:
         raise CodeSetupError(f'Could not install the {spec.key} interpreter in {prefix}:\n{result.stderr[-2000:]}')
     return f'{spec.key}: built interpreter {python} from {spec.python_environment}'

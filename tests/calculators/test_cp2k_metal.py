@@ -50,6 +50,17 @@ def test_fixed_atoms_are_counted_from_one(aiida_profile):
     assert 'MOTION' not in adapter.input_parameters(bulk(), single, adapter.settings(single))
 
 
+def test_metal_slab_relaxation_can_start_from_the_unit_hessian(aiida_profile):
+    adapter = load_calculator('cp2k')
+    default = Task('relax', settings=METAL)
+    # CP2K's own default (its bond-based model Hessian) unless a protocol asks otherwise.
+    assert 'BFGS' not in adapter.input_parameters(bulk(), default, adapter.settings(default))['MOTION']['GEO_OPT']
+    unit = Task('relax', settings={**METAL, 'geo_opt': {'model_hessian': False}})
+    geo_opt = adapter.input_parameters(bulk(), unit, adapter.settings(unit))['MOTION']['GEO_OPT']
+    assert geo_opt['OPTIMIZER'] == 'BFGS'
+    assert geo_opt['BFGS'] == {'USE_MODEL_HESSIAN': False}
+
+
 def test_unknown_cell_symmetry_is_named(aiida_profile):
     adapter = load_calculator('cp2k')
     task = Task('relax', settings={'relax_cell': {'symmetry': 'rhombic'}})

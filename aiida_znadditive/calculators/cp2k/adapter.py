@@ -153,9 +153,12 @@ class Cp2kCalculator(Calculator):
         }
         if task.kind == 'relax':
             geo = settings['geo_opt']
-            parameters['MOTION'] = {
-                'GEO_OPT': {'OPTIMIZER': geo['optimizer'], 'MAX_ITER': geo['max_iter'], 'MAX_FORCE': geo['max_force']}
-            }
+            geo_opt = {'OPTIMIZER': geo['optimizer'], 'MAX_ITER': geo['max_iter'], 'MAX_FORCE': geo['max_force']}
+            if geo['optimizer'].upper() == 'BFGS' and geo.get('model_hessian') is False:
+                # CP2K's default first Hessian is a bond-based model (Lindh) for molecules; in a metal slab it is far
+                # too soft and BFGS overshoots (see protocols/adsorption.yaml): start from the unit Hessian instead.
+                geo_opt['BFGS'] = {'USE_MODEL_HESSIAN': False}
+            parameters['MOTION'] = {'GEO_OPT': geo_opt}
             if settings.get('relax_cell'):
                 self._cell_opt(parameters, settings)
         elif task.kind == 'md':
