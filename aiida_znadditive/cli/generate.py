@@ -1,0 +1,253 @@
+"""``aiida-znadditive gen``: run a generator (``znadditive.generators``) and judge what it generated."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import click
+from aiida.cmdline.utils import echo
+
+from .root import cmd_root
+
+# Named here, not imported, so that ``--help`` stays free of RDKit; a test keeps them equal to the registry's.
+SELECTIONS = ('scalar', 'pareto')
+SCALARISATIONS = ('geometric', 'sum')
+
+
+class OptionalFloat(click.ParamType):
+    """A number, or ``none`` to switch a limit off."""
+
+    name = 'number|none'
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, float):
+            return value
+        if str(value).strip().lower() in {'none', 'off'}:
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            self.fail(f'{value!r} is neither a number nor `none`', param, ctx)
+
+
+class OptionalInt(OptionalFloat):
+    name = 'integer|none'
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number is None:
+            return None
+        if number != int(number):
+            self.fail(f'{value!r} is not a whole number', param, ctx)
+        return int(number)
+
+
+@cmd_root.group('gen')
+def cmd_gen() -> None:
+    """Generate candidate additives (graph GA, random library baseline) and compute generation metrics."""
+
+
+@cmd_gen.command('list')
+def cmd_list() -> None:
+    """The registered generators with their versions."""
+    from ..ml.generators import generator_names, load_generator
+
+    for name in generator_names():
+        generator = load_generator(name)
+        echo.echo(f'{name:<10} {generator.version}')
+
+
+@cmd_gen.command('run')
+@click.option('--generator', 'generator_name', default='ga', show_default=True, help='Generator entry point.')
+@click.option(
+    '--objective',
+    'objective_specs',
+    multiple=True,
+    help='SCORER[:KEY][,weight=W][,kind=larger|smaller|window,low=L,high=H][,set.NAME=V]; repeatable. '
+    'Default: the ZIB objective (rules score; with --checkpoint also the gnn window and gap).',
+)
+@click.option(
+    '--objectives-file', type=click.Path(dir_okay=False, exists=True, path_type=Path), help='YAML list of objectives.'
+)
+@click.option(
+    '--checkpoint',
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help='gnn model checkpoint: adds the gnn objectives to the default, and is given to gnn objectives.',
+)
+@click.option('--budget', type=click.IntRange(min=0), default=100, show_default=True, help='Scorer calls (molecules).')
+@click.option('--seed', type=int, default=0, show_default=True, help='Random seed (same seed, same molecules).')
+@click.option('--selection', type=click.Choice(SELECTIONS), default='scalar', show_default=True)
+@click.option('--scalarisation', type=click.Choice(SCALARISATIONS), default='geometric', show_default=True)
+@click.option('--library', help='Starting molecules: moses, moses:test, qm9 or a SMILES file (default: moses).')
+@click.option('--setting', 'settings', multiple=True, help='Generator setting NAME=VALUE (YAML value); repeatable.')
+@click.option('--elements', help="Allowed elements, comma-separated (default: the rules screener's).")
+@click.option('--min-charge', type=OptionalInt(), default='-2', show_default=True)
+@click.option('--max-charge', type=OptionalInt(), default='1', show_default=True)
+@click.option('--min-heavy-atoms', type=OptionalInt(), default='2', show_default=True)
+@click.option('--max-heavy-atoms', type=OptionalInt(), default='40', show_default=True)
+@click.option('--logp-min', type=OptionalFloat(), default='none', show_default=True)
+@click.option('--logp-max', type=OptionalFloat(), default='3', show_default=True)
+@click.option('--sa-max', type=OptionalFloat(), default='4.5', show_default=True)
+@click.option('--top', type=click.IntRange(min=0), default=10, show_default=True, help='Best molecules to print.')
+@click.option(
+    '--out', required=True, type=click.Path(dir_okay=False, path_type=Path), help='Results CSV (and OUT.json).'
+)
+def cmd_run(
+    generator_name,
+    objective_specs,
+    objectives_file,
+    checkpoint,
+    budget,
+    seed,
+    selection,
+    scalarisation,
+    library,
+    settings,
+    elements,
+    min_charge,
+    max_charge,
+    min_heavy_atoms,
+    max_heavy_atoms,
+    logp_min,
+    logp_max,
+    sa_max,
+    top,
+    out,
+) -> None:
+    """Generate molecules under a budget of scorer calls and write every scored one to --out.
+
+    The CSV has one row per scored molecule (call order): SMILES, status, fitness, Pareto rank, each objective's
+    value and desirability, origin and parents; OUT with suffix .json records the provenance (generator, version,
+    seed, objectives, constraints, stop reason). Examples:
+
+    `gen run --budget 500 --seed 1 --out ga.csv`;
+    `gen run --generator random --budget 500 --out random.csv`;
+    `gen run --objective rules --objective qed,weight=0.5 --selection pareto --out pareto.csv`.
+    """
+    import yaml
+
+    from ..ml.generators import Constraints, GeneratorError, load_generator
+    from ..ml.generators.base import DEFAULT_ELEMENTS
+    from ..ml.generators.objectives import load_objectives_file, parse_objective, zib_objectives
+
+    try:
+        generator_settings = {}
+        for item in settings:
+            name, equals, value = item.partition('=')
+            if not equals:
+                raise GeneratorError(f'--setting {item!r} is not NAME=VALUE')
+            generator_settings[name.strip()] = yaml.safe_load(value)
+        if library is not None:
+            generator_settings['library'] = library
+        generator = load_generator(generator_name, **generator_settings)
+        objectives = [parse_objective(spec, checkpoint) for spec in objective_specs]
+        if objectives_file is not None:
+            objectives += load_objectives_file(objectives_file, checkpoint)
+        if not objectives:
+            objectives = zib_objectives(checkpoint)
+        constraints = Constraints(
+            elements=tuple(e.strip() for e in elements.split(',') if e.strip())
+            if elements is not None
+            else DEFAULT_ELEMENTS,
+            min_charge=min_charge,
+            max_charge=max_charge,
+            min_heavy_atoms=min_heavy_atoms,
+            max_heavy_atoms=max_heavy_atoms,
+            logp_min=logp_min,
+            logp_max=logp_max,
+            sa_max=sa_max,
+        )
+        result = generator.generate(
+            objectives, constraints, budget, seed, scalarisation=scalarisation, selection=selection
+        )
+    except GeneratorError as error:
+        echo.echo_critical(str(error))
+
+    if not result.molecules:
+        echo.echo_critical(f'no molecule scored: {result.stop_reason}')
+    result.write_csv(out)
+    sidecar = out.with_suffix('.json')
+    sidecar.write_text(json.dumps(result.provenance(), indent=1, default=str))
+    scored, failed = len(result.scored), len(result.failed)
+    echo.echo(
+        f'{result.generator} {result.version}, seed {result.seed}: {result.calls} scorer calls '
+        f'({scored} scored, {failed} failed, {result.cache_hits} repeats free) in {result.seconds:.1f} s'
+    )
+    echo.echo(f'stopped: {result.stop_reason}')
+    if result.discarded:
+        echo.echo(
+            'discarded before scoring: ' + ', '.join(f'{count} {kind}' for kind, count in result.discarded.items())
+        )
+    best = result.best(top)
+    if best:
+        names = result.objective_names
+        echo.echo(
+            f'{"rank":>4} {"fitness":>8} {"pareto":>6}  ' + '  '.join(f'{name:>12}' for name in names) + '  smiles'
+        )
+        for position, molecule in enumerate(best, start=1):
+            values = '  '.join(f'{_number(molecule.values[name]):>12}' for name in names)
+            echo.echo(f'{position:>4} {molecule.fitness:>8.3f} {molecule.pareto_rank:>6}  {values}  {molecule.smiles}')
+    echo.echo_success(f'{len(result.molecules)} molecules written to {out} (provenance: {sidecar})')
+    if result.stopped_by in {'error', 'scorer'}:
+        echo.echo_error(f'the run ended early: {result.stop_reason}')
+        sys.exit(1)
+
+
+def _number(value) -> str:
+    return 'n/a' if value is None or (isinstance(value, float) and math.isnan(value)) else f'{value:.3f}'
+
+
+@cmd_gen.command('metrics')
+@click.argument('file', type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option('--reference', help='Reference set for SNN, Frag, Scaf: a SMILES file or moses:test, qm9, ...')
+@click.option(
+    '--reference-sample',
+    type=click.IntRange(min=1),
+    help='Use a seeded random sample of this many reference molecules (a MOSES split in full takes minutes).',
+)
+@click.option('--training', help='Training set for novelty: a SMILES file or moses, qm9, ... (MOSES train: minutes).')
+@click.option('--no-3d', 'no_3d', is_flag=True, help='Skip the 3D plausibility (PoseBusters) checks.')
+@click.option('--max-3d', type=click.IntRange(min=1), default=100, show_default=True, help='Molecules embedded.')
+@click.option('--scaffold-min-rings', type=click.IntRange(min=0), default=2, show_default=True, help='MOSES: 2.')
+@click.option('--seed', type=int, default=0, show_default=True, help='Seed of the 3D sample and embeddings.')
+@click.option('--json', 'as_json', is_flag=True, help='Print the metrics as JSON.')
+def cmd_metrics(file, reference, reference_sample, training, no_3d, max_3d, scaffold_min_rings, seed, as_json) -> None:
+    """Validity, uniqueness, novelty, internal diversity, SNN/fragment/scaffold similarity, SA score and 3D
+    plausibility of the SMILES in FILE (a .smi file, or a CSV with a `smiles` column such as `gen run` writes).
+
+    Example: `gen metrics ga.csv --reference moses:test --reference-sample 5000 --training random.csv`.
+    """
+    from ..ml.generators import GeneratorError
+    from ..ml.generators.library import read_library, read_smiles_file
+    from ..ml.generators.metrics import compute_metrics, format_metrics
+
+    try:
+        generated = read_smiles_file(file)
+        reference_smiles = read_library(reference) if reference else None
+        training_smiles = read_library(training) if training else None
+    except GeneratorError as error:
+        echo.echo_critical(str(error))
+    if not generated:
+        echo.echo_critical(f'{file}: no SMILES found')
+    if reference_smiles is not None and reference_sample is not None and reference_sample < len(reference_smiles):
+        import random
+
+        reference_smiles = random.Random(seed).sample(reference_smiles, reference_sample)
+    metrics = compute_metrics(
+        generated,
+        reference_smiles,
+        training_smiles,
+        conformers=not no_3d,
+        max_3d=max_3d,
+        seed=seed,
+        scaffold_min_rings=scaffold_min_rings,
+    )
+    if as_json:
+        click.echo(
+            json.dumps({key: (None if math.isnan(value) else value) for key, value in metrics.items()}, indent=1)
+        )
+        return
+    click.echo(format_metrics(metrics))
