@@ -189,3 +189,43 @@ def test_costly_rules_after_the_gnn_pass_the_same_molecules(screeners, library):
     # Worker processes build the halves from their settings: the same results as in this process.
     parallel = list(screen_library(smiles[:60], stages, processes=2, chunk_size=20))
     assert parallel == list(screen_library(smiles[:60], stages, processes=1, chunk_size=20))
+
+
+def test_fast_paths_screen_moses_as_the_reference_paths(screeners, monkeypatch):
+    """On MOSES, the funnel with its fast paths (atom tables read from RDKit's pickle and kept on the molecule for
+    the next stages, donor and redox searches after a pre-screen, the D-MPNN's kind tables) gives what the reference
+    paths give (RDKit's calls atom by atom, the full searches, ``forward``): the same stages, passes, reasons and rules
+    predictions, and gnn predictions equal up to float rounding."""
+    from aiida_znadditive.ml.models.gnn2d import DMPNN
+    from aiida_znadditive.ml.screeners import descriptors
+    from aiida_znadditive.ml.screeners import rules as rules_module
+
+    rules, gnn = screeners
+    loose = GnnScreener(
+        checkpoint=gnn.settings['checkpoint'],
+        known_elements_only=False,
+        max_uncertainty=None,
+        homo_max=None,
+        lumo_min=None,
+        gap_min=None,
+        windows={'gap_ev': [4.3, None]},
+    )
+    smiles = [*ADDITIVES, BENZYLIDENE_RHODANINE, 'O=C1C=CC(=O)c2ccccc21', 'CNNC', *moses_sample(1000)]
+    fast = Cascade(defer_costly_rules([rules, loose])).screen(smiles)
+    every_alert = {name for name, _, _ in rules_module.REDOX_ALERTS}
+    monkeypatch.setattr(descriptors, '_table_from_pickle', lambda mol: None)
+    monkeypatch.setattr(rules_module, 'count_donors', lambda mol, table=None: descriptors.count_donors(mol))
+    monkeypatch.setattr(rules_module, '_possible_redox_alerts', lambda table: every_alert)
+    monkeypatch.setattr(DMPNN, 'predict', DMPNN.forward)
+    reference = Cascade(defer_costly_rules([RulesScreener(), loose])).screen(smiles)
+    assert any(result.passed for result in fast) and not all(result.passed for result in fast)
+    for new, old in zip(fast, reference, strict=True):
+        assert (new.passed, new.failed_at, list(new.screenings)) == (old.passed, old.failed_at, list(old.screenings))
+        for label, screening in new.screenings.items():
+            expected = old.screenings[label]
+            assert screening.reasons == expected.reasons, (new.smiles, label)
+            if label == 'gnn':
+                assert screening.predictions == pytest.approx(expected.predictions, rel=1e-5, abs=1e-5)
+                assert screening.score == pytest.approx(expected.score, rel=1e-5, abs=1e-5)
+            else:
+                assert screening == expected, (new.smiles, label)

@@ -185,6 +185,59 @@ def test_molecules_parsed_by_rules_encode_as_their_smiles():
         encode_parsed(Chem.MolFromSmiles('C' * 20), max_heavy_atoms=10)
 
 
+def test_encoding_from_the_atom_table_equals_rdkit_calls():
+    """Molecules are encoded from their atom table (read from RDKit's pickle): the same codes, pairs and charge as
+    when RDKit is asked atom by atom and bond by bond, on MOSES, salts, ions, isotopes and radicals."""
+    from aiida_znadditive.ml.models.featurize import _encode_mol_rdkit, _parse, encode_mol
+    from aiida_znadditive.ml.screeners.descriptors import AtomTable
+
+    from .test_rules import PICKLE_EDGE_CASES, TRICKY, moses_sample
+
+    from_table = 0
+    for item in DIVERSE + PICKLE_EDGE_CASES + TRICKY + moses_sample(1000):
+        try:
+            mol = _parse(item, 400)
+        except FeaturizeError:
+            continue
+        fast, reference = encode_mol(mol), _encode_mol_rdkit(mol)
+        for field in ('atoms', 'bonds', 'pairs', 'atomic_numbers'):
+            assert np.array_equal(getattr(fast, field), getattr(reference, field)), (item, field)
+        assert fast.charge == reference.charge, item
+        table = AtomTable.of(mol)
+        from_table += table is not None and table.hybridisations is not None
+    assert from_table > 1000
+
+
+@pytest.mark.parametrize('depth', [1, 2, 3, 4])
+def test_predict_equals_forward(trained, depth):
+    """DMPNN.predict (kind tables, the first message step per pair of kinds) gives forward's outputs up to float
+    rounding, on MOSES molecules and additives, for a trained network and untrained ones of other depths; in training
+    mode it is forward."""
+    from aiida_znadditive.ml.models.featurize import collate_2d, encode_many
+    from aiida_znadditive.ml.models.gnn2d import DMPNN
+
+    from .test_rules import moses_sample
+
+    molecules = [
+        item
+        for item in encode_many([*DIVERSE, 'C', 'O', '[Na+].[Cl-]', *moses_sample(300)])
+        if not isinstance(item, str)
+    ]
+    torch.manual_seed(depth)
+    networks = list(trained.ensemble.members) if depth == 3 else [DMPNN(3, hidden=32, depth=depth)]
+    for network in networks:
+        network.eval()
+        for start in range(0, len(molecules), 128):
+            data = collate_2d(molecules[start : start + 128])
+            with torch.inference_mode():
+                torch.testing.assert_close(network.predict(data), network(data), rtol=1e-5, atol=1e-5)
+    network = DMPNN(3, hidden=16, depth=depth, dropout=0.5).train()
+    torch.manual_seed(0)
+    first = network.predict(data)
+    torch.manual_seed(0)
+    assert torch.equal(first, network(data))  # training mode: forward itself (dropout and all)
+
+
 # -- splits ---------------------------------------------------------------------------------------------------------
 
 

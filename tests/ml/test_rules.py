@@ -377,3 +377,142 @@ def test_the_costly_half_judges_only_the_costly_criteria(rules):
     assert costly.screen([IBUPROFEN, ETHYLENE_GLYCOL] * 3, processes=2, chunk_size=2) == costly.screen(
         [IBUPROFEN, ETHYLENE_GLYCOL] * 3
     )
+
+
+# Molecules that take the unusual paths of the atom table read from RDKit's pickle: isotopes, radicals, stereo flags
+# (chiral tags, double-bond stereo), charges, an atom map, a dummy atom, a dative bond, hydrogen atoms, salts, more
+# than 255 atoms (another index size in the pickle).
+PICKLE_EDGE_CASES = [
+    '[13CH4]',
+    '[2H]C',
+    '[CH3]C',
+    '[CH2]CO',
+    'C[C@@H](O)/C=C/F',
+    'F/C=C\\Cl',
+    '[CH3:1]CO',
+    '*CO',
+    'C->[Zn]',
+    '[NH4+]',
+    'CC(C)(C)[O-]',
+    '[O-][n+]1ccccc1',
+    'O=[N+]([O-])[O-]',
+    'C[Si](C)(C)OP(=O)(O)O',
+    'OB(O)c1ccccc1',
+    'C#N',
+    'c1ccc2[nH]ccc2c1',
+    '[Na+].c1ccccc1[O-]',
+    'C12C3C4C1C5C2C3C45',
+    'C' * 300,
+]
+# At least one molecule for each redox alert.
+REDOX_MOLECULES = [
+    'O=Nc1ccccc1',
+    'CC(=O)C=[N+]=[N-]',
+    'c1ccccc1[N+]#N',
+    'CN=[N+]=[N-]',
+    'CSSC',
+    'O=C1C(=O)C=CC=C1',
+    'BrCBr',
+    'ClC(Cl)Cl',
+    'OO',
+    'ClN1C(=O)CCC1=O',
+    'CN(C)Br',
+    'Nc1ccc(O)cc1',
+    'CNc1ccccc1O',
+    'OC1=C(O)C(=O)OC1C(O)CO',
+    'CNNC',
+    'CN(C)O',
+    'P(OC)(OC)OC',
+    'OC(=O)c1ccc(cc1)[N+](=O)[O-]',
+    'Oc1ccc(cc1)N=Nc1ccc(O)cc1',
+    'O=C1C=CC(=O)C=C1',
+    # near misses: aromatic N-N, N-O and S-S, hydrazides, oximes, a meta diol
+    'c1cn[nH]c1',
+    'c1conc1',
+    'c1cnsn1',
+    'NNC(=O)c1ccncc1',
+    'ON=C(C)C',
+    'Oc1cccc(O)c1',
+]
+# Molecules for each kind of Zn2+ donor (and none).
+DONOR_MOLECULES = [
+    'O',
+    '[OH-]',
+    'CC(=O)[O-]',
+    'O=[N+]([O-])[O-]',
+    'OP(=O)([O-])[O-]',
+    'CP(C)(C)=O',
+    'CS(=O)(=O)[O-]',
+    'CS(C)(=O)=O',
+    'CS(C)=O',
+    'C[S+](C)[O-]',
+    '[O-]c1ccccc1',
+    'CC[O-]',
+    'CC(C)=O',
+    'CO',
+    'C1CCOC1',
+    'CN(C)C',
+    'CC(=O)N(C)C',
+    'CC=NC',
+    'c1ccncc1',
+    'CC#N',
+    'C[S-]',
+    'CS',
+    'CSC',
+    'CC(C)=S',
+    'C[N+](C)(C)C',
+    'c1ccoc1',
+]
+
+
+def test_atom_table_from_the_pickle_equals_rdkit():
+    """The atom table read from RDKit's pickle holds RDKit's own values, atom by atom and bond by bond; and the
+    molecules of a library are read from the pickle (a new pickle format would silently fall back to RDKit's calls,
+    three times slower)."""
+    from aiida_znadditive.ml.screeners.descriptors import AtomTable, atom_table, parse_smiles
+
+    smiles = PICKLE_EDGE_CASES + TRICKY + ALERT_MOLECULES + moses_sample(2000)
+    read = 0
+    for item in smiles:
+        for mol in (parse_smiles(item), Chem.MolFromSmiles(item)):
+            table, reference = AtomTable.of(mol), AtomTable._from_rdkit(mol)
+            if reference is None:  # hydrogen atoms, a dative bond
+                assert table is None, item
+                continue
+            assert (table.atoms, table.bonds, table.neighbours) == (
+                reference.atoms,
+                reference.bonds,
+                reference.neighbours,
+            ), item
+            if table.hybridisations is None:  # read through RDKit's calls: an atom map, a dummy atom, 300 atoms
+                continue
+            read += 1
+            assert table.hybridisations == tuple(int(atom.GetHybridization()) for atom in mol.GetAtoms()), item
+            assert table.radicals == tuple(atom.GetNumRadicalElectrons() for atom in mol.GetAtoms()), item
+            assert table.conjugated == tuple(bond.GetIsConjugated() for bond in mol.GetBonds()), item
+            assert table.rings == tuple(tuple(ring) for ring in mol.GetRingInfo().AtomRings()), item
+    assert read >= 2 * (len(smiles) - 12)  # all but the few the reader leaves to RDKit
+    # Kept on the molecule only when asked.
+    mol = Chem.MolFromSmiles('OCCO')
+    assert atom_table(mol) is not atom_table(mol)
+    assert atom_table(mol, keep=True) is atom_table(mol)
+
+
+def test_prescreened_donors_and_redox_alerts_equal_rdkit():
+    """The donor count with its pre-screen (patterns searched one by one, only those whose atoms occur) is that of
+    the recursive SMARTS; the redox alerts left possible by the atom table include every alert that matches."""
+    from aiida_znadditive.ml.screeners.descriptors import AtomTable, count_donors, parse_smiles
+    from aiida_znadditive.ml.screeners.rules import REDOX_ALERTS, _possible_redox_alerts
+
+    patterns = [(name, Chem.MolFromSmarts(smarts)) for name, smarts, _ in REDOX_ALERTS]
+    matched = set()
+    for item in DONOR_MOLECULES + REDOX_MOLECULES + PICKLE_EDGE_CASES + TRICKY + ALERT_MOLECULES + moses_sample(2000):
+        for mol in (parse_smiles(item), Chem.MolFromSmiles(item)):
+            table = AtomTable.of(mol)
+            if table is None:
+                continue
+            assert count_donors(mol, table) == count_donors(mol), item
+            matching = {name for name, pattern in patterns if mol.HasSubstructMatch(pattern)}
+            assert matching <= _possible_redox_alerts(table), item
+            matched |= matching
+    assert matched == {name for name, _, _ in REDOX_ALERTS}  # every alert was met

@@ -9,12 +9,15 @@
 - each bond gives two directed edges, ``i->j`` at column ``2k`` of ``edge_index`` and ``j->i`` at ``2k + 1``, so the
   reverse of edge ``e`` is ``e ^ 1`` (what the directed message passing of :mod:`.gnn2d` needs).
 
-Featurisation is the throughput bottleneck of screening, so it is built for speed: a SMILES is parsed without
-RDKit's stereo perception (the features do not use it) and sanitised once; each atom (bond) becomes a tuple of its raw
-RDKit properties, and that tuple an index into a per-process table of feature rows, filled the first time a kind of
-atom is seen (a drug-like library has a few dozen kinds). The float one-hot matrix of a whole batch is then one NumPy
-gather. A molecule that cannot be featurised gives a reason (:class:`FeaturizeError` for one SMILES, a reason per
-position for a batch), never an exception that stops a batch.
+Featurisation is on the throughput path of screening, so it is built for speed: a SMILES is parsed without RDKit's
+stereo perception (the features do not use it) and sanitised once; the atoms and bonds are read from the molecule's
+atom table (:class:`~aiida_znadditive.ml.screeners.descriptors.AtomTable`: RDKit's pickle read once, or the table the
+``rules`` screener of a cascade already read), each atom (bond) becomes a tuple of its raw properties, and that tuple
+an index into a per-process table of feature rows, filled the first time a kind of atom is seen (a drug-like library
+has a few dozen kinds). The float one-hot matrix of a whole batch is then one NumPy gather; the batch also carries the
+kind codes themselves, from which :meth:`.gnn2d.DMPNN.predict` computes the first layers once per kind. A molecule
+that cannot be featurised gives a reason (:class:`FeaturizeError` for one SMILES, a reason per position for a batch),
+never an exception that stops a batch.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 from rdkit.rdBase import BlockLogs
 from torch_geometric.data import Data
+
+from ..screeners.descriptors import atom_table
 
 __all__ = (
     'ATOM_DIM',
@@ -224,10 +229,79 @@ def _parse(smiles: str, max_heavy_atoms: int) -> Chem.Mol:
 def encode_mol(mol: Chem.Mol) -> EncodedMolecule:
     """A sanitised RDKit molecule (hydrogens implicit) as an :class:`EncodedMolecule`.
 
+    The atoms and bonds are read from the molecule's :class:`~aiida_znadditive.ml.screeners.descriptors.AtomTable`
+    (one read of RDKit's pickle, or the table the ``rules`` screener left on a molecule it parsed), where one is
+    read from the pickle; otherwise (hydrogen atoms, unusual bonds, a pickle not read) RDKit is asked atom by atom
+    and bond by bond, for the same encoding. Degree and aromaticity are read off the bonds in both (in a sanitised
+    molecule an atom is aromatic exactly when one of its bonds is; the tests check both against RDKit's own flags),
+    and ring membership off the atom rings of the table (RDKit's ``IsInRing``: an atom of a ring; a bond between
+    neighbours of a ring).
+    """
+    table = atom_table(mol)
+    if table is None or table.hybridisations is None:
+        return _encode_mol_rdkit(mol)
+    return _encode_table(table)
+
+
+# Kind codes by the raw numbers of the table, (atomic number, degree, charge, hybridisation as int, aromatic,
+# hydrogens, in ring) and (bond kind 1-4, conjugated, in ring): the keys of _ATOMS and _BONDS hold RDKit's enums.
+_ATOM_CODES: dict[tuple, int] = {}
+_BOND_CODES: dict[tuple, int] = {}
+_HYBRIDISATION_OF = {int(kind): kind for kind in Chem.HybridizationType.values.values()}
+_BOND_TYPE_OF = dict(enumerate(_BOND_TYPES, start=1))  # table bond kinds 1, 2, 3, 4
+
+
+def _encode_table(table) -> EncodedMolecule:
+    """:func:`encode_mol` from an atom table read from the pickle (with hybridisations, conjugation and rings)."""
+    n_atoms = len(table.atoms)
+    ring_atoms = [False] * n_atoms
+    ring_bonds = set()
+    for ring in table.rings:
+        previous = ring[-1]
+        for atom in ring:
+            ring_atoms[atom] = True
+            ring_bonds.add((previous, atom) if previous < atom else (atom, previous))
+            previous = atom
+    aromatic = [False] * n_atoms
+    bond_codes = _BOND_CODES
+    bonds, pairs = [], []
+    for (begin, end, kind), conjugated in zip(table.bonds, table.conjugated, strict=True):
+        key = (kind, conjugated, (begin, end) in ring_bonds if begin < end else (end, begin) in ring_bonds)
+        code = bond_codes.get(key)
+        if code is None:
+            code = bond_codes[key] = _BONDS.code((_BOND_TYPE_OF[kind], conjugated, key[2]))
+        bonds.append(code)
+        pairs.append(begin)
+        pairs.append(end)
+        if kind == 4:
+            aromatic[begin] = aromatic[end] = True
+    atom_codes = _ATOM_CODES
+    atoms, numbers, charge = [], [], 0
+    for index, ((number, _, formal, hydrogens, degree), hybridisation) in enumerate(
+        zip(table.atoms, table.hybridisations, strict=True)
+    ):
+        key = (number, degree, formal, hybridisation, aromatic[index], hydrogens, ring_atoms[index])
+        code = atom_codes.get(key)
+        if code is None:
+            rdkit_key = (number, degree, formal, _HYBRIDISATION_OF[hybridisation], *key[4:])
+            code = atom_codes[key] = _ATOMS.code(rdkit_key)
+        atoms.append(code)
+        numbers.append(number)
+        charge += formal
+    return EncodedMolecule(
+        atoms=np.array(atoms, dtype=np.int32),
+        bonds=np.array(bonds, dtype=np.int32),
+        pairs=np.array(pairs, dtype=np.int64),
+        atomic_numbers=np.array(numbers, dtype=np.int16),
+        charge=charge,
+    )
+
+
+def _encode_mol_rdkit(mol: Chem.Mol) -> EncodedMolecule:
+    """:func:`encode_mol` through RDKit's calls, atom by atom and bond by bond.
+
     Each call into RDKit costs about half a microsecond and each atom or bond wrapper a few, so only what RDKit alone
-    knows is asked per atom and bond; degree and aromaticity are read off the bonds (in a sanitised molecule an atom
-    is aromatic exactly when one of its bonds is; the tests check both against RDKit's own flags). Ring membership
-    is asked per atom and bond: the ring information's tuples (``AtomRings``) cost more to build than the calls.
+    knows is asked per atom and bond. Ring membership is asked per atom and bond.
     """
     n_atoms = mol.GetNumAtoms()
     get_bond = mol.GetBondWithIdx  # by index: cheaper than iterating the GetBonds() sequence
@@ -305,7 +379,11 @@ def encode_many(smiles: Iterable[str], max_heavy_atoms: int = DEFAULT_MAX_HEAVY_
 
 
 def collate_2d(molecules: Sequence[EncodedMolecule]) -> Data:
-    """One batched graph of ``molecules``: ``x``, ``edge_index``, ``edge_attr``, ``batch``, ``ptr``.
+    """One batched graph of ``molecules``: ``x``, ``edge_index``, ``edge_attr``, ``batch``, ``ptr``, and the kind
+    codes :meth:`.gnn2d.DMPNN.predict` reads instead of the feature matrices: ``atom_kind`` (per atom its row of
+    ``atom_rows``, the atom kinds' feature rows), ``edge_pair`` (per directed edge its row of ``pair_rows``, the
+    features of the (source atom kind, bond kind) pairs in the batch), ``edge_both`` (per directed edge its column of
+    ``both_pairs``, the (pair, pair of the reverse edge) combinations in the batch, as rows of ``pair_rows``).
 
     NumPy concatenation and one gather per feature matrix: PyG's ``Batch.from_data_list`` costs more than the
     featurisation itself at screening batch sizes.
@@ -314,27 +392,44 @@ def collate_2d(molecules: Sequence[EncodedMolecule]) -> Data:
     ptr = np.zeros(len(molecules) + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
     if molecules:
-        atoms = np.concatenate([molecule.atoms for molecule in molecules])
-        bonds = np.concatenate([molecule.bonds for molecule in molecules])
+        atoms = np.concatenate([molecule.atoms for molecule in molecules]).astype(np.int64)
+        bonds = np.concatenate([molecule.bonds for molecule in molecules]).astype(np.int64)
         bond_counts = np.fromiter((len(molecule.bonds) for molecule in molecules), dtype=np.int64)
         pairs = np.concatenate([molecule.pairs for molecule in molecules]).reshape(-1, 2)
         pairs += np.repeat(ptr[:-1], bond_counts)[:, None]  # atom indices of each molecule shifted to its offset
     else:
-        atoms = bonds = np.zeros(0, dtype=np.int32)
+        atoms = bonds = np.zeros(0, dtype=np.int64)
         pairs = np.zeros((0, 2), dtype=np.int64)
     # Directed edges: bond k gives i->j at 2k and j->i at 2k + 1.
     edge_index = np.empty((2, 2 * len(pairs)), dtype=np.int64)
     edge_index[0, 0::2], edge_index[1, 0::2] = pairs[:, 0], pairs[:, 1]
     edge_index[0, 1::2], edge_index[1, 1::2] = pairs[:, 1], pairs[:, 0]
-    x = _ATOMS.matrix()[atoms] if len(atoms) else np.zeros((0, ATOM_DIM), dtype=np.float32)
-    edge_attr = _BONDS.matrix()[np.repeat(bonds, 2)] if len(bonds) else np.zeros((0, BOND_DIM), dtype=np.float32)
+    atom_matrix = _ATOMS.matrix() if len(atoms) else np.zeros((0, ATOM_DIM), dtype=np.float32)
+    bond_matrix = _BONDS.matrix() if len(bonds) else np.zeros((0, BOND_DIM), dtype=np.float32)
+    edge_bonds = np.repeat(bonds, 2)
+    # The (source atom kind, bond kind) pair of each directed edge, numbered among the pairs of this batch.
+    n_bond_kinds = max(len(bond_matrix), 1)
+    pair_codes, edge_pair = np.unique(atoms[edge_index[0]] * n_bond_kinds + edge_bonds, return_inverse=True)
+    pair_rows = np.concatenate([atom_matrix[pair_codes // n_bond_kinds], bond_matrix[pair_codes % n_bond_kinds]], 1)
+    edge_pair = edge_pair.reshape(-1).astype(np.int64, copy=False)
+    # The pairs of each directed edge and of its reverse, numbered among those of this batch.
+    n_pairs = max(len(pair_codes), 1)
+    both_codes, edge_both = np.unique(
+        edge_pair * n_pairs + edge_pair.reshape(-1, 2)[:, ::-1].reshape(-1), return_inverse=True
+    )
     return Data(
-        x=torch.from_numpy(x),
+        x=torch.from_numpy(atom_matrix[atoms]),
         edge_index=torch.from_numpy(edge_index),
-        edge_attr=torch.from_numpy(edge_attr),
+        edge_attr=torch.from_numpy(bond_matrix[edge_bonds]),
         batch=torch.from_numpy(np.repeat(np.arange(len(molecules), dtype=np.int64), counts)),
         ptr=torch.from_numpy(ptr),
         num_nodes=int(ptr[-1]),
+        atom_kind=torch.from_numpy(atoms),
+        atom_rows=torch.from_numpy(atom_matrix),
+        edge_pair=torch.from_numpy(edge_pair),
+        pair_rows=torch.from_numpy(pair_rows.astype(np.float32, copy=False)),
+        edge_both=torch.from_numpy(edge_both.reshape(-1).astype(np.int64, copy=False)),
+        both_pairs=torch.from_numpy(np.stack([both_codes // n_pairs, both_codes % n_pairs]).astype(np.int64)),
     )
 
 

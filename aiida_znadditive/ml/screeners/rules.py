@@ -56,7 +56,7 @@ from rdkit.rdBase import BlockLogs
 
 from ... import __version__
 from .base import Screener, ScreenerError, Screening
-from .descriptors import AtomTable, CrippenLogP, count_donors, parse_smiles
+from .descriptors import AtomTable, CrippenLogP, atom_table, count_donors, parse_smiles
 from .descriptors import sa_score as _sa_score
 
 # Bump when a rule, a threshold default or the score changes: the version recorded with promoted candidates.
@@ -140,6 +140,115 @@ REDOX_ALERTS: tuple[tuple[str, str, str], ...] = (
 )
 _REDOX_PATTERNS = tuple((name, Chem.MolFromSmarts(smarts), why) for name, smarts, why in REDOX_ALERTS)
 _REDOX_SMARTS = {name: smarts for name, smarts, _ in REDOX_ALERTS}
+
+
+def _possible_redox_alerts(table: AtomTable) -> set[str]:  # noqa: PLR0912 - one alert a branch
+    """The redox alerts a molecule can match, judged from its atom table: a superset of those that match, for only
+    these to be searched.
+
+    Each alert's SMARTS needs one of the bonds listed below (elements, aromatic or not, bond type; a SMARTS bond
+    without a symbol is single or aromatic) or a number of distinct atoms of a kind, so a molecule without them
+    cannot match it. An alert without a condition here (one added to REDOX_ALERTS later) is always searched.
+    """
+    atoms, table_bonds = table.atoms, table.bonds
+    codes = [2 * atom[0] + atom[1] for atom in atoms]  # element and aromaticity: SMARTS N is 14, n is 15
+    bonds = {(codes[begin], codes[end], kind) for begin, end, kind in table_bonds}
+    bonds.update([(b, a, kind) for a, b, kind in bonds])  # both directions
+
+    def bond(a: int, b: int, kinds: tuple[int, ...] = _DEFAULT_BOND) -> bool:
+        for kind in kinds:  # noqa: SIM110 - a loop: cheaper than any() on a generator for one or two kinds
+            if (a, b, kind) in bonds:
+                return True
+        return False
+
+    possible = set(_REDOX_NAMES - _PRESCREENED_REDOX)  # alerts without a condition: always searched
+    if bond(_ALIPHATIC_N, _ALIPHATIC_O, (2,)):
+        possible |= {'nitro', 'nitroso'}
+    if bond(_ALIPHATIC_N, _ALIPHATIC_N, (2,)):
+        possible |= {'azo', 'diazo'}
+    if bond(_ALIPHATIC_N, _ALIPHATIC_N, (3,)):
+        possible.add('diazo')
+    if bond(_ALIPHATIC_S, _ALIPHATIC_S):
+        possible.add('disulfide')
+    if bond(_ALIPHATIC_O, _ALIPHATIC_O):
+        possible.add('peroxide')
+    if bond(_ALIPHATIC_N, _ALIPHATIC_N):
+        possible.add('hydrazine')
+    if bond(_ALIPHATIC_N, _ALIPHATIC_O):
+        possible.add('hydroxylamine')
+    if 2 * _PHOSPHORUS in codes or 2 * _PHOSPHORUS + 1 in codes:
+        possible.add('phosphine or phosphite')
+    halogens = [index for index, atom in enumerate(atoms) if atom[0] in _HEAVY_HALOGENS]
+    if halogens:
+        if bond(_ALIPHATIC_C, 2 * 35) or bond(_ALIPHATIC_C, 2 * 53):
+            possible.add('alkyl bromide or iodide')
+        if len(halogens) >= 2:
+            possible.add('polyhalomethyl')
+        for begin, end, kind in table_bonds:
+            if kind in _DEFAULT_BOND and (
+                (atoms[begin][0] in _N_O_S and atoms[end][0] in _HEAVY_HALOGENS)
+                or (atoms[end][0] in _N_O_S and atoms[begin][0] in _HEAVY_HALOGENS)
+            ):
+                possible.add('N/O/S-halogen')
+                break
+    # Quinones: two carbons with a double bond to an aliphatic O.
+    if bond(_ALIPHATIC_C, _ALIPHATIC_O, (2,)) or bond(_AROMATIC_C, _ALIPHATIC_O, (2,)):
+        carbonyls = {
+            begin if atoms[begin][0] == _CARBON else end
+            for begin, end, kind in table_bonds
+            if kind == 2 and (codes[begin], codes[end]) in _C_O
+        }
+        if len(carbonyls) >= 2:
+            possible |= {'para-quinone', 'ortho-quinone'}
+    # Aliphatic O and N with hydrogens: two of them on aromatic carbons (hydroquinone- and catechol-like), two
+    # hydroxyl O and a C=C (enediol).
+    protic = {index for index, atom in enumerate(atoms) if atom[0] in _O_OR_N and not atom[1] and atom[3]}
+    if len(protic) >= 2:
+        rich = set()
+        for begin, end, kind in table_bonds:
+            if kind in _DEFAULT_BOND:
+                if begin in protic and codes[end] == _AROMATIC_C:
+                    rich.add(begin)
+                elif end in protic and codes[begin] == _AROMATIC_C:
+                    rich.add(end)
+        if len(rich) >= 2:
+            possible |= {'hydroquinone-like', 'catechol-like'}
+        if sum(atoms[index][0] == _OXYGEN_Z for index in protic) >= 2 and any((a, b, 2) in bonds for a, b in _C_C):
+            possible.add('enediol')
+    return possible
+
+
+_CARBON, _OXYGEN_Z, _PHOSPHORUS = 6, 8, 15
+_ALIPHATIC_C, _AROMATIC_C, _ALIPHATIC_N, _ALIPHATIC_O, _ALIPHATIC_S = 12, 13, 14, 16, 32
+_C_C = ((12, 12), (12, 13), (13, 13))
+_C_O = frozenset({(12, 16), (16, 12), (13, 16), (16, 13)})  # an aliphatic or aromatic carbon and an aliphatic O
+_DEFAULT_BOND = (1, 4)
+_O_OR_N = frozenset({7, 8})
+_N_O_S = frozenset({7, 8, 16})
+_HEAVY_HALOGENS = frozenset({17, 35, 53})
+_REDOX_NAMES = frozenset(name for name, _, _ in REDOX_ALERTS)
+# The alerts _possible_redox_alerts has a condition for.
+_PRESCREENED_REDOX = frozenset(
+    {
+        'nitro',
+        'nitroso',
+        'azo',
+        'diazo',
+        'disulfide',
+        'para-quinone',
+        'ortho-quinone',
+        'alkyl bromide or iodide',
+        'polyhalomethyl',
+        'peroxide',
+        'N/O/S-halogen',
+        'hydroquinone-like',
+        'catechol-like',
+        'enediol',
+        'hydrazine',
+        'hydroxylamine',
+        'phosphine or phosphite',
+    }
+)
 # Wildman-Crippen logP, exactly RDKit's, with a per-process cache of atom environments (see descriptors.py).
 _CRIPPEN = CrippenLogP()
 
@@ -296,7 +405,7 @@ class LocalQueries:
         if table is None:
             return None
         rings = [0] * len(table.atoms)
-        for ring in mol.GetRingInfo().AtomRings():
+        for ring in table.rings if table.rings is not None else mol.GetRingInfo().AtomRings():
             for index in ring:
                 rings[index] += 1
         kinds = [(*atom, rings[index]) for index, atom in enumerate(table.atoms)]
@@ -652,7 +761,8 @@ class RulesScreener(Screener):
         bad molecule (the reason says what is wrong). ``mol``: the molecule as :meth:`_parse` gives it, when already
         parsed."""
         settings = self.settings
-        if mol is None or not isinstance(smiles, str) or not smiles.strip() or len(smiles) > self._max_length:
+        parsed_here = mol is None or not isinstance(smiles, str) or not smiles.strip() or len(smiles) > self._max_length
+        if parsed_here:
             parsed = self._parse(smiles)
             if isinstance(parsed, Screening):
                 return parsed, None
@@ -680,7 +790,12 @@ class RulesScreener(Screener):
 
         stages = settings['stages']
         # The costly half computes the cheap descriptors (its predictions and score need them) but judges none.
-        table, logp, n_donors = self._cheap_criteria(smiles, mol, row, predictions, reasons, judge=stages != 'costly')
+        # The atom table is left on a molecule parsed here, for the screeners after this one (gnn featurisation,
+        # the costly half), which get the same molecule object handed on.
+        table = atom_table(mol, keep=parsed_here)
+        logp, n_donors = self._cheap_criteria(
+            smiles, mol, row, predictions, reasons, table=table, judge=stages != 'costly'
+        )
         if stages == 'cheap':
             # The desirability with the costly terms at their best: an upper bound of the final score.
             return self._result(smiles, reasons, predictions, self._score(logp, n_donors, None, 0)), mol
@@ -692,10 +807,19 @@ class RulesScreener(Screener):
         return self._result(smiles, reasons, predictions, self._score(logp, n_donors, sa, n_tox)), mol
 
     def _cheap_criteria(  # noqa: PLR0912 - one rule a branch
-        self, smiles: str, mol: Chem.Mol, row: dict | None, predictions: dict, reasons: list[str], *, judge: bool
-    ) -> tuple[AtomTable | None, float, int]:
+        self,
+        smiles: str,
+        mol: Chem.Mol,
+        row: dict | None,
+        predictions: dict,
+        reasons: list[str],
+        *,
+        table: AtomTable | None,
+        judge: bool,
+    ) -> tuple[float, int]:
         """Charge, logP, TPSA, donors, redox alerts and orbital window: their predictions and, when ``judge``, their
-        reasons. Returns the atom table (read once for logP and the alert pre-screen), logP and the donor count."""
+        reasons. ``table``: the molecule's atom table (read once for charges, logP and the alert pre-screen). Returns
+        logP and the donor count."""
         settings = self.settings
         charge = Chem.GetFormalCharge(mol)
         predictions['charge'] = float(charge)
@@ -704,15 +828,22 @@ class RulesScreener(Screener):
         # Atom charges and radicals only come from bracket atoms (or CXSMILES extensions): without either, an
         # organic-subset atom is neutral and filled up with implicit hydrogens.
         if judge and ('[' in smiles or '|' in smiles):
-            get_atom = mol.GetAtomWithIdx
-            for index in range(mol.GetNumAtoms()):
-                atom = get_atom(index)
-                if abs(atom.GetFormalCharge()) > 1:
-                    reasons.append(f'formal charge {atom.GetFormalCharge():+d} on {atom.GetSymbol()}{index}')
-                if atom.GetNumRadicalElectrons():
-                    reasons.append(f'radical on {atom.GetSymbol()}{index} (open shell)')
+            if table is not None and table.radicals is not None:  # charges and radicals from the table
+                symbol = _symbol
+                for index, (atom, radical) in enumerate(zip(table.atoms, table.radicals, strict=True)):
+                    if abs(atom[2]) > 1:
+                        reasons.append(f'formal charge {atom[2]:+d} on {symbol(atom[0])}{index}')
+                    if radical:
+                        reasons.append(f'radical on {symbol(atom[0])}{index} (open shell)')
+            else:
+                get_atom = mol.GetAtomWithIdx
+                for index in range(mol.GetNumAtoms()):
+                    atom = get_atom(index)
+                    if abs(atom.GetFormalCharge()) > 1:
+                        reasons.append(f'formal charge {atom.GetFormalCharge():+d} on {atom.GetSymbol()}{index}')
+                    if atom.GetNumRadicalElectrons():
+                        reasons.append(f'radical on {atom.GetSymbol()}{index} (open shell)')
 
-        table = AtomTable.of(mol)
         logp = _CRIPPEN(mol, table)
         predictions['logp'] = logp
         if judge and settings['logp_max'] is not None and logp > settings['logp_max']:
@@ -725,19 +856,26 @@ class RulesScreener(Screener):
             reasons.append(f'TPSA {tpsa:.1f} Å² below {settings["tpsa_min"]:.1f}')
 
         # The donors of find_donors (whose SMARTS count implicit hydrogens too: same donors as with AddHs), counted.
-        n_donors = count_donors(mol)
+        n_donors = count_donors(mol, table)
         predictions['n_donors'] = float(n_donors)
         if not judge:
-            return table, logp, n_donors
+            return logp, n_donors
         if n_donors < settings['min_donors']:
             reasons.append(f'{n_donors} Zn2+ donor atom(s), fewer than {settings["min_donors"]}')
-        if settings['redox_alerts'] and self._any_redox is not None and mol.HasSubstructMatch(self._any_redox):
+        if not settings['redox_alerts'] or self._any_redox is None:
+            pass
+        elif table is not None:  # only the alerts the table leaves possible
+            possible = _possible_redox_alerts(table)
+            for name, pattern, why in self._redox:
+                if name in possible and mol.HasSubstructMatch(pattern):
+                    reasons.append(f'redox alert {name}: {why}')
+        elif mol.HasSubstructMatch(self._any_redox):
             for name, pattern, why in self._redox:
                 if mol.HasSubstructMatch(pattern):
                     reasons.append(f'redox alert {name}: {why}')
         if row is not None:
             reasons.extend(self._orbital_reasons(row))
-        return table, logp, n_donors
+        return logp, n_donors
 
     def _costly_criteria(
         self, mol: Chem.Mol, table: AtomTable | None, predictions: dict, reasons: list[str]
@@ -799,6 +937,14 @@ class RulesScreener(Screener):
             uncertainty=dict.fromkeys(predictions),  # rules are exact for their own definitions: no uncertainty
             reasons=reasons,
         )
+
+
+_PERIODIC_TABLE = Chem.GetPeriodicTable()
+
+
+def _symbol(number: int) -> str:
+    """The element symbol of an atomic number, as ``Atom.GetSymbol`` gives it (dummy atoms never have a table)."""
+    return _PERIODIC_TABLE.GetElementSymbol(number)
 
 
 def _largest_fragment(mol: Chem.Mol) -> Chem.Mol:
