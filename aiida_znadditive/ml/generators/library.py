@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..database.importers.smiles import _line_rows
 from .base import GeneratorError
 
 MOSES_SPLITS = ('train', 'test', 'test_scaffolds')
@@ -132,15 +133,5 @@ def read_smiles_file(path: str | Path) -> list[str]:
         lowered = [name.strip().lower() for name in header]
         column = lowered.index('smiles') if 'smiles' in lowered else 0
         return [row[column].strip() if len(row) > column else '' for row in reader if row]
-    out = []
-    first = True
-    for line in text.splitlines():
-        words = line.split()
-        if not words or words[0].startswith('#'):
-            continue
-        if first and words[0].lower() == 'smiles':
-            first = False
-            continue
-        first = False
-        out.append(words[0])
-    return out
+    # Plain SMILES files: read as the meta-database's SMILES importer reads them (comments, a `smiles` header).
+    return [smiles for _, smiles, _ in _line_rows(text.splitlines())]

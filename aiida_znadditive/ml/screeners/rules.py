@@ -56,7 +56,7 @@ from rdkit.rdBase import BlockLogs
 
 from ... import __version__
 from .base import Screener, ScreenerError, Screening
-from .descriptors import AtomTable, CrippenLogP, atom_table, count_donors, parse_smiles
+from .descriptors import _TABLE_PRIMITIVES, AtomTable, CrippenLogP, _primitives, atom_table, count_donors, parse_smiles
 from .descriptors import sa_score as _sa_score
 
 # Bump when a rule, a threshold default or the score changes: the version recorded with promoted candidates.
@@ -295,28 +295,8 @@ def _fingerprint_words(fingerprint: DataStructs.ExplicitBitVect) -> np.ndarray:
 # Query primitives that read nothing but an atom's kind (element, aromaticity, charge, hydrogens, degree, number of
 # rings) or a bond's type: RDKit's own Match of such a query atom (bond) on one atom (bond) of a kind is its answer
 # for every atom (bond) of that kind.
-_ATOM_PRIMITIVES = frozenset(
-    {
-        'AtomAnd',
-        'AtomOr',
-        'AtomNull',
-        'AtomAtomicNum',
-        'AtomType',
-        'AtomIsAromatic',
-        'AtomIsAliphatic',
-        'AtomFormalCharge',
-        'AtomHCount',
-        'AtomExplicitDegree',
-        'AtomTotalDegree',
-        'AtomInRing',
-        'AtomInNRings',
-    }
-)
+_ATOM_PRIMITIVES = _TABLE_PRIMITIVES | {'AtomInRing', 'AtomInNRings'}
 _BOND_PRIMITIVES = frozenset({'BondAnd', 'BondOr', 'BondNull', 'BondOrder', 'SingleOrAromaticBond'})
-
-
-def _primitives(description: str) -> set[str]:
-    return {line.split()[0] for line in description.splitlines() if line.strip()}
 
 
 class LocalQueries:
