@@ -59,6 +59,10 @@ def test_metal_slab_relaxation_can_start_from_the_unit_hessian(aiida_profile):
     geo_opt = adapter.input_parameters(bulk(), unit, adapter.settings(unit))['MOTION']['GEO_OPT']
     assert geo_opt['OPTIMIZER'] == 'BFGS'
     assert geo_opt['BFGS'] == {'USE_MODEL_HESSIAN': False}
+    # L-BFGS (the adsorption protocols' DFT stage) has no first-Hessian choice: nothing BFGS-specific is written.
+    lbfgs = Task('relax', settings={**METAL, 'geo_opt': {'optimizer': 'LBFGS', 'model_hessian': False}})
+    geo_opt = adapter.input_parameters(bulk(), lbfgs, adapter.settings(lbfgs))['MOTION']['GEO_OPT']
+    assert geo_opt['OPTIMIZER'] == 'LBFGS' and 'BFGS' not in geo_opt
 
 
 def test_unknown_cell_symmetry_is_named(aiida_profile):

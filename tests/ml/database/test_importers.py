@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ def read(name: str, path=None, **options) -> tuple[list, SkipLog]:
 
 
 def test_registry_names():
-    assert set(IMPORTERS) == {'qm9', 'moses', 'pcqm4mv2', 'mp-molecules', 'sdf', 'smiles', 'parquet'}
+    assert set(IMPORTERS) == {'qm9', 'moses', 'pcqm4mv2', 'mp-molecules', 'sdf', 'smiles', 'generated', 'parquet'}
 
 
 # -- QM9 ----------------------------------------------------------------------------------------------------------
@@ -232,6 +233,39 @@ def test_parquet_rows_cast_and_incomplete_rows_skipped(tmp_path):
     assert result.column('zpve_ev').null_count == 1
     assert result.column('source').to_pylist() == ['znadditive-xtb']
     assert dict(skips.skipped) == {'missing identity or provenance': 1}
+
+
+# -- molecules of a generator run ------------------------------------------------------------------------------
+
+
+def test_generated_molecules_carry_their_generator_as_source(tmp_path):
+    from aiida_znadditive.ml.generators import Constraints, Objective, load_generator
+    from aiida_znadditive.ml.generators.objectives import heavy_atoms
+
+    def picky(smiles: str) -> float:  # a scorer failing on one molecule of the run
+        if smiles == 'CCCO':
+            raise ValueError('no propanol')
+        return heavy_atoms(smiles)
+
+    seeds = ['CCO', 'CCCO', 'OCCO', 'CC(=O)O', 'COC', 'CCN']
+    result = load_generator('random', seed_smiles=seeds).generate(
+        Objective(scorer=picky, name='heavy'), Constraints(logp_max=None, sa_max=None), budget=6, seed=2
+    )
+    csv_path = result.write_csv(tmp_path / 'run.csv')
+    (tmp_path / 'run.json').write_text(json.dumps(result.provenance()))
+    records, skips = read('generated', csv_path)
+    by_smiles = {record['smiles']: record for record in records}
+    assert sorted(by_smiles) == sorted(set(seeds) - {'CCCO'})
+    ethanol = by_smiles['CCO']
+    assert ethanol['source'] == 'generated:random'
+    assert ethanol['source_version'] == f'{result.version} seed 2'
+    call = next(molecule.call for molecule in result.molecules if molecule.smiles == 'CCO')
+    assert ethanol['source_id'] == f'call {call}' and ethanol['inchikey'] == 'LFQSCWFLJHTTHZ-UHFFFAOYSA-N'
+    assert skips.read == 6 and dict(skips.skipped) == {'not scored': 1}
+
+    (tmp_path / 'run.json').unlink()
+    with pytest.raises(SourceError, match=r'run.json \(written by `gen run`\) is unreadable'):
+        read('generated', csv_path)
 
 
 # -- Bad input common to all ----------------------------------------------------------------------------------------

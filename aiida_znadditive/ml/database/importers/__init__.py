@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..standardise import StandardiseSettings
 from .base import ImportContext, Importer, SkipLog, SourceError
+from .generated import read_generated
 from .moses import read_moses
 from .mp_molecules import read_mp_molecules
 from .parquet import read_parquet
@@ -33,6 +34,7 @@ IMPORTERS = {
         Importer(
             'smiles', read_smiles, 'SMILES file (.smi/.txt lines, .csv/.tsv with a smiles column)', True, 'SMILES'
         ),
+        Importer('generated', read_generated, 'molecules of `gen run` (its CSV, provenance JSON beside)', True, 'CSV'),
         Importer(
             'parquet', read_parquet, 'Parquet in the meta-database schema (e.g. xTB label shards)', True, 'Parquet'
         ),
