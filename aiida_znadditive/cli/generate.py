@@ -47,7 +47,8 @@ class OptionalInt(OptionalFloat):
 
 @cmd_root.group('gen')
 def cmd_gen() -> None:
-    """Generate candidate additives (graph GA, random library baseline) and compute generation metrics."""
+    """Generate candidate additives (graph GA, REINVENT on a SELFIES language model, random library baseline),
+    pretrain that language model, and compute generation metrics."""
 
 
 @cmd_gen.command('list')
@@ -67,7 +68,8 @@ def cmd_list() -> None:
     'objective_specs',
     multiple=True,
     help='SCORER[:KEY][,weight=W][,kind=larger|smaller|window,low=L,high=H][,set.NAME=V]; repeatable. '
-    'Default: the ZIB objective (rules score; with --checkpoint also the gnn window and gap).',
+    'Default: the ZIB objective (rules score, and the gnn window, gap, Zn2+ exchange and solubility of the shipped '
+    'zib_xtb model or --checkpoint; --rules-only: the rules score alone).',
 )
 @click.option(
     '--objectives-file', type=click.Path(dir_okay=False, exists=True, path_type=Path), help='YAML list of objectives.'
@@ -75,8 +77,9 @@ def cmd_list() -> None:
 @click.option(
     '--checkpoint',
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help='gnn model checkpoint: adds the gnn objectives to the default, and is given to gnn objectives.',
+    help='gnn model checkpoint for the default objective (instead of the shipped zib_xtb) and for gnn objectives.',
 )
+@click.option('--rules-only', is_flag=True, help='Default objective without a gnn model: the rules score alone.')
 @click.option('--budget', type=click.IntRange(min=0), default=100, show_default=True, help='Scorer calls (molecules).')
 @click.option('--seed', type=int, default=0, show_default=True, help='Random seed (same seed, same molecules).')
 @click.option('--selection', type=click.Choice(SELECTIONS), default='scalar', show_default=True)
@@ -100,6 +103,7 @@ def cmd_run(
     objective_specs,
     objectives_file,
     checkpoint,
+    rules_only,
     budget,
     seed,
     selection,
@@ -147,7 +151,7 @@ def cmd_run(
         if objectives_file is not None:
             objectives += load_objectives_file(objectives_file, checkpoint)
         if not objectives:
-            objectives = zib_objectives(checkpoint)
+            objectives = zib_objectives(None if rules_only else checkpoint or 'shipped')
         constraints = Constraints(
             elements=tuple(e.strip() for e in elements.split(',') if e.strip())
             if elements is not None
@@ -251,3 +255,77 @@ def cmd_metrics(file, reference, reference_sample, training, no_3d, max_3d, scaf
         )
         return
     click.echo(format_metrics(metrics))
+
+
+@cmd_gen.command('pretrain')
+@click.option(
+    '--library',
+    default='moses',
+    show_default=True,
+    help='Training molecules: moses (the MOSES training split), moses:test, qm9 or a SMILES file.',
+)
+@click.option(
+    '--limit',
+    type=click.IntRange(min=0),
+    default=250_000,
+    show_default=True,
+    help='Molecules used: a seeded sample of the library; 0 for all of it (MOSES: 1.58M, minutes to encode).',
+)
+@click.option('--time-budget', type=click.FloatRange(min=0, min_open=True), help='Training wall-clock limit (s).')
+@click.option('--epochs', type=click.IntRange(min=1), default=10, show_default=True, help='Most passes over the data.')
+@click.option('--seed', type=int, default=0, show_default=True, help='Seed of the sample, split, weights and order.')
+@click.option('--embedding', type=click.IntRange(min=1), default=64, show_default=True, help='Token embedding width.')
+@click.option('--hidden', type=click.IntRange(min=1), default=256, show_default=True, help='GRU width.')
+@click.option('--layers', type=click.IntRange(min=1), default=3, show_default=True, help='GRU layers.')
+@click.option('--max-tokens', type=click.IntRange(min=1), default=100, show_default=True, help='Longest SELFIES kept.')
+@click.option('--batch-size', type=click.IntRange(min=1), default=128, show_default=True)
+@click.option('--lr', type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option('--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: torch decides).')
+@click.option(
+    '--out',
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='Checkpoint file (default: the shipped ml/shipped/selfies_lm/model.pt); the record goes to OUT.json.',
+)
+def cmd_pretrain(
+    library, limit, time_budget, epochs, seed, embedding, hidden, layers, max_tokens, batch_size, lr, threads, out
+) -> None:
+    """Pretrain the SELFIES language model of the `reinvent` generator and save it as a checkpoint.
+
+    Progress lines give the validation NLL (nats per molecule) and molecules/s. OUT.json records the data, what was
+    skipped, the final validation NLL, the seconds, the library versions and the checkpoint's sha256. Examples:
+    `gen pretrain --time-budget 1800`; `gen pretrain --library qm9 --limit 0 --epochs 5 --out qm9-lm.pt`.
+    """
+    import random
+
+    from ..ml.generators import GeneratorError
+    from ..ml.generators.library import read_library, sample_library
+    from ..ml.generators.lm import LMSettings, default_checkpoint, pretrain
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    out = out or default_checkpoint()
+    try:
+        settings = LMSettings(
+            embedding=embedding,
+            hidden=hidden,
+            layers=layers,
+            max_tokens=max_tokens,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=lr,
+        )
+        echo.echo_report(f'reading {library}' + (f', a sample of {limit:,} molecules' if limit else ', all molecules'))
+        smiles = sample_library(library, limit, random.Random(seed)) if limit else read_library(library)
+        model = pretrain(smiles, settings, time_budget_s=time_budget, seed=seed, log=echo.echo)
+    except GeneratorError as error:
+        echo.echo_critical(str(error))
+    model.record['data'] = {'library': str(library), 'limit': limit or None, 'sampled': len(smiles)}
+    digest = model.save(out)
+    sidecar = out.with_suffix('.json')
+    sidecar.write_text(json.dumps({'checkpoint': str(out), 'sha256': digest, **model.record}, indent=1))
+    echo.echo_success(
+        f'checkpoint {out} (sha256 {digest[:16]}), validation NLL {model.record["validation_nll"]:.2f}; '
+        f'record: {sidecar}'
+    )

@@ -347,7 +347,9 @@ def test_zib_objectives_with_a_checkpoint(monkeypatch):
         name = 'gnn'
         version = 'test'
 
-        ensemble = SimpleNamespace(target_names=('gap_ev', 'zn_exchange_energy_ev'))  # the checkpoint's
+        ensemble = SimpleNamespace(  # the checkpoint's targets and level of theory
+            target_names=('gap_ev', 'zn_exchange_energy_ev'), config={'level_of_theory': {'family': 'dft'}}
+        )
 
         def screen(self, smiles, rows=None):
             return [Screening(s, True, 6.0, {'gap_ev': 6.0, 'zn_exchange_energy_ev': -0.5}) for s in smiles]

@@ -1,5 +1,5 @@
-"""Generators (entry point group ``znadditive.generators``): graph GA, random library baseline; metrics of what
-they generate (:mod:`.metrics`)."""
+"""Generators (entry point group ``znadditive.generators``): graph GA, a SELFIES language model steered by
+reinforcement learning (``reinvent``), random library baseline; metrics of what they generate (:mod:`.metrics`)."""
 
 from .base import (
     GROUP,

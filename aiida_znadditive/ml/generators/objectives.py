@@ -3,13 +3,21 @@
 The ZIB default (:func:`zib_objectives`) is cheap: the ``rules`` screener's score, a Derringer desirability that is
 0 for a molecule failing any rule (elements, size, charge, logP ≤ 3 for water solubility, a Zn2+ donor, no redox
 alert inside the aqueous window, SA ≤ 4.5, no PAINS) and otherwise rewards low logP, easy synthesis, chelating
-donors and few Brenk toxicity alerts. With a ``gnn`` checkpoint it adds, from the ensemble's predictions:
+donors and few Brenk toxicity alerts. With a ``gnn`` checkpoint (by default the shipped ``zib_xtb`` model, a D-MPNN
+ensemble trained on our GFN2-xTB labels; see :mod:`aiida_znadditive.ml.shipped`) it adds, from the ensemble's
+predictions:
 
-- ``gnn``: the orbital window of the ``gnn`` screener as a must-pass (HOMO/LUMO inside water's window), and its
-  score (a lower confidence bound of the HOMO-LUMO gap, eV) as a ``larger`` desirability from 4.5 to 7.0 eV;
+- ``gnn``: the orbital window of the ``gnn`` screener as a must-pass (HOMO/LUMO inside water's window, thresholds of
+  the checkpoint's level of theory), and its score (a lower confidence bound of the HOMO-LUMO gap) as a ``larger``
+  desirability: from 4.5 to 7.0 eV for a DFT-level model, from 2.5 to 6.0 eV for a GFN2-level one (GFN2 compresses
+  gaps: DMSO 5.1, acetone 4.1, pyridine 3.2 eV in our labels; 2.5 eV is the ``xtb`` screener's floor);
 - ``zn_exchange``: when the checkpoint predicts ``zn_exchange_energy_ev``, a ``window`` desirability of −1.0 to
   0.0 eV with a 0.5 eV tolerance: replacing a water at Zn2+ should be favourable, but not so strongly that the
-  additive holds the ion (a starting point, to be tuned against the complexation WorkChain's numbers).
+  additive holds the ion (GFN2 labels of known additives: DMSO −0.10, imidazole −0.31, acetate −0.48, sulfate −1.12
+  eV; to be tuned against the complexation WorkChain's DFT numbers);
+- ``solubility``: when it predicts ``solvation_free_energy_ev`` (ALPB water), a ``smaller`` desirability from −0.6
+  to −0.1 eV, weight 0.5 (THF −0.06, acetone −0.15, ethylene glycol −0.37 eV in our labels): water solubility
+  beyond what the logP ceiling already demands.
 
 Text form of an objective (``--objective``): ``SCORER[:KEY][,OPTION=VALUE...]``, where SCORER is a screener entry
 point (``rules``, ``xtb``, ``gnn``) or a built-in function (:data:`FUNCTIONS`), KEY is ``score`` (default),
@@ -53,31 +61,53 @@ FUNCTIONS = {'qed': qed, 'heavy_atoms': heavy_atoms}
 _OPTIONS = {'weight', 'kind', 'low', 'high', 'tolerance', 'must_pass', 'name'}
 
 
-def zib_objectives(checkpoint: str | Path | None = None) -> list[Objective]:
-    """The default objectives of a ZIB additive search (module docstring); ``checkpoint``: a ``gnn`` model."""
+#: Desirability range of the gnn score (a lower bound of the gap, eV) by the checkpoint's level-of-theory family.
+GAP_DESIRABILITY = {'dft': (4.5, 7.0), 'gfn2': (2.5, 6.0)}
+
+
+def zib_objectives(checkpoint: str | Path | None = 'shipped') -> list[Objective]:
+    """The default objectives of a ZIB additive search (module docstring). ``checkpoint``: a ``gnn`` model folder,
+    ``'shipped'`` (the shipped ``zib_xtb`` model, when this installation has it) or None (the rules score alone)."""
     objectives = [Objective(scorer='rules', key='score', name='rules')]
+    if checkpoint == 'shipped':
+        from ..shipped import shipped_model
+
+        checkpoint = shipped_model('zib_xtb')
     if checkpoint is None:
         return objectives
     try:
         gnn = load_screener('gnn', checkpoint=str(checkpoint))
     except ScreenerError as error:
         raise GeneratorError(str(error)) from None
+    family = gnn.ensemble.config.get('level_of_theory', {}).get('family', 'dft')
+    low, high = GAP_DESIRABILITY.get(family, GAP_DESIRABILITY['dft'])
     objectives.append(
         Objective(
             scorer=gnn,
             key='score',
             name='gnn',
-            desirability={'kind': 'larger', 'low': 4.5, 'high': 7.0},
+            desirability={'kind': 'larger', 'low': low, 'high': high},
             must_pass=True,
         )
     )
-    if 'zn_exchange_energy_ev' in gnn.ensemble.target_names:
+    targets = gnn.ensemble.target_names
+    if 'zn_exchange_energy_ev' in targets:
         objectives.append(
             Objective(
                 scorer=gnn,
                 key='zn_exchange_energy_ev',
                 name='zn_exchange',
                 desirability={'kind': 'window', 'low': -1.0, 'high': 0.0, 'tolerance': 0.5},
+            )
+        )
+    if 'solvation_free_energy_ev' in targets:
+        objectives.append(
+            Objective(
+                scorer=gnn,
+                key='solvation_free_energy_ev',
+                name='solubility',
+                weight=0.5,
+                desirability={'kind': 'smaller', 'low': -0.6, 'high': -0.1},
             )
         )
     return objectives
