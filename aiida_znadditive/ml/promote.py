@@ -67,8 +67,9 @@ def screener_provenance(screener: Screener | dict, checkpoint_hash: str | None =
     provenance = dict(screener.provenance() if isinstance(screener, Screener) else screener)
     if not provenance.get('screener') or not provenance.get('version'):
         raise PromotionError(f'Screener provenance needs `screener` and `version`, got {sorted(provenance)}')
-    provenance['entry_point_group'] = GROUP
-    provenance['entry_point'] = f'{GROUP}:{provenance["screener"]}'
+    # A generator that picked candidates records its own group (znadditive.generators).
+    group = provenance.setdefault('entry_point_group', GROUP)
+    provenance['entry_point'] = f'{group}:{provenance["screener"]}'
     provenance['checkpoint_hash'] = checkpoint_hash or provenance.get('checkpoint_hash')
     provenance.setdefault('settings', {})
     return _json_clean(provenance)

@@ -1,0 +1,246 @@
+"""A small additive-discovery campaign, end to end: generate, record, promote, compute.
+
+1. **generate**: a generator (default the graph GA) proposes molecules under the ZIB objective
+   (:func:`~aiida_znadditive.ml.generators.objectives.zib_objectives`: the ``rules`` score and, with the shipped
+   GFN2-level ``gnn`` model, its orbital window, gap, Zn2+ exchange energy and solubility) within a budget of scorer
+   calls; every scored molecule goes to ``OUT/generated.csv`` with its provenance in ``OUT/generated.json``;
+2. **record**: those molecules enter the meta-database in ``OUT/molecules`` as the source ``generated:<generator>``
+   (importer ``generated``), like molecules of any other source;
+3. **promote**: the ``promote`` best molecules with a fitness above 0 become candidate nodes (calcfunction
+   ``znadditive.promote_candidate``), in the group ``znadditive/candidates/<label>``; the provenance node of their
+   "screener" names the generator (entry point group ``znadditive.generators``), its version, seed, budget and
+   objectives, and the ``gnn`` checkpoint's hash;
+4. **compute**: ``ZnComplexationWorkChain`` for the ``top_k`` best candidates the protocol accepts, one after
+   another in this process (a failing one is reported and the next goes on); each WorkChain's ``smiles`` input is
+   the promotion's output, so the graph runs from the generator's record to the DFT exchange energy.
+
+What it prints and returns: the funnel (molecules scored, with fitness > 0, promoted, WorkChains run, finished), and
+for each computed candidate the fitness, the GNN's predicted exchange energy (GFN2 level) and the WorkChain's
+exchange energies (DFT, gas and C-PCM water). :func:`plot_campaign` draws the funnel and that comparison.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .ml.generators import Constraints, GeneratorError, load_generator
+from .ml.generators.base import GenerationResult
+from .ml.generators.objectives import zib_objectives
+
+CANDIDATE_GROUP = 'campaign'
+
+
+@dataclasses.dataclass
+class CampaignSettings:
+    """What a campaign runs; every field is a command-line option of ``aiida-znadditive campaign``."""
+
+    generator: str = 'ga'
+    budget: int = 300
+    seed: int = 0
+    promote: int = 10
+    top_k: int = 2
+    protocol: str = 'fast'
+    checkpoint: str | None = 'shipped'
+    label: str = CANDIDATE_GROUP
+    generator_settings: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class ComputedCandidate:
+    """One candidate sent to the complexation WorkChain and what came back."""
+
+    smiles: str
+    fitness: float
+    predicted_exchange: float | None
+    candidate_pk: int
+    workchain_pk: int | None = None
+    exit_status: int | None = None
+    exchange_energy: float | None = None
+    exchange_energy_solvated: float | None = None
+    binding_mode: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclasses.dataclass
+class CampaignResult:
+    generation: GenerationResult
+    promoted: list = dataclasses.field(default_factory=list)
+    skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    computed: list[ComputedCandidate] = dataclasses.field(default_factory=list)
+    database_rows: int = 0
+
+    def funnel(self) -> list[tuple[str, int]]:
+        scored = self.generation.scored
+        return [
+            ('scored by the generator', len(scored)),
+            ('fitness > 0 (passed rules and gnn window)', sum(1 for molecule in scored if molecule.fitness > 0)),
+            ('promoted to candidate nodes', len(self.promoted)),
+            ('complexation WorkChains run', len(self.computed)),
+            ('finished with an exchange energy', sum(1 for item in self.computed if item.exit_status == 0)),
+        ]
+
+
+def generator_provenance(result: GenerationResult, checkpoint_hash: str | None) -> dict:
+    """The promotion's "screener" record for molecules a generator picked: the generator's entry point and version,
+    and the run's seed, budget, objectives and constraints as its settings."""
+    return {
+        'screener': result.generator,
+        'version': result.version,
+        'entry_point_group': 'znadditive.generators',
+        'checkpoint_hash': checkpoint_hash,
+        'settings': {
+            'seed': result.seed,
+            'budget': result.budget,
+            'objectives': result.objectives,
+            'constraints': result.constraints,
+            'scalarisation': result.scalarisation,
+        },
+    }
+
+
+def generate(settings: CampaignSettings, out: Path) -> tuple[GenerationResult, str | None]:
+    """Step 1: the generator's run, written to ``out/generated.csv`` (+ ``.json``); the gnn checkpoint hash."""
+    objectives = zib_objectives(settings.checkpoint)
+    checkpoint_hash = None
+    for objective in objectives:
+        provenance = objective.build_scorer().provenance()
+        checkpoint_hash = checkpoint_hash or provenance.get('checkpoint_hash')
+    generator = load_generator(settings.generator, **settings.generator_settings)
+    result = generator.generate(objectives, Constraints(), budget=settings.budget, seed=settings.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    result.write_csv(out / 'generated.csv')
+    (out / 'generated.json').write_text(json.dumps(result.provenance(), indent=1, default=str))
+    return result, checkpoint_hash
+
+
+def record(out: Path) -> int:
+    """Step 2: the generated molecules into the meta-database ``out/molecules``; the rows written."""
+    from .ml.database.store import MetaDatabase
+
+    report = MetaDatabase(out / 'molecules').import_source('generated', out / 'generated.csv', progress=False)
+    return report.rows_written
+
+
+def promote_best(result: GenerationResult, checkpoint_hash: str | None, settings: CampaignSettings) -> list:
+    """Step 3: the ``settings.promote`` best molecules with fitness > 0 as candidate nodes (best first)."""
+    from .ml.promote import promote
+    from .ml.screeners.base import Screening
+
+    best = [molecule for molecule in result.best(settings.promote, by='fitness') if molecule.fitness > 0]
+    screenings = [
+        Screening(smiles=molecule.smiles, passed=True, score=molecule.fitness, predictions=dict(molecule.predictions))
+        for molecule in best
+    ]
+    return promote(screenings, generator_provenance(result, checkpoint_hash), settings.label)
+
+
+def compute(
+    candidates: list,
+    settings: CampaignSettings,
+    prerank_code,
+    dft_code,
+    log: Callable[[str], None] = print,
+) -> tuple[list[ComputedCandidate], list[tuple[str, str]]]:
+    """Step 4: ``ZnComplexationWorkChain`` for the ``settings.top_k`` best candidates the protocol accepts."""
+    from aiida.engine import run_get_node
+
+    from .ml.promote import complexation_builders
+
+    builders, skipped = complexation_builders(
+        candidates, settings.top_k, prerank_code, dft_code, protocol=settings.protocol
+    )
+    computed = []
+    for index, (candidate, builder) in enumerate(builders, start=1):
+        item = ComputedCandidate(
+            smiles=candidate['smiles'],
+            fitness=candidate['score'],
+            predicted_exchange=candidate['predictions'].get('gnn.zn_exchange_energy_ev'),
+            candidate_pk=candidate.pk,
+        )
+        log(f'[{index}/{len(builders)}] {item.smiles}: ZnComplexationWorkChain ({settings.protocol})')
+        started = time.perf_counter()
+        try:
+            outputs, node = run_get_node(builder)
+        except Exception as error:  # one candidate's crash must not end the campaign
+            item.error = f'{type(error).__name__}: {error}'
+            log(f'    crashed: {item.error}')
+        else:
+            item.workchain_pk, item.exit_status = node.pk, node.exit_status
+            if node.is_finished_ok:
+                item.exchange_energy = outputs['exchange_energy'].value
+                item.exchange_energy_solvated = outputs['exchange_energy_solvated'].value
+                item.binding_mode = outputs['binding_mode'].value if 'binding_mode' in outputs else None
+            else:
+                item.error = f'exit {node.exit_status}: {node.exit_message}'
+        item.seconds = time.perf_counter() - started
+        computed.append(item)
+    return computed, [(candidate['smiles'], reason) for candidate, reason in skipped]
+
+
+def plot_campaign(result: CampaignResult, path: Path) -> Path:
+    """The funnel (left) and, for the computed candidates, the GNN's predicted (GFN2) against the WorkChain's DFT
+    exchange energy (right)."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={'width_ratios': [1.3, 1]})
+    funnel = result.funnel()
+    labels = [label for label, _ in funnel]
+    counts = [count for _, count in funnel]
+    bars = left.barh(range(len(counts)), counts, color='tab:blue')
+    left.set_yticks(range(len(counts)), labels)
+    left.invert_yaxis()
+    left.set_xscale('symlog', linthresh=1)
+    left.bar_label(bars, [str(count) for count in counts], padding=3)
+    left.set_title(f'Campaign funnel ({result.generation.generator}, seed {result.generation.seed})')
+    done = [item for item in result.computed if item.exchange_energy_solvated is not None]
+    for item in done:
+        predicted = item.predicted_exchange if item.predicted_exchange is not None else float('nan')
+        right.scatter(predicted, item.exchange_energy_solvated, color='tab:red')
+        right.annotate(
+            item.smiles,
+            (predicted, item.exchange_energy_solvated),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords='offset points',
+        )
+    right.axhline(0.0, color='grey', lw=0.8)
+    right.set_xlabel('predicted exchange energy, GNN on GFN2-xTB labels (eV)')
+    right.set_ylabel('exchange energy, DFT in C-PCM water (eV)')
+    right.set_title('Computed candidates' if done else 'No candidate computed')
+    figure.tight_layout()
+    figure.savefig(path, dpi=150)
+    plt.close(figure)
+    return path
+
+
+def run_campaign(
+    settings: CampaignSettings, out: Path, prerank_code, dft_code, log: Callable[[str], None] = print
+) -> CampaignResult:
+    """The four steps of the module docstring; the result of each is kept in the returned :class:`CampaignResult`."""
+    started = time.perf_counter()
+    generation, checkpoint_hash = generate(settings, Path(out))
+    log(
+        f'generated: {generation.calls} scorer calls in {generation.seconds:.1f} s, {generation.stop_reason}; '
+        f'gnn checkpoint {checkpoint_hash[:12] if checkpoint_hash else "none"}'
+    )
+    if not generation.scored:
+        raise GeneratorError(f'the campaign stopped before promotion, no molecule scored: {generation.stop_reason}')
+    result = CampaignResult(generation=generation)
+    result.database_rows = record(Path(out))
+    log(f'meta-database {Path(out) / "molecules"}: {result.database_rows} generated molecules recorded')
+    result.promoted = promote_best(generation, checkpoint_hash, settings)
+    log(f'promoted {len(result.promoted)} candidates to znadditive/candidates/{settings.label}')
+    if result.promoted and settings.top_k > 0:
+        result.computed, result.skipped = compute(result.promoted, settings, prerank_code, dft_code, log)
+    for smiles, reason in result.skipped:
+        log(f'skipped {smiles}: {reason}')
+    log(f'campaign done in {time.perf_counter() - started:.0f} s')
+    return result

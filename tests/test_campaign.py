@@ -1,0 +1,71 @@
+"""The campaign: a generator's molecules recorded in the meta-database and promoted with the generator's provenance.
+
+The complexation step runs real PySCF for minutes per candidate: the README's first command runs it; here the
+steps before it and the command's bad input are checked (``top_k=0``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from aiida import orm
+from click.testing import CliRunner
+
+from aiida_znadditive.campaign import CampaignSettings, plot_campaign, run_campaign
+from aiida_znadditive.cli import cmd_root
+from aiida_znadditive.ml.database.store import MetaDatabase
+from aiida_znadditive.ml.generators import GeneratorError
+from aiida_znadditive.ml.promote import GROUP_PREFIX, candidate_smiles
+
+SEEDS = ['OCCO', 'OCC(O)CO', 'CC(=O)O', 'CS(C)=O', 'NCC(=O)O', 'OC(=O)CC(O)(CC(=O)O)C(=O)O', 'CCOC(=O)C', 'C1COCCO1']
+
+
+def test_generated_molecules_are_recorded_and_the_best_promoted(aiida_profile, tmp_path):
+    settings = CampaignSettings(
+        budget=40,
+        seed=1,
+        promote=5,
+        top_k=0,
+        checkpoint=None,
+        label='campaign-test',
+        generator_settings={'seed_smiles': SEEDS, 'population_size': 8, 'offspring_size': 8},
+    )
+    lines = []
+    result = run_campaign(settings, tmp_path, None, None, log=lines.append)
+    generation = result.generation
+    assert generation.calls == 40 and generation.stopped_by == 'budget'
+
+    rows = MetaDatabase(tmp_path / 'molecules').query('SELECT smiles, source, source_version FROM molecules')
+    assert result.database_rows == rows.num_rows == len(generation.scored)
+    assert set(rows.column('source').to_pylist()) == {'generated:ga'}
+    assert set(rows.column('source_version').to_pylist()) == {f'{generation.version} seed 1'}
+
+    best = [m for m in generation.best(5, by='fitness') if m.fitness > 0]
+    assert [node['smiles'] for node in result.promoted] == [m.smiles for m in best]
+    assert [node['score'] for node in result.promoted] == pytest.approx([m.fitness for m in best])
+    group = orm.load_group(f'{GROUP_PREFIX}campaign-test')
+    assert {node.uuid for node in group.nodes} == {node.uuid for node in result.promoted}
+    # The graph names the generator as what picked each candidate, with its seed and objectives.
+    screener = result.promoted[0].creator.inputs['screener']
+    assert screener['entry_point'] == 'znadditive.generators:ga'
+    assert screener['version'] == generation.version and screener['settings']['seed'] == 1
+    assert [objective['name'] for objective in screener['settings']['objectives']] == ['rules']
+    assert candidate_smiles(result.promoted[0]).value == result.promoted[0]['smiles']
+
+    funnel = dict(result.funnel())
+    assert funnel['scored by the generator'] == 40
+    assert funnel['promoted to candidate nodes'] == len(best) and funnel['complexation WorkChains run'] == 0
+    assert plot_campaign(result, tmp_path / 'campaign.png').stat().st_size > 10_000
+    assert any('promoted' in line for line in lines)
+
+
+def test_campaign_without_a_budget_stops_with_the_reason(aiida_profile, tmp_path):
+    with pytest.raises(GeneratorError, match='no molecule scored: the budget is 0 scorer calls'):
+        run_campaign(CampaignSettings(budget=0, checkpoint=None), tmp_path, None, None, log=lambda line: None)
+
+
+def test_campaign_command_names_a_missing_code(aiida_profile, tmp_path):
+    result = CliRunner().invoke(
+        cmd_root, ['campaign', '--prerank-code', 'nothing@nowhere', '--out', str(tmp_path / 'run')]
+    )
+    assert result.exit_code != 0
+    assert 'nothing@nowhere' in result.output
