@@ -101,7 +101,13 @@ def novelty(smiles: Sequence[str], training: Iterable[str]) -> float:
     generated = _canonical_set(_valid(smiles))
     if not generated:
         return math.nan
-    known = _canonical_set(_valid(list(training)))
+    # One training molecule at a time: the 1.58M MOSES training molecules held as RDKit objects take > 24 GB.
+    known = set()
+    with BlockLogs():
+        for item in training:
+            mol = item if isinstance(item, Chem.Mol) else to_mols([item])[0]
+            if mol is not None:
+                known.add(Chem.MolToSmiles(mol))
     return len(generated - known) / len(generated)
 
 
