@@ -14,7 +14,7 @@ from .root import cmd_root
 
 # Named here, not imported from the registry, so that ``--help`` of every command stays free of RDKit and pyarrow;
 # a test keeps the two lists equal.
-SOURCES = ('qm9', 'moses', 'pcqm4mv2', 'mp-molecules', 'sdf', 'smiles', 'parquet')
+SOURCES = ('qm9', 'moses', 'pcqm4mv2', 'mp-molecules', 'sdf', 'smiles', 'generated', 'parquet')
 DATABASE_DIR = click.argument('directory', type=click.Path(file_okay=False, path_type=Path))
 
 
