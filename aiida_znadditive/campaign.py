@@ -30,6 +30,7 @@ from pathlib import Path
 from .ml.generators import Constraints, GeneratorError, load_generator
 from .ml.generators.base import GenerationResult
 from .ml.generators.objectives import zib_objectives
+from .ml.screeners.base import Screener
 
 CANDIDATE_GROUP = 'campaign'
 
@@ -106,10 +107,9 @@ def generator_provenance(result: GenerationResult, checkpoint_hash: str | None) 
 def generate(settings: CampaignSettings, out: Path) -> tuple[GenerationResult, str | None]:
     """Step 1: the generator's run, written to ``out/generated.csv`` (+ ``.json``); the gnn checkpoint hash."""
     objectives = zib_objectives(settings.checkpoint)
-    checkpoint_hash = None
-    for objective in objectives:
-        provenance = objective.build_scorer().provenance()
-        checkpoint_hash = checkpoint_hash or provenance.get('checkpoint_hash')
+    # The gnn objectives carry their loaded screener; an entry-point name (rules) is built later by the budget, once.
+    hashes = [o.scorer.provenance().get('checkpoint_hash') for o in objectives if isinstance(o.scorer, Screener)]
+    checkpoint_hash = next((value for value in hashes if value), None)
     generator = load_generator(settings.generator, **settings.generator_settings)
     result = generator.generate(objectives, Constraints(), budget=settings.budget, seed=settings.seed)
     out.mkdir(parents=True, exist_ok=True)
