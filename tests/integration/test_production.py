@@ -191,16 +191,18 @@ import json
 from aiida import load_profile, orm
 load_profile('{profile}')
 node = orm.load_node({pk})
+# A process node is stored a moment before its state is set: read that moment as 'created', not as a crash.
+state_of = lambda n: n.process_state.value if n.process_state else 'created'
 segments = sorted(
-    (link.link_label, link.node.pk, link.node.process_state.value)
+    (link.link_label, link.node.pk, state_of(link.node))
     for link in node.base.links.get_outgoing().all() if link.link_label.startswith('segment_')
 )
 running = [
     n.pk for n in node.called_descendants
-    if n.process_label == 'Cp2kCalculation' and n.get_job_id() and n.process_state.value == 'waiting'
+    if n.process_label == 'Cp2kCalculation' and n.get_job_id() and state_of(n) == 'waiting'
 ]
 steps = node.outputs.trajectory.get_stepids().tolist() if 'trajectory' in node.outputs else None
-print(json.dumps({{'state': node.process_state.value if node.process_state else None, 'exit_status': node.exit_status,
+print(json.dumps({{'state': state_of(node), 'exit_status': node.exit_status,
                   'segments': segments, 'running': running, 'steps': steps,
                   'cp2k_runs': len([n for n in node.called_descendants if n.process_label == 'Cp2kCalculation'])}}))
 """

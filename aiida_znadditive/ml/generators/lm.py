@@ -397,7 +397,8 @@ def versions() -> dict:
     return {
         'aiida-znadditive': __version__,
         'torch': str(torch.__version__),
-        'selfies': sf.__version__,
+        # The distribution's version: selfies' own __version__ lags its releases (2.1.1 reports 2.1.0).
+        'selfies': importlib.metadata.version('selfies'),
         'rdkit': importlib.metadata.version('rdkit'),
     }
 
