@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 
 import pytest
-import torch
 
 from aiida_znadditive.ml.screeners.base import Screener, ScreenerError, Screening
 from aiida_znadditive.ml.screeners.cascade import (
@@ -24,13 +23,7 @@ BROKEN = 'C1CC(N'  # unclosed ring and branch
 ADDITIVES = ['OCCO', 'CS(C)=O', 'CC(=O)[O-]', 'c1ccncc1', 'OCC(O)CO', 'O=C1OCCO1', '[Na+].CC(=O)[O-]', 'CCCCCCCCCCCCO']
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread, as in the workers: the same arithmetic in this process and in them."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 @pytest.fixture(scope='module')

@@ -43,13 +43,7 @@ def nitrogens(smiles: str) -> float:
 NITROGENS = Objective(nitrogens, desirability={'kind': 'larger', 'low': 0, 'high': 6}, name='nitrogens')
 
 
-@pytest.fixture(scope='module', autouse=True)
-def _one_thread():
-    """Tiny tensors: a second thread only adds overhead (and the test machine is shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 @pytest.fixture(scope='module')
