@@ -421,7 +421,10 @@ def test_gnn_screener(tmp_path):
     assert all(value > 0 for value in ethylene_glycol.uncertainty.values())
     gap = ethylene_glycol.predictions['gap_ev']
     assert ethylene_glycol.score == pytest.approx(gap - ethylene_glycol.uncertainty['gap_ev'])
-    assert any(reason.startswith('element(s) S not in the training data') for reason in dmso.reasons)
+    # Sulfur is outside QM9: failed before the forward pass, without predictions; predicted when asked to.
+    assert dmso.reasons == ['element(s) S not in the training data (C, F, N, O)'] and dmso.predictions == {}
+    lenient = GnnScreener(checkpoint=screener.settings['checkpoint'], known_elements_only=False)
+    assert set(lenient.screen(['CS(C)=O'])[0].predictions) == {'gap_ev', 'homo_ev', 'lumo_ev'}
     assert (
         not broken.passed and broken.score is None and broken.reasons == ['unparseable SMILES (RDKit cannot parse it)']
     )
