@@ -18,8 +18,8 @@ clock (scorer included) and the scorer's share of it. Saved to ``--out``: ``effi
 scorer calls, largest budget, mean over seeds with the min-max band), ``summary.json`` and the molecules of every run
 as CSV.
 
-``--checkpoint`` names the ``gnn`` model (default: the shipped ZIB model ``data/models/zib_xtb`` when it is there;
-``none``: the ``rules`` score alone, which saturates at 1.0 for many molecules and so ranks poorly).
+``--checkpoint`` names the ``gnn`` model (default ``shipped``: the shipped ZIB model, ``aiida_znadditive/ml/shipped/
+zib_xtb``; ``none``: the ``rules`` score alone, which saturates at 1.0 for many molecules and so ranks poorly).
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ import numpy as np
 from aiida_znadditive.ml.generators import Constraints, load_generator
 from aiida_znadditive.ml.generators.objectives import zib_objectives
 
-ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_MODEL = ROOT / 'data' / 'models' / 'zib_xtb'
 TOP = 10
 
 
@@ -80,7 +78,7 @@ class TimedObjectives:
             scorer.screen = timed
 
 
-def run_one(name: str, budget: int, seed: int, checkpoint: Path | None, settings: dict) -> dict:
+def run_one(name: str, budget: int, seed: int, checkpoint: str | None, settings: dict) -> dict:
     timed = TimedObjectives(zib_objectives(checkpoint))
     generator = load_generator(name, **settings.get(name, {}))
     started = time.perf_counter()
@@ -150,7 +148,9 @@ def main() -> None:
     parser.add_argument('--generators', default='ga,random', help='Comma-separated generator entry points.')
     parser.add_argument('--budgets', default='2000,10000', help='Comma-separated budgets of scorer calls.')
     parser.add_argument('--seeds', default='0,1,2', help='Comma-separated seeds.')
-    parser.add_argument('--checkpoint', default=None, help='gnn checkpoint for the objective, or `none`.')
+    parser.add_argument(
+        '--checkpoint', default='shipped', help='gnn checkpoint folder for the objective, `shipped` or `none`.'
+    )
     parser.add_argument(
         '--setting', action='append', default=[], help='GENERATOR.NAME=VALUE (YAML value) for one generator.'
     )
@@ -162,10 +162,7 @@ def main() -> None:
     names = [name.strip() for name in args.generators.split(',') if name.strip()]
     budgets = [int(value) for value in args.budgets.split(',')]
     seeds = [int(value) for value in args.seeds.split(',')]
-    if args.checkpoint is None:
-        checkpoint = SHIPPED_MODEL if SHIPPED_MODEL.is_dir() else None
-    else:
-        checkpoint = None if args.checkpoint.lower() == 'none' else Path(args.checkpoint)
+    checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     settings: dict[str, dict] = {}
     for item in args.setting:
         key, _, value = item.partition('=')
