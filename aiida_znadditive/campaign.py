@@ -47,6 +47,9 @@ class CampaignSettings:
     protocol: str = 'fast'
     checkpoint: str | None = 'shipped'
     label: str = CANDIDATE_GROUP
+    #: Size ceiling of generated molecules (the generator's constraint): DFT time grows steeply with the ligand's
+    #: size, so a campaign that runs the complexation WorkChain here keeps its candidates small.
+    max_heavy_atoms: int = 40
     generator_settings: dict = dataclasses.field(default_factory=dict)
 
 
@@ -111,7 +114,8 @@ def generate(settings: CampaignSettings, out: Path) -> tuple[GenerationResult, s
     hashes = [o.scorer.provenance().get('checkpoint_hash') for o in objectives if isinstance(o.scorer, Screener)]
     checkpoint_hash = next((value for value in hashes if value), None)
     generator = load_generator(settings.generator, **settings.generator_settings)
-    result = generator.generate(objectives, Constraints(), budget=settings.budget, seed=settings.seed)
+    constraints = Constraints(max_heavy_atoms=settings.max_heavy_atoms)
+    result = generator.generate(objectives, constraints, budget=settings.budget, seed=settings.seed)
     out.mkdir(parents=True, exist_ok=True)
     result.write_csv(out / 'generated.csv')
     (out / 'generated.json').write_text(json.dumps(result.provenance(), indent=1, default=str))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from aiida import orm
 from click.testing import CliRunner
+from rdkit import Chem
 
 from aiida_znadditive.campaign import CampaignSettings, plot_campaign, run_campaign
 from aiida_znadditive.cli import cmd_root
@@ -27,6 +28,7 @@ def test_generated_molecules_are_recorded_and_the_best_promoted(aiida_profile, t
         top_k=0,
         checkpoint=None,
         label='campaign-test',
+        max_heavy_atoms=12,
         generator_settings={'seed_smiles': SEEDS, 'population_size': 8, 'offspring_size': 8},
     )
     lines = []
@@ -48,6 +50,8 @@ def test_generated_molecules_are_recorded_and_the_best_promoted(aiida_profile, t
     screener = result.promoted[0].creator.inputs['screener']
     assert screener['entry_point'] == 'znadditive.generators:ga'
     assert screener['version'] == generation.version and screener['settings']['seed'] == 1
+    assert screener['settings']['constraints']['max_heavy_atoms'] == 12
+    assert max(Chem.MolFromSmiles(m.smiles).GetNumHeavyAtoms() for m in generation.scored) <= 12
     assert [objective['name'] for objective in screener['settings']['objectives']] == ['rules']
     assert candidate_smiles(result.promoted[0]).value == result.promoted[0]['smiles']
 

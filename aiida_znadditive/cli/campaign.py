@@ -19,6 +19,16 @@ from .root import PROFILE_OPTION, cmd_root, load_code_or_fail, load_profile_or_f
 @click.option('--top-k', type=click.IntRange(min=0), default=2, show_default=True, help='Candidates computed.')
 @click.option('--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default='fast', show_default=True)
 @click.option(
+    '--max-heavy-atoms',
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help='Largest generated molecule (DFT time grows steeply with size).',
+)
+@click.option(
+    '--library', help='Starting molecules of the GA: moses, moses:test, qm9 or a SMILES file (default: moses).'
+)
+@click.option(
     '--checkpoint',
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help='gnn model of the objective (default: the shipped zib_xtb).',
@@ -28,7 +38,20 @@ from .root import PROFILE_OPTION, cmd_root, load_code_or_fail, load_profile_or_f
 @click.option('--dft-code', default='pyscf@localhost', show_default=True)
 @click.option('--out', type=click.Path(file_okay=False, path_type=Path), default='campaign', show_default=True)
 def cmd_campaign(
-    profile_name, generator, budget, seed, promote, top_k, protocol, checkpoint, label, prerank_code, dft_code, out
+    profile_name,
+    generator,
+    budget,
+    seed,
+    promote,
+    top_k,
+    protocol,
+    max_heavy_atoms,
+    library,
+    checkpoint,
+    label,
+    prerank_code,
+    dft_code,
+    out,
 ) -> None:
     """Generate additives on the ZIB objective, record them in the meta-database, promote the best to candidate
     nodes and run ZnComplexationWorkChain for the top-k; print the funnel and write OUT/campaign.png."""
@@ -44,8 +67,10 @@ def cmd_campaign(
         promote=promote,
         top_k=top_k,
         protocol=protocol,
+        max_heavy_atoms=max_heavy_atoms,
         checkpoint=str(checkpoint) if checkpoint else 'shipped',
         label=label,
+        generator_settings={} if library is None else {'library': library},
     )
     try:
         result = run_campaign(settings, out, *codes, log=echo.echo_report)
