@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The README's first command: install everything, create the embedded profile and codes, then run the demo:
-# a PySCF single point on [Zn(H2O)6]2+, and DMSO against water on the Zn(002) surface (SlabAdsorptionWorkChain on
-# a 3x3, 3-layer Zn(0001) slab at the experimental lattice): every site x orientation of both molecules pre-ranked
-# with CP2K's GFN1-xTB, the best of each recomputed with PBE-D3, E_ads printed per configuration and plotted to
-# adsorption_dmso.png. Every number printed is an output node of the provenance graph; the PKs are printed.
-# Earlier demos: `.venv/bin/aiida-znadditive solvation --ps 2` (AIMD of the Zn2+ shell),
-# `.venv/bin/aiida-znadditive complexation CO 'CS(C)=O'`.
+# The README's first command: install everything, create the embedded profile and codes, then run a small real
+# campaign: the graph GA proposes additives on the ZIB objective (rules + the shipped GFN2-level GNN), the molecules
+# enter the meta-database, the best become candidate nodes, and ZnComplexationWorkChain (GFN2-xTB pre-ranking,
+# B3LYP-D3(BJ)/def2-SVP in PySCF, C-PCM water) computes the Zn2+ exchange energy of the top 2. Prints the funnel,
+# predicted against DFT exchange energies with the WorkChain PKs, and writes campaign/campaign.png. Every number
+# printed is an output node of the provenance graph.
+# Earlier demos: `.venv/bin/aiida-znadditive demo` (PySCF on [Zn(H2O)6]2+), `.venv/bin/aiida-znadditive adsorption
+# 'CS(C)=O' --experimental-lattice --dft-task singlepoint` (DMSO against water on Zn(002)),
+# `.venv/bin/aiida-znadditive solvation --ps 2` (AIMD of the Zn2+ shell).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 .venv/bin/aiida-znadditive setup
-.venv/bin/aiida-znadditive demo
-.venv/bin/aiida-znadditive adsorption 'CS(C)=O' --experimental-lattice --dft-task singlepoint --figure adsorption_dmso.png
+# QM9's small molecules seed the GA and 8 heavy atoms cap it: DFT on 2 cores stays minutes per candidate.
+.venv/bin/aiida-znadditive campaign --library qm9 --max-heavy-atoms 8 --budget 300 --top-k 2 --out campaign
