@@ -16,7 +16,9 @@ molecules (``--repeat N``: alternately, N times each, compared by their medians)
 ones and prints them side by side. Compare with worker processes (the default 2): each run starts fresh workers,
 while with ``--processes 1`` a later run finds the caches of the first warm (logP environments, alert catalogs).
 With ``--processes 1`` the objects loaded before a run are frozen (``gc.freeze()``), as each worker process freezes
-its own after start-up. Reading the file is part of the measured time.
+its own after start-up. Reading the file is part of the measured time. The workers send back brief results
+(``screen_library(brief=True)``: a failed molecule's failing stage and reasons, a passed molecule whole);
+``--full-results`` has every stage's screening of every molecule sent back.
 
 The ``gnn`` screener needs a 2D checkpoint: ``--checkpoint DIR``. When DIR holds none (or no DIR is given), a 2D
 ensemble of the default architecture (3 D-MPNN members, 128 wide, 3 steps) is trained first on the first
@@ -179,16 +181,23 @@ def run(order: str, checkpoint: Path, splits: list[str], limit: int | None, args
     cpu_start, start = cpu_seconds(), time.perf_counter()
     last_time, last_count = start, 0
     stream = screen_library(
-        moses_smiles(splits, limit), screeners, processes=args.processes, chunk_size=args.chunk_size, by_chunk=True
+        moses_smiles(splits, limit),
+        screeners,
+        processes=args.processes,
+        chunk_size=args.chunk_size,
+        by_chunk=True,
+        brief=not args.full_results,
     )
+    # A molecule that failed at stage j was screened by stages 0..j and passed 0..j-1 (brief results keep only the
+    # failing stage); one that passed was screened and passed by every stage.
+    reached: collections.Counter = collections.Counter()  # stage index -> molecules that stopped there
+    stage_index = {label: index for index, label in enumerate(labels)}
     for chunk in stream:
         for index, result in enumerate(chunk, start=count):
-            for label, screening in result.screenings.items():
-                screened[label] += 1
-                passed[label] += screening.passed
             if result.passed:
                 passed_all.add(index)
             else:
+                reached[stage_index[result.failed_at]] += 1
                 reasons.update(f'{result.failed_at}: {reason_kind(reason)}' for reason in result.reasons)
         count += len(chunk)
         now = time.perf_counter()
@@ -201,6 +210,9 @@ def run(order: str, checkpoint: Path, splits: list[str], limit: int | None, args
             )
             last_time, last_count = now, count
     wall = time.perf_counter() - start
+    for index, label in enumerate(labels):
+        screened[label] = len(passed_all) + sum(n for stage, n in reached.items() if stage >= index)
+        passed[label] = screened[label] - reached[index]
     parent_cpu, workers_cpu = (end - begin for end, begin in zip(cpu_seconds(), cpu_start, strict=True))
     cpu = parent_cpu + workers_cpu  # the pool has exited: its workers are waited for and counted
     sampler.stop()
@@ -260,6 +272,11 @@ def main() -> None:
     parser.add_argument('--train-seconds', type=float, default=60.0, help='training budget without --checkpoint')
     parser.add_argument('--train-limit', type=int, default=20000, help='QM9 molecules to train on')
     parser.add_argument('--progress', type=float, default=10.0, help='seconds between progress lines')
+    parser.add_argument(
+        '--full-results',
+        action='store_true',
+        help="every stage's screening of every molecule back from the workers (default: brief results for failures)",
+    )
     parser.add_argument('--reasons', type=int, default=12, help='commonest reasons to print per run')
     args = parser.parse_args()
 

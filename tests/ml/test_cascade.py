@@ -108,6 +108,16 @@ def test_order_and_results_kept_with_two_processes(screeners, library):
     assert [len(chunk) for chunk in chunks] == [7] * (len(library) // 7) + (
         [len(library) % 7] if len(library) % 7 else []
     )
+    # Brief results: passed molecules whole; a failed one its failing stage's verdict, reasons and score alone.
+    brief = list(screen_library(library, screeners, processes=2, chunk_size=7, brief=True))
+    assert any(result.passed for result in serial) and any(not result.passed for result in serial)
+    for full, short in zip(serial, brief, strict=True):
+        if full.passed:
+            assert short == full
+        else:
+            assert (short.passed, short.failed_at, short.reasons) == (False, full.failed_at, full.reasons)
+            assert list(short.screenings) == [full.failed_at] and short.screenings[full.failed_at].predictions == {}
+            assert short.score == full.screenings[full.failed_at].score
 
 
 def test_the_library_is_read_lazily(screeners):
