@@ -348,8 +348,8 @@ def test_zib_objectives_with_the_shipped_model():
     assert [o.name for o in objectives] == ['rules', 'gnn', 'zn_exchange', 'solubility']
     assert objectives[1].desirability == Desirability('larger', 2.5, 6.0)  # the GFN2 gap range
     assert [o.name for o in zib_objectives(None)] == ['rules']
-    smiles = ['CC(=O)N(C)C', 'c1c[nH]cn1', 'NCCN', 'C1CCOC1', 'CS(C)=O']
-    records = dict(zip(smiles, ScorerBudget(objectives, budget=5).score(smiles), strict=True))
+    smiles = ['CC(=O)N(C)C', 'c1c[nH]cn1', 'NCCN', 'C1CCOC1', 'CS(C)=O', 'OCCBr']
+    records = dict(zip(smiles, ScorerBudget(objectives, budget=6).score(smiles), strict=True))
     # GFN2 labels (data/labels/xtb_gfn2.parquet): Zn2+ exchange, ALPB solvation, gap (eV).
     labels = {
         'CC(=O)N(C)C': (0.066, -0.264, 5.03),  # N,N-dimethylacetamide
@@ -369,6 +369,10 @@ def test_zib_objectives_with_the_shipped_model():
     assert records['C1CCOC1'].desirabilities['zn_exchange'] < 0.5
     dmso = records['CS(C)=O']
     assert dmso.passed['gnn'] is False and dmso.fitness == 0.0  # ensemble std of the gap above 0.5 eV
+    # Bromine is outside the model's training elements: failed without a prediction, a verdict (fitness 0), no error.
+    bromo = records['OCCBr']
+    assert bromo.passed['gnn'] is False and bromo.fitness == 0.0 and bromo.error is None
+    assert bromo.values['zn_exchange'] is None and bromo.desirabilities['zn_exchange'] == 0.0
 
 
 # -- the command line ----------------------------------------------------------------------------------------------

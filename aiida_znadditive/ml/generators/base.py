@@ -660,6 +660,12 @@ class ScorerBudget:
         values: dict[str, float | None] = {}
         desirabilities: dict[str, float | None] = {}
         errors = []
+        # A must-pass objective whose screener failed the molecule is a verdict: the fitness is 0 whatever else is
+        # missing (e.g. a model that fails an unknown element without predicting gives the other objectives no value).
+        vetoed = any(
+            objective.must_pass and isinstance(screenings[which], Screening) and not screenings[which].passed
+            for objective, which in zip(self.objectives, self._scorer_of, strict=True)
+        )
         for objective, which in zip(self.objectives, self._scorer_of, strict=True):
             screening = screenings[which]
             if isinstance(screening, str):
@@ -672,7 +678,9 @@ class ScorerBudget:
                 value = None
                 errors.append(f'{objective.name}: reading the value raised {traceback.format_exc(limit=0).strip()}')
             values[objective.name] = value
-            if value is None:
+            if value is None and vetoed:
+                desirabilities[objective.name] = 0.0
+            elif value is None:
                 desirabilities[objective.name] = None
                 why = '; '.join(screening.reasons) or 'no value'
                 errors.append(f'{objective.name}: {why}')
