@@ -214,7 +214,8 @@ class GnnScreener(Screener):
             from ..models.featurize import encode_many
 
             encoded = self._known_elements(encode_many(smiles, self.ensemble.max_heavy_atoms))
-            predictions = self.ensemble.predict_encoded(list(smiles), encoded)
+            batch_size = int(self.settings['batch_size'])
+            predictions = self.ensemble.predict_encoded(list(smiles), encoded, batch_size=batch_size)
             return [self._judge(prediction) for prediction in predictions]
         predictions = self.ensemble.predict_smiles(
             list(smiles), batch_size=int(self.settings['batch_size']), rows=list(rows) if rows else None
