@@ -238,6 +238,31 @@ def _turn_donor_hydrogens(pose: np.ndarray, groups, environment: np.ndarray) -> 
     return pose
 
 
+def _turn_water_hydrogens(rest: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    """Turn each remaining water of ``rest`` (Zn, then O, H, H per water) about its Zn-O axis, away from the ligand.
+
+    The hexaaqua ion's hydrogen pattern is one arbitrary choice among the waters' free rotations; with a ligand in
+    place, a cis water's hydrogen may sit 1.3 Å from a hydrogen of the ligand (the alpha-H of isopropylamine or a
+    cyclobutylamine ring), which a DFT optimisation would undo by turning the water. Each water is turned in
+    :data:`HYDROGEN_STEPS` steps, the others held, keeping its original orientation unless a turn gains more than
+    :data:`PREFERENCE_MARGIN` Å of closest contact to the ligand and the other waters' hydrogens.
+    """
+    rest = rest.copy()
+    n_waters = (len(rest) - 1) // 3
+    for water in range(n_waters):
+        oxygen, hydrogens = 1 + 3 * water, [2 + 3 * water, 3 + 3 * water]
+        others = [2 + 3 * k + h for k in range(n_waters) if k != water for h in (0, 1)]
+        surroundings = np.vstack([pose, rest[others]])
+        axis = rest[oxygen] - rest[0]
+        relative = rest[hydrogens] - rest[oxygen]
+        candidates = (
+            relative @ _rotation_about(axis, 2.0 * np.pi * step / HYDROGEN_STEPS).T + rest[oxygen]
+            for step in range(HYDROGEN_STEPS)
+        )
+        rest[hydrogens], _ = _best_pose(candidates, lambda h, s=surroundings: _min_distance(h, s))
+    return rest
+
+
 def _monodentate_poses(ligand: np.ndarray, numbers: np.ndarray, donor: int, site: np.ndarray, n_rotations: int):
     """Ligand positions with the donor at ``site`` and its lone pair towards Zn, rotated about the Zn-donor axis.
 
@@ -312,8 +337,9 @@ def build_complex(ligand: Atoms, mode: BindingMode, zn_donor: float = 2.10, n_ro
     and tilts of up to :data:`MAX_TILT` about the donor-donor axis are tried (about ``n_rotations`` poses in all).
 
     The ligand is rigid except for hydrogens on the donor atoms (O-H, NH2), which are turned about their bond to point
-    away from Zn. The pose with the largest closest contact between the ligand and Zn + remaining waters (Zn-donor
-    bonds excepted) is kept, preferring the earlier, less tilted pose unless a later one gains more than
+    away from Zn; the remaining waters turn about their Zn-O axes away from the ligand (the hexaaqua's hydrogen
+    pattern is arbitrary). The pose with the largest closest contact between the ligand and Zn + remaining waters
+    (Zn-donor bonds excepted) is kept, preferring the earlier, less tilted pose unless a later one gains more than
     :data:`PREFERENCE_MARGIN` Å.
 
     :param ligand: one conformer of the ligand (e.g. from ``embed_conformers``); its ``info['charge']``, if present,
@@ -344,15 +370,20 @@ def build_complex(ligand: Atoms, mode: BindingMode, zn_donor: float = 2.10, n_ro
         donors = (mode.donors[0], mode.donors[1])
         poses = _bidentate_poses(positions, numbers, donors, sites, zn_donor=zn_donor, n_tilts=n_tilts)
     groups = _donor_hydrogens(positions, numbers, mode.donors)
-    poses = (_turn_donor_hydrogens(pose, groups, rest.positions) for pose in poses)
+
+    def settle(pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pose with its donor hydrogens turned, and the remaining waters turned away from it."""
+        pose = _turn_donor_hydrogens(pose, groups, rest.positions)
+        return pose, _turn_water_hydrogens(rest.positions, pose)
 
     # The Zn-donor bonds are the intended contacts, fixed by construction: score everything else.
     non_donor = np.array([i not in mode.donors for i in range(len(ligand))])
 
-    def contact(pose: np.ndarray) -> float:
-        return min(_min_distance(pose[non_donor], rest.positions[:1]), _min_distance(pose, rest.positions[1:]))
+    def contact(settled: tuple[np.ndarray, np.ndarray]) -> float:
+        pose, waters = settled
+        return min(_min_distance(pose[non_donor], waters[:1]), _min_distance(pose, waters[1:]))
 
-    best_pose, best_contact = _best_pose(poses, contact)
+    (best_pose, best_waters), best_contact = _best_pose((settle(pose) for pose in poses), contact)
     if best_contact < MIN_CONTACT:
         raise ValueError(
             f'No pose of the ligand for {mode.label} keeps all contacts with Zn and the remaining waters above '
@@ -360,6 +391,7 @@ def build_complex(ligand: Atoms, mode: BindingMode, zn_donor: float = 2.10, n_ro
         )
 
     placed = Atoms(numbers=numbers, positions=best_pose)
+    rest.positions = best_waters
     atoms = rest + placed
     offset = len(rest)
     atoms.info['binding_mode'] = mode.label

@@ -6,6 +6,7 @@ from ase import Atoms
 
 from aiida_znadditive.analysis.geometry import octahedral_deviation
 from aiida_znadditive.structures.complexes import (
+    COMFORTABLE_CONTACT,
     BindingMode,
     build_best_complex,
     build_complex,
@@ -152,14 +153,35 @@ def test_bulky_ligand_is_rejected():
 
 
 def test_build_best_complex_picks_a_fitting_conformer():
-    # All-anti diethyl ether folds its methyl groups back towards the cis waters; a gauche conformer fits.
+    # All-anti diethyl ether folds its methyl groups back towards the cis waters (methyl H 1.65 Å from a water O);
+    # a gauche conformer fits comfortably.
     _, _, conformers, modes = ligand('CCOCC', n_conformers=30)
-    with pytest.raises(ValueError, match='too bulky'):
-        build_complex(conformers[0], modes[0])
+    assert build_complex(conformers[0], modes[0]).min_contact < COMFORTABLE_CONTACT
     geometry = build_best_complex(conformers, modes[0])
-    assert geometry.min_contact >= 1.5
+    assert geometry.min_contact >= COMFORTABLE_CONTACT
     assert geometry.atoms.info['ligand_conformer_id'] != conformers[0].info['conformer_id']
     assert geometry.zn_donor_distances[0] == pytest.approx(2.10, abs=0.01)
+
+
+@pytest.mark.parametrize('smiles', ['NC1CC(O)C1', 'NC1CCC1', 'NC(C)C'])
+def test_amine_on_a_secondary_carbon_binds(smiles):
+    # The alpha-H and ring CH2 of these amines came within 1.3 Å of a cis water's H in the hexaaqua's fixed hydrogen
+    # pattern, and the amine mode was dropped as too bulky (3-aminocyclobutanol in a campaign). The waters turn.
+    _, _, conformers, modes = ligand(smiles)
+    (amine,) = [mode for mode in modes if mode.kinds == ('amine N',)]
+    geometry = build_complex(conformers[0], amine)
+    atoms = geometry.atoms
+    assert geometry.min_contact >= 1.5
+    assert atoms[geometry.donor_indices[0]].symbol == 'N'
+    # Only the water hydrogens moved: every O stays 2.10 Å from Zn on its octahedral axis, each water intact.
+    waters = water_oxygens(geometry)
+    np.testing.assert_allclose(atoms.get_distances(0, waters), 2.10, atol=1e-9)
+    for oxygen in waters:
+        np.testing.assert_allclose(atoms.get_distances(oxygen, [oxygen + 1, oxygen + 2]), 0.9572, atol=1e-9)
+        assert atoms.get_angle(oxygen + 1, oxygen, oxygen + 2) == pytest.approx(104.52, abs=1e-6)
+        # still flat, dipole along Zn-O: both H equally far from Zn
+        h1, h2 = atoms.get_distances(0, [oxygen + 1, oxygen + 2])
+        assert h1 == pytest.approx(h2, abs=1e-9)
 
 
 def test_clash_distance():

@@ -98,7 +98,7 @@ class Cp2kCalculator(Calculator):
                 'BASIS_SET_FILE_NAME': settings['basis_files'],
                 'POTENTIAL_FILE_NAME': 'GTH_POTENTIALS',
                 'MGRID': {'CUTOFF': settings['cutoff'], 'REL_CUTOFF': settings['rel_cutoff']},
-                'QS': {'EPS_DEFAULT': 1.0e-12},
+                'QS': {'EPS_DEFAULT': settings['eps_default']},
                 'XC': {
                     'XC_FUNCTIONAL': {'_': functional.upper()} if functional.upper() == 'PBE' else _revpbe(),
                     'VDW_POTENTIAL': {
