@@ -202,6 +202,8 @@ def plot_campaign(result: CampaignResult, path: Path) -> Path:
     left.set_yticks(range(len(counts)), labels)
     left.invert_yaxis()
     left.set_xscale('symlog', linthresh=1)
+    # room on the right of the longest bar for its count
+    left.set_xlim(0, 4 * max(counts, default=1))
     left.bar_label(bars, [str(count) for count in counts], padding=3)
     left.set_title(f'Campaign funnel ({result.generation.generator}, seed {result.generation.seed})')
     done = [item for item in result.computed if item.exchange_energy_solvated is not None]
@@ -216,11 +218,11 @@ def plot_campaign(result: CampaignResult, path: Path) -> Path:
             textcoords='offset points',
         )
     right.axhline(0.0, color='grey', lw=0.8)
-    right.set_xlabel('predicted exchange energy, GNN on GFN2-xTB labels (eV)')
-    right.set_ylabel('exchange energy, DFT in C-PCM water (eV)')
+    right.set_xlabel('predicted exchange energy (eV)\nGNN on GFN2-xTB labels')
+    right.set_ylabel('exchange energy (eV)\nDFT in C-PCM water')
     right.set_title('Computed candidates' if done else 'No candidate computed')
     figure.tight_layout()
-    figure.savefig(path, dpi=150)
+    figure.savefig(path, dpi=150, bbox_inches='tight')
     plt.close(figure)
     return path
 
