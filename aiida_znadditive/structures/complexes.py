@@ -243,14 +243,17 @@ def _turn_water_hydrogens(rest: np.ndarray, pose: np.ndarray) -> np.ndarray:
 
     The hexaaqua ion's hydrogen pattern is one arbitrary choice among the waters' free rotations; with a ligand in
     place, a cis water's hydrogen may sit 1.3 Å from a hydrogen of the ligand (the alpha-H of isopropylamine or a
-    cyclobutylamine ring), which a DFT optimisation would undo by turning the water. Each water is turned in
-    :data:`HYDROGEN_STEPS` steps, the others held, keeping its original orientation unless a turn gains more than
-    :data:`PREFERENCE_MARGIN` Å of closest contact to the ligand and the other waters' hydrogens.
+    cyclobutylamine ring), which a DFT optimisation would undo by turning the water. A water whose hydrogens come
+    closer to the ligand than :data:`COMFORTABLE_CONTACT` is turned in :data:`HYDROGEN_STEPS` steps, the others
+    held, keeping its original orientation unless a turn gains more than :data:`PREFERENCE_MARGIN` Å of closest
+    contact to the ligand and the other waters' hydrogens; the waters of an uncrowded complex stay as they are.
     """
     rest = rest.copy()
     n_waters = (len(rest) - 1) // 3
     for water in range(n_waters):
         oxygen, hydrogens = 1 + 3 * water, [2 + 3 * water, 3 + 3 * water]
+        if _min_distance(rest[hydrogens], pose) >= COMFORTABLE_CONTACT:
+            continue
         others = [2 + 3 * k + h for k in range(n_waters) if k != water for h in (0, 1)]
         surroundings = np.vstack([pose, rest[others]])
         axis = rest[oxygen] - rest[0]
