@@ -259,7 +259,7 @@ class SlabAdsorptionWorkChain(WorkChain):
         """Queue the slab, each molecule in the cell and the selected configurations of each molecule."""
         section = self.ctx.settings[stage]
         n_slab = self.ctx.slab_info['n_atoms']
-        if stage == 'prerank' and section.get('freeze_slab'):
+        if section.get('freeze_slab'):
             fixed = list(range(n_slab))
         else:
             fixed = list(self.ctx.slab_info['fixed_atoms'])
