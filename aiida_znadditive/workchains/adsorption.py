@@ -259,10 +259,7 @@ class SlabAdsorptionWorkChain(WorkChain):
         """Queue the slab, each molecule in the cell and the selected configurations of each molecule."""
         section = self.ctx.settings[stage]
         n_slab = self.ctx.slab_info['n_atoms']
-        if section.get('freeze_slab'):
-            fixed = list(range(n_slab))
-        else:
-            fixed = list(self.ctx.slab_info['fixed_atoms'])
+        fixed = list(range(n_slab)) if section.get('freeze_slab') else list(self.ctx.slab_info['fixed_atoms'])
         kind = section['task']
         # A frozen slab has nothing to relax; with fixed atoms the relaxation moves only the free layers.
         slab_kind = 'singlepoint' if kind == 'singlepoint' or len(fixed) == n_slab else 'relax'
