@@ -246,9 +246,17 @@ class Cp2kCalculator(Calculator):
         if task.kind in ('relax', 'md') and 'output_structure' in node.outputs:
             outputs['structure'] = node.outputs.output_structure
         else:
-            outputs['structure'] = node.inputs.cp2k.structure
+            # No new geometry from the last run: the one it started from (a continuation's, not the first run's).
+            last = _last_run(node)
+            outputs['structure'] = last.inputs.structure if last is not None else node.inputs.cp2k.structure
         outputs['remote_folder'] = node.outputs.remote_folder
         return outputs
+
+
+def _last_run(node) -> orm.CalcJobNode | None:
+    """The last CP2K calculation of a restart WorkChain, or None."""
+    runs = [child for child in node.called if isinstance(child, orm.CalcJobNode)]
+    return max(runs, key=lambda run: run.ctime) if runs else None
 
 
 def _metal_scf(scf: dict, smearing: dict) -> None:

@@ -107,10 +107,15 @@ class Cp2kRestartWorkChain(BaseRestartWorkChain):
         if wavefunction:
             scf['SCF_GUESS'] = 'RESTART'
             parameters['FORCE_EVAL']['DFT']['WFN_RESTART_FILE_NAME'] = f'{PARENT}/{wavefunction}'
+        creator = folder.creator
         if self.ctx.is_md:
-            creator = folder.creator
             done = _steps_done(creator) if creator is not None and _has_restart_file(creator) else 0
             parameters['MOTION']['MD']['STEPS'] = max(self.ctx.target_step - done, 0)
+        elif creator is not None and 'output_structure' in creator.outputs:
+            # The continuation starts from the restart file's geometry, so its input structure is that geometry: in
+            # the graph, and as the result of a continuation that converges at its first step and so writes no
+            # restart file and has no output structure of its own (it used to fall back to the first geometry).
+            self.ctx.inputs.structure = creator.outputs.output_structure
         self.ctx.inputs.parameters = orm.Dict(parameters)
         self.ctx.inputs.parent_calc_folder = folder
         return f'continuing from the restart file of {folder.creator.process_label}<{folder.creator.pk}>'
