@@ -229,13 +229,20 @@ def _turn_donor_hydrogens(pose: np.ndarray, groups, environment: np.ndarray) -> 
         axis = pose[donor] - pose[heavy]
         others = np.array([i for i in range(len(pose)) if i not in (heavy, donor, *hydrogens)], dtype=int)
         surroundings = np.vstack([environment, pose[others]])
-        relative = pose[hydrogens] - pose[donor]
-        candidates = (
-            relative @ _rotation_about(axis, 2.0 * np.pi * step / HYDROGEN_STEPS).T + pose[donor]
-            for step in range(HYDROGEN_STEPS)
-        )
-        pose[hydrogens], _ = _best_pose(candidates, lambda h, s=surroundings: _min_distance(h, s))
+        pose[hydrogens] = _turn_hydrogens(pose[hydrogens], pose[donor], axis, surroundings)
     return pose
+
+
+def _turn_hydrogens(hydrogens: np.ndarray, pivot: np.ndarray, axis: np.ndarray, surroundings: np.ndarray):
+    """``hydrogens`` turned about ``axis`` through ``pivot`` (:data:`HYDROGEN_STEPS` steps) farthest from
+    ``surroundings``; the unturned ones unless a turn gains more than :data:`PREFERENCE_MARGIN` Å."""
+    relative = hydrogens - pivot
+    candidates = (
+        relative @ _rotation_about(axis, 2.0 * np.pi * step / HYDROGEN_STEPS).T + pivot
+        for step in range(HYDROGEN_STEPS)
+    )
+    best, _ = _best_pose(candidates, lambda h: _min_distance(h, surroundings))
+    return best
 
 
 def _turn_water_hydrogens(rest: np.ndarray, pose: np.ndarray) -> np.ndarray:
@@ -256,13 +263,7 @@ def _turn_water_hydrogens(rest: np.ndarray, pose: np.ndarray) -> np.ndarray:
             continue
         others = [2 + 3 * k + h for k in range(n_waters) if k != water for h in (0, 1)]
         surroundings = np.vstack([pose, rest[others]])
-        axis = rest[oxygen] - rest[0]
-        relative = rest[hydrogens] - rest[oxygen]
-        candidates = (
-            relative @ _rotation_about(axis, 2.0 * np.pi * step / HYDROGEN_STEPS).T + rest[oxygen]
-            for step in range(HYDROGEN_STEPS)
-        )
-        rest[hydrogens], _ = _best_pose(candidates, lambda h, s=surroundings: _min_distance(h, s))
+        rest[hydrogens] = _turn_hydrogens(rest[hydrogens], rest[oxygen], rest[oxygen] - rest[0], surroundings)
     return rest
 
 
