@@ -27,8 +27,10 @@ REASONS = (
     'too_large',
     'embedding_failed',
 )
-# Largest net charge we accept: the electrolyte additives of interest are neutral or mono/dianions (sulfate, HPO4 2-);
-# anything beyond would be a bare ion in solution, not a ligand a gas-phase cluster describes sensibly.
+# Net charges we accept: aminocarboxylate chelators exist in water as tri- and tetra-anions (NTA3-, EDTA4-, citrate3-),
+# which implicit water (ALPB, C-PCM) describes; cations stop at +2 (a protonated diamine), beyond which a molecule is
+# a bare ion, not a ligand of Zn2+.
+MIN_NET_CHARGE = -4
 MAX_NET_CHARGE = 2
 # Conformers closer than this heavy-atom RMSD (Å, after optimal alignment) are treated as the same conformer.
 PRUNE_RMSD = 0.5
@@ -86,8 +88,10 @@ def parse_ligand(smiles: str, allowed_elements: Iterable[str], max_heavy_atoms: 
 
     # Charge before radicals: RDKit gives 'C[N+2]' two radical electrons, but what is wrong with it is the charge.
     charge = Chem.GetFormalCharge(mol)
-    if abs(charge) > MAX_NET_CHARGE:
-        raise LigandError(smiles, 'impossible_charge', f'net charge {charge:+d} exceeds ±{MAX_NET_CHARGE}.')
+    if not MIN_NET_CHARGE <= charge <= MAX_NET_CHARGE:
+        raise LigandError(
+            smiles, 'impossible_charge', f'net charge {charge:+d} outside {MIN_NET_CHARGE:+d}..{MAX_NET_CHARGE:+d}.'
+        )
     # Sulfonate, nitro, nitrate, N-oxide and ammonium groups are all written with ±1 formal charges; a ±2 (or
     # larger) charge on one atom of an organic molecule is not a species found in an electrolyte.
     overcharged = [
@@ -158,6 +162,10 @@ DONOR_PATTERNS: tuple[tuple[str, str], ...] = (
     # Ethers only: the single-bonded O of esters (C(=O)-O-C, P-O-C, S-O-C) and aromatic O (furan) are not donors.
     ('ether O', f'[OX2;!a]([#6;{_NOT_ACYL}])[#6;{_NOT_ACYL}]'),
     # sp3 neutral amines; amide, sulfonamide, aniline and enamine N (conjugated, sp2 in RDKit) and ammonium are not.
+    # Deprotonated imides and sulfonamides (saccharinate, acesulfamate): the N- binds Zn2+, as in [Zn(sac)2(H2O)4].
+    ('imidate N', '[NX2-]'),
+    # Azolate anions (tetrazolate, triazolate, imidazolate): every ring N carries part of the charge.
+    ('azolate N', '[n-,$([nX2;+0]:[n-]),$([nX2;+0]:[c,n]:[n-])]'),
     ('amine N', '[NX3;+0;^3;!$(N-[!#1]=[O,S,N])]'),
     ('imine N', '[NX2;+0;!a]=[#6]'),
     # Aromatic N with its lone pair in the ring plane (pyridine, imidazole N3); pyrrole-type N (X3) is not a donor.
@@ -319,6 +327,19 @@ def embed_conformers(mol: Chem.Mol, n_conformers: int, seed: int = 42) -> list[A
     return conformers
 
 
+# Atoms through which no 4-membered chelate ring closes: an O-S-O or O-P-O bite (about 2.5 Å) with Zn-O-S angles near
+# 90° is not found in crystal structures of Zn2+ sulfonates, sulfates or phosphates (one O binds, or the group bridges).
+NO_SMALL_RING_CENTRES = ('S', 'P')
+
+
+def through_small_ring_centre(mol: Chem.Mol, i: int, j: int) -> bool:
+    """Whether atoms ``i`` and ``j`` (two bonds apart) share a neighbour in :data:`NO_SMALL_RING_CENTRES`."""
+    shared = {n.GetIdx() for n in mol.GetAtomWithIdx(i).GetNeighbors()} & {
+        n.GetIdx() for n in mol.GetAtomWithIdx(j).GetNeighbors()
+    }
+    return any(mol.GetAtomWithIdx(k).GetSymbol() in NO_SMALL_RING_CENTRES for k in shared)
+
+
 def chelating_pairs(
     atoms: Atoms, mol: Chem.Mol, donors: list[Donor], min_distance: float = 2.4, max_distance: float = 3.3
 ) -> list[tuple[int, int]]:
@@ -327,7 +348,8 @@ def chelating_pairs(
     A pair qualifies when the donors are 2 to 4 bonds apart (a 4-, 5- or 6-membered chelate ring with Zn) and their
     distance in ``atoms`` lies in [``min_distance``, ``max_distance``] Å: cis sites of an octahedron at Zn-O 2.1 Å are
     2.97 Å apart. The two O of one carboxylate (bite ~2.2 Å) therefore usually fail the distance test. Pairs are
-    ordered by preference: 5-membered rings first, then 6, then 4, then by index.
+    ordered by preference: 5-membered rings first, then 6, then 4, then by index. No 4-membered ring closes through
+    an S or P atom (:data:`NO_SMALL_RING_CENTRES`).
 
     :param atoms: a conformer in the atom order of ``mol``.
     """
@@ -340,6 +362,8 @@ def chelating_pairs(
             i, j = sorted((first.index, second.index))
             path = int(bonds[i, j])
             distance = float(np.linalg.norm(positions[i] - positions[j]))
+            if path == 2 and through_small_ring_centre(mol, i, j):
+                continue
             if path in preference and min_distance <= distance <= max_distance:
                 pairs.append((preference[path], i, j))
     return [(i, j) for _, i, j in sorted(pairs)]

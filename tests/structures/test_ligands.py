@@ -103,7 +103,9 @@ def test_no_donor_is_an_error_only_when_required():
         ('C[Si](C)(C)C', 'unsupported_elements', 'Si'),
         ('[O-2]', 'impossible_charge', 'O0 \\(-2\\)'),
         ('C[N+2]', 'impossible_charge', 'N1 \\(\\+2\\)'),
-        ('[O-]P([O-])([O-])=O', 'impossible_charge', 'net charge -3'),
+        # DTPA5- and triprotonated diethylenetriamine: beyond the -4..+2 window (EDTA4- and PO4 3- are inside it).
+        ('O=C([O-])CN(CC(=O)[O-])CCN(CC(=O)[O-])CCN(CC(=O)[O-])CC(=O)[O-]', 'impossible_charge', 'net charge -5'),
+        ('[NH3+]CC[NH2+]CC[NH3+]', 'impossible_charge', 'net charge \\+3'),
         ('C' * 31, 'too_large', '31 heavy atoms'),
     ],
 )
