@@ -1,0 +1,214 @@
+"""Speciation of additives at the electrolyte's pH: dimorphite-dl's states for real additives, salts and errors.
+
+Expected species are the literature's dominant microspecies (pKa values in the comments); where dimorphite-dl's own
+class pKa is wrong, the module's PKA_OVERRIDES correct it and the test says so.
+"""
+
+import math
+
+import pytest
+from rdkit import Chem
+
+from aiida_znadditive.structures import speciation
+from aiida_znadditive.structures.ligands import find_donors, parse_ligand
+from aiida_znadditive.structures.speciation import (
+    DEFAULT_PH,
+    SpeciationError,
+    Species,
+    speciate,
+    speciate_many,
+)
+
+
+def canonical(smiles: str) -> str:
+    return Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
+
+
+@pytest.mark.parametrize(
+    ('name', 'smiles', 'ph', 'species', 'charge'),
+    [
+        # acetic acid pKa 4.76: 65% acetate at pH 4.5.
+        ('acetic acid', 'CC(=O)O', 4.5, 'CC(=O)[O-]', -1),
+        # glycine pKa 2.34 (COOH) and 9.60 (NH3+): the zwitterion from pH 3 to 9.
+        ('glycine', 'NCC(=O)O', 4.5, '[NH3+]CC(=O)[O-]', 0),
+        ('ethylamine', 'CCN', 4.5, 'CC[NH3+]', 1),
+        # EDTA pKa 0.0, 1.5, 2.0, 2.66, 6.16, 10.24: H2EDTA2- from pH 2.7 to 6.2, with both protons on the N (the
+        # carboxylates are far more acidic than the ammoniums), which is dimorphite-dl's species.
+        (
+            'EDTA',
+            'OC(=O)CN(CC(=O)O)CCN(CC(=O)O)CC(=O)O',
+            4.5,
+            'O=C([O-])C[NH+](CC[NH+](CC(=O)[O-])CC(=O)[O-])CC(=O)[O-]',
+            -2,
+        ),
+        ('DMSO', 'CS(C)=O', 4.5, 'CS(C)=O', 0),
+        ('methanol', 'CO', 4.5, 'CO', 0),
+        ('ethylene glycol', 'OCCO', 4.5, 'OCCO', 0),
+        # saccharin N-H pKa 1.6.
+        ('saccharin', 'O=C1NS(=O)(=O)c2ccccc21', 4.5, 'O=C1[N-]S(=O)(=O)c2ccccc21', -1),
+        # pyridinium pKa 5.23 (override; dimorphite-dl's generic 4.35 gave neutral pyridine at pH 4.5).
+        ('pyridine', 'c1ccncc1', 4.5, 'c1cc[nH+]cc1', 1),
+        ('pyridine', 'c1ccncc1', 7.0, 'c1ccncc1', 0),
+        # imidazolium pKa 6.99 (override, as for pyridine).
+        ('imidazole', 'c1c[nH]cn1', 4.5, 'c1c[nH]c[nH+]1', 1),
+        ('imidazole', 'c1c[nH]cn1', 7.5, 'c1c[nH]cn1', 0),
+        # H3PO4 pKa 2.15, 7.20: H2PO4- at pH 4.5.
+        ('phosphoric acid', 'OP(=O)(O)O', 4.5, 'O=P([O-])(O)O', -1),
+    ],
+)
+def test_dominant_species(name, smiles, ph, species, charge):
+    result = speciate(smiles, ph)
+    assert result.smiles == canonical(species), name
+    assert result.charge == charge
+    assert result.ph == ph
+    assert result.input_smiles == smiles
+    assert result.spectators == ()
+    assert result.tool.startswith('dimorphite-dl 2.')
+
+
+def test_default_ph_is_that_of_a_zinc_sulfate_electrolyte():
+    assert DEFAULT_PH == 4.5
+    assert speciate('CC(=O)O').ph == 4.5
+
+
+def test_changes_name_what_was_protonated():
+    assert speciate('CC(=O)O').changes == ('carboxylic acid O deprotonated',)
+    assert sorted(speciate('NCC(=O)O').changes) == ['amine N protonated', 'carboxylic acid O deprotonated']
+    edta = speciate('OC(=O)CN(CC(=O)O)CCN(CC(=O)O)CC(=O)O').changes
+    assert sorted(edta) == ['amine N protonated'] * 2 + ['carboxylic acid O deprotonated'] * 4
+    assert speciate('CS(C)=O').changes == ()
+    # The override is named in the change, so a reader sees where the pKa came from.
+    assert speciate('c1ccncc1').changes == ('aromatic N protonated (pKa 5.23 override: pyridine)',)
+    # Imidazolium is symmetric; the change is one N gaining a proton, not a tautomer shift.
+    assert speciate('c1c[nH]cn1').changes == ('aromatic N protonated (pKa 6.99 override: imidazole)',)
+
+
+def test_protonated_amines_are_not_offered_as_donors():
+    donors = find_donors(parse_ligand(speciate('NCC(=O)O').smiles, 'CHNO', 20))
+    assert {donor.kind for donor in donors} == {'carboxylate O'}
+    assert find_donors(parse_ligand(speciate('CCN').smiles, 'CHN', 20)) == []
+
+
+@pytest.mark.parametrize('smiles', ['CC(=O)O', 'CC(=O)[O-]', '[Na+].CC(=O)[O-]', 'CC(=O)[O-].[K+]'])
+def test_salt_and_acid_give_one_species(smiles):
+    assert speciate(smiles).smiles == 'CC(=O)[O-]'
+
+
+def test_sodium_dodecyl_sulfate():
+    result = speciate('CCCCCCCCCCCCOS(=O)(=O)[O-].[Na+]')
+    assert result.smiles == 'CCCCCCCCCCCCOS(=O)(=O)[O-]'
+    assert result.charge == -1
+    assert result.spectators == ('[Na+]',)
+    assert result.changes == ('sulfate ester O deprotonated',)
+
+
+@pytest.mark.parametrize(
+    ('smiles', 'spectators'),
+    [
+        ('[Zn+2].[O-]S([O-])(=O)=O', ('[Zn+2]',)),
+        ('[Na+].[Na+].[O-]S([O-])(=O)=O', ('[Na+]', '[Na+]')),
+        ('OS(=O)(=O)O', ()),
+    ],
+)
+def test_sulfate(smiles, spectators):
+    # HSO4- pKa 1.99: sulfate dianion at pH 4.5 (override: dimorphite-dl has no inorganic sulfuric acid entry and
+    # returned H2SO4).
+    result = speciate(smiles)
+    assert result.smiles == canonical('[O-]S([O-])(=O)=O')
+    assert result.charge == -2
+    assert result.spectators == spectators
+    # Below pKa2, hydrogen sulfate.
+    assert speciate(smiles, 1.0).smiles == canonical('OS([O-])(=O)=O')
+
+
+def test_species_is_frozen_and_serialisable():
+    result = speciate('[Na+].CC(=O)[O-]')
+    assert isinstance(result, Species)
+    with pytest.raises(AttributeError):
+        result.charge = 0
+    assert result.as_dict() == {
+        'input_smiles': '[Na+].CC(=O)[O-]',
+        'smiles': 'CC(=O)[O-]',
+        'charge': -1,
+        'ph': 4.5,
+        'spectators': ['[Na+]'],
+        'changes': ['carboxylic acid O deprotonated'],
+        'tool': result.tool,
+    }
+
+
+@pytest.mark.parametrize('smiles', ['C1CC', 'not a smiles', '', 'c1cccc1', None])
+def test_invalid_smiles(smiles):
+    with pytest.raises(SpeciationError) as info:
+        speciate(smiles)
+    assert info.value.reason == 'invalid_smiles'
+
+
+def test_impossible_charge():
+    # Mellitic acid: six carboxylates at pH 4.5, net charge -6.
+    with pytest.raises(SpeciationError, match='net charge -6') as info:
+        speciate('OC(=O)c1c(C(=O)O)c(C(=O)O)c(C(=O)O)c(C(=O)O)c1C(=O)O')
+    assert info.value.reason == 'impossible_charge'
+    # At pH 1 it is neutral, which is accepted.
+    assert speciate('OC(=O)c1c(C(=O)O)c(C(=O)O)c(C(=O)O)c(C(=O)O)c1C(=O)O', 1.0).charge == 0
+
+
+def test_no_species(monkeypatch):
+    monkeypatch.setattr(speciation, '_protonate', lambda smiles, ph: [])
+    with pytest.raises(SpeciationError, match=r'no protonation state at pH 4\.5') as info:
+        speciate('CCO')
+    assert info.value.reason == 'no_species'
+
+
+def test_tool_failure_is_a_speciation_error(monkeypatch):
+    def broken(smiles, ph):
+        raise RuntimeError('site detection exploded')
+
+    monkeypatch.setattr(speciation, '_protonate', broken)
+    with pytest.raises(SpeciationError, match='site detection exploded') as info:
+        speciate('CCO')
+    assert info.value.reason == 'speciation_failed'
+    assert isinstance(info.value, ValueError)
+
+
+def test_unknown_reason_is_rejected():
+    with pytest.raises(ValueError, match='Unknown speciation error reason'):
+        SpeciationError('CCO', 'bad_reason', 'detail')
+
+
+@pytest.mark.parametrize('ph', [-0.1, 14.5, math.nan, math.inf, 'acidic'])
+def test_bad_ph_names_the_value(ph):
+    with pytest.raises(ValueError, match=f'pH {ph!r}') as info:
+        speciate('CCO', ph)
+    assert not isinstance(info.value, SpeciationError)
+
+
+def test_batch_goes_on_after_a_bad_molecule(monkeypatch):
+    results = speciate_many(['CC(=O)O', 'C1CC', 'OC(=O)c1c(C(=O)O)c(C(=O)O)c(C(=O)O)c(C(=O)O)c1C(=O)O', 'CCN'])
+    assert [type(result) for result in results] == [Species, SpeciationError, SpeciationError, Species]
+    assert [getattr(result, 'reason', None) for result in results] == [
+        None,
+        'invalid_smiles',
+        'impossible_charge',
+        None,
+    ]
+    assert results[0].smiles == 'CC(=O)[O-]'
+    assert results[3].smiles == 'CC[NH3+]'
+
+    # A tool failure on one molecule does not stop the others either.
+    protonate = speciation._protonate
+
+    def fails_on_ethanol(smiles, ph):
+        if smiles == 'CCO':
+            raise RuntimeError('boom')
+        return protonate(smiles, ph)
+
+    monkeypatch.setattr(speciation, '_protonate', fails_on_ethanol)
+    results = speciate_many(['CCO', 'CC(=O)O'], 4.5)
+    assert results[0].reason == 'speciation_failed'
+    assert results[1].charge == -1
+
+
+def test_batch_with_a_bad_ph_raises_before_any_molecule():
+    with pytest.raises(ValueError, match='pH 15'):
+        speciate_many(['CCO'], 15)
