@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import logging
 import multiprocessing
@@ -45,21 +44,22 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ase import Atoms
-from ase.data import atomic_masses, chemical_symbols
-from ase.units import Bohr, Debye, Hartree, kB
+from ase.data import atomic_masses
+from ase.units import Bohr, Debye, Hartree
 from rdkit import Chem
 from rdkit.Chem.rdMolDescriptors import CalcMolFormula
 from rdkit.rdBase import BlockLogs
 
-from aiida_znadditive.analysis.energies import exchange_energy_value
-from aiida_znadditive.structures.ligands import LigandError, embed_conformers, find_donors, net_charge, parse_ligand
-from aiida_znadditive.structures.zinc_aqua import ZN_O_EXPERIMENT, zn_aqua_atoms
+from aiida_znadditive.ml.labels.gfn2 import Deadline, relax, singlepoint
+from aiida_znadditive.ml.labels.settings import GFN2_ELEMENTS, REASONS, LabelError, LabelSettings
+from aiida_znadditive.ml.labels.zn_binding import zn_exchange
+from aiida_znadditive.structures.ligands import LigandError, embed_conformers, net_charge, parse_ligand
+from aiida_znadditive.structures.speciation import SpeciationError, speciate
 
 __all__ = (
     'COLUMN_TYPES',
@@ -82,23 +82,6 @@ __all__ = (
 logger = logging.getLogger(__name__)
 
 SOURCE = 'znadditive-xtb'
-# GFN2-xTB is parametrised for H to Rn (Z = 1-86).
-GFN2_ELEMENTS: tuple[str, ...] = tuple(chemical_symbols[1:87])
-# Why a molecule was skipped. The first six are the ligand checks of structures.ligands (same words); 'scf_failed':
-# an SCF that tblite could not converge; 'timeout': over ``timeout_s``; 'not_converged': the gas-phase relaxation
-# ran out of steps (a geometry we would not publish); 'error': anything unexpected (logged with its traceback).
-REASONS = (
-    'invalid_smiles',
-    'unsupported_elements',
-    'radical',
-    'impossible_charge',
-    'too_large',
-    'embedding_failed',
-    'scf_failed',
-    'timeout',
-    'not_converged',
-    'error',
-)
 PROPERTY_COLUMNS = (
     'homo_ev',
     'lumo_ev',
@@ -108,8 +91,12 @@ PROPERTY_COLUMNS = (
     'ea_ev',
     'solvation_free_energy_ev',
     'zn_exchange_energy_ev',
+    'zn_exchange_free_energy_ev',
     'total_energy_ev',
 )
+# What the labelled species is and how it binds: descriptive columns beside the properties.
+SPECIES_COLUMNS = ('input_smiles', 'ph')
+BINDING_COLUMNS = ('zn_binding_mode', 'zn_denticity', 'zn_modes_rejected', 'zn_binding_note')
 LABEL_COLUMNS = (
     'inchikey',
     'smiles',
@@ -124,137 +111,36 @@ LABEL_COLUMNS = (
     'atomic_numbers',
     'positions',
     *PROPERTY_COLUMNS,
+    *SPECIES_COLUMNS,
+    *BINDING_COLUMNS,
 )
-# Same water start as structures.candidates.WATER_GEOMETRY (experimental gas-phase geometry); copied so that this
-# module does not import AiiDA's calcfunction machinery in every worker process.
-WATER_POSITIONS = ((0.0, 0.0, 0.0), (0.0, 0.7572, 0.5865), (0.0, -0.7572, 0.5865))
 SHARD_PATTERN = 'part-*.parquet'
 SKIP_LOG = 'skipped.jsonl'
-
-
-class LabelError(ValueError):
-    """A molecule that cannot be labelled; ``reason`` is one of :data:`REASONS`."""
-
-    def __init__(self, reason: str, detail: str = '', smiles: str = '') -> None:
-        if reason not in REASONS:
-            raise ValueError(f'Unknown label error reason {reason!r}; expected one of {REASONS}.')
-        self.reason = reason
-        self.detail = detail
-        self.smiles = smiles
-        super().__init__(f'{smiles!r}: {reason}: {detail}' if smiles else f'{reason}: {detail}')
-
-
-@dataclasses.dataclass(frozen=True)
-class LabelSettings:
-    """Everything that decides a label, with defaults; :meth:`settings_hash` identifies a set of them.
-
-    :param method: tblite method (only GFN2-xTB is validated here).
-    :param accuracy: tblite/xtb numerical accuracy (smaller is tighter), as the xtb calculator's ``accuracy``.
-    :param electronic_temperature: Fermi smearing in K (xtb's ``--etemp``).
-    :param max_iterations: SCC iterations before tblite gives up.
-    :param fmax: relaxation threshold, largest force in eV/Å (0.05 is about xtb's ``normal`` gradient threshold).
-    :param max_steps: LBFGS steps per relaxation.
-    :param conformers: ETKDG conformers embedded (MMFF-optimised, pruned), each relaxed at GFN2 in the gas phase.
-    :param seed: ETKDG random seed (single-threaded, so labels are reproducible).
-    :param solvent: ALPB solvent of the solvation free energy and of the exchange energy.
-    :param exchange_energy: compute the Zn2+ exchange energy (most of the cost).
-    :param zn_donor: starting Zn-donor distance of the built complexes, Å (the WorkChain's ``complex.zn_donor``).
-    :param max_denticity: 1 (monodentate modes only) or 2 (also chelates), the WorkChain's ``complex.max_denticity``.
-    :param refine_modes: None (default): every binding mode is relaxed to ``fmax``, as in the WorkChain. A number k:
-        every mode is first relaxed to ``prerank_fmax`` only, and the k lowest continue to ``fmax``. Measured on 20
-        molecules of the shipped selection: k = 1 saves 30 % of the time but misses the best mode of 2 (ΔE 0.15 and
-        0.3 eV too high), k = 2 saves nothing; hence off.
-    :param prerank_fmax: the loose threshold of that first stage, eV/Å.
-    :param allowed_elements: elements accepted besides H; default all of GFN2's.
-    :param max_heavy_atoms: larger molecules are skipped ('too_large').
-    :param threads: OpenMP/BLAS threads of the process computing a label. 1 (default) is fastest for molecules of
-        this size, and right for the pool (one worker per core); more threads on a busy machine slow tblite down
-        several times (OpenMP threads waiting for each other).
-    :param timeout_s: a molecule still running after this many seconds is skipped ('timeout'); checked between SCF
-        calls, so it can overrun by one SCF (well under a second for molecules within ``max_heavy_atoms``).
-    """
-
-    method: str = 'GFN2-xTB'
-    accuracy: float = 1.0
-    electronic_temperature: float = 300.0
-    max_iterations: int = 250
-    fmax: float = 0.05
-    max_steps: int = 400
-    conformers: int = 3
-    seed: int = 42
-    solvent: str = 'water'
-    exchange_energy: bool = True
-    zn_donor: float = 2.10
-    max_denticity: int = 2
-    refine_modes: int | None = None
-    prerank_fmax: float = 0.15
-    allowed_elements: tuple[str, ...] = GFN2_ELEMENTS
-    max_heavy_atoms: int = 30
-    threads: int = 1
-    timeout_s: float = 600.0
-
-    # Fields that only decide *which* molecules get labels, not their values: left out of the hash so that raising a
-    # limit does not make earlier labels look like a different data set.
-    NOT_HASHED = ('allowed_elements', 'max_heavy_atoms', 'threads', 'timeout_s')
-
-    def __post_init__(self) -> None:
-        if self.method != 'GFN2-xTB':
-            raise ValueError(f'Only GFN2-xTB labels are defined, got method {self.method!r}.')
-        if self.max_denticity not in (1, 2):
-            raise ValueError(f'max_denticity must be 1 or 2, got {self.max_denticity}.')
-        if self.conformers < 1:
-            raise ValueError(f'conformers must be at least 1, got {self.conformers}.')
-        # Lists from YAML/JSON become tuples: the dataclass is frozen and must stay hashable and picklable.
-        object.__setattr__(self, 'allowed_elements', tuple(self.allowed_elements))
-
-    @classmethod
-    def coerce(cls, settings: LabelSettings | dict | None) -> LabelSettings:
-        """Settings from None (defaults), a dict (unknown keys raise ``TypeError``) or an instance."""
-        if settings is None:
-            return cls()
-        if isinstance(settings, cls):
-            return settings
-        return cls(**dict(settings))
-
-    def as_dict(self) -> dict:
-        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
-
-    def settings_hash(self) -> str:
-        """First 12 hex digits of the SHA-256 of the value-deciding settings (sorted JSON)."""
-        values = {key: value for key, value in self.as_dict().items() if key not in self.NOT_HASHED}
-        return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
-
-    @property
-    def source_version(self) -> str:
-        """``tblite-<version>/GFN2/<settings hash>``: recorded with every row."""
-        return f'tblite-{tblite_version()}/GFN2/{self.settings_hash()}'
-
-
-@cache
-def tblite_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version('tblite')
-    except PackageNotFoundError:  # a source build without metadata: still label, but say so
-        return 'unknown'
 
 
 # -- identity ----------------------------------------------------------------------------------------------------
 
 
 def _parse(smiles: str, settings: LabelSettings) -> Chem.Mol:
-    """The molecule as the complexation WorkChain sees it (largest fragment, explicit H), or ``LabelError``."""
+    """The molecule as the complexation WorkChain sees it, or ``LabelError``: its dominant species at the settings'
+    pH (unless ``ph`` is None), the largest fragment, explicit hydrogens."""
     if not isinstance(smiles, str) or not smiles.strip():
         raise LabelError('invalid_smiles', 'empty or not a string', smiles=str(smiles))
+    species = smiles
+    if settings.ph is not None:
+        try:
+            species = speciate(smiles, settings.ph).smiles
+        except SpeciationError as error:
+            raise LabelError(error.reason, str(error), smiles=smiles) from None
     try:
-        return parse_ligand(smiles, settings.allowed_elements, settings.max_heavy_atoms)
+        return parse_ligand(species, settings.allowed_elements, settings.max_heavy_atoms)
     except LigandError as error:
         raise LabelError(error.reason, str(error), smiles=smiles) from None
 
 
 def molecule_identity(smiles: str, settings: LabelSettings | dict | None = None) -> dict:
-    """Identity columns of the molecule a SMILES is labelled as (after dropping counter-ions); ``LabelError`` if bad.
+    """Identity columns of the species a SMILES is labelled as (its dominant species at the settings' pH, counter-ions
+    dropped); ``LabelError`` if bad.
 
     ``inchikey`` (standard InChIKey), ``smiles`` (RDKit canonical, isomeric), ``formula`` (Hill, with charge),
     ``charge``, ``elements`` (sorted symbols, H included), ``heavy_atoms``, ``n_atoms`` (hydrogens included).
@@ -281,152 +167,19 @@ def _identity(mol: Chem.Mol, smiles: str) -> dict:
     }
 
 
-# -- GFN2 engine -------------------------------------------------------------------------------------------------
+# -- GFN2 properties -------------------------------------------------------------------------------------------
 
 
-class _Deadline:
-    """Raises ``LabelError('timeout')`` once ``seconds`` have passed since it was made."""
-
-    def __init__(self, seconds: float, smiles: str) -> None:
-        self.end = time.monotonic() + seconds
-        self.seconds = seconds
-        self.smiles = smiles
-
-    def check(self) -> None:
-        if time.monotonic() > self.end:
-            raise LabelError('timeout', f'over {self.seconds:g} s', smiles=self.smiles)
-
-
-def _uhf(numbers: np.ndarray, charge: int) -> int:
-    """Unpaired electrons of the lowest spin state: 0 for an even electron count, 1 for an odd one."""
-    return int((int(np.sum(numbers)) - charge) % 2)
-
-
-def _api_calculator(numbers, positions, charge: int, settings: LabelSettings, solvent: str | None):
-    """A tblite calculator (positions in Å) with the settings' accuracy, smearing and iteration limit."""
-    from tblite.interface import Calculator
-
-    calc = Calculator(
-        settings.method,
-        np.asarray(numbers),
-        np.asarray(positions, dtype=float) / Bohr,
-        charge=float(charge),
-        uhf=_uhf(np.asarray(numbers), charge),
-    )
-    calc.set('verbosity', 0)
-    calc.set('accuracy', settings.accuracy)
-    calc.set('temperature', settings.electronic_temperature * kB / Hartree)
-    calc.set('max-iter', settings.max_iterations)
-    if solvent:
-        calc.add('alpb-solvation', solvent)
-    return calc
-
-
-def _singlepoint(numbers, positions, charge: int, settings: LabelSettings, solvent: str | None, *, smiles: str):
-    try:
-        return _api_calculator(numbers, positions, charge, settings, solvent).singlepoint()
-    except Exception as error:  # tblite raises TBLiteRuntimeError (a RuntimeError) when the SCF does not converge
-        raise LabelError('scf_failed', f'{type(error).__name__}: {error}', smiles=smiles) from None
-
-
-def _relax(
-    atoms: Atoms,
-    charge: int,
-    settings: LabelSettings,
-    *,
-    solvent: str | None,
-    deadline: _Deadline,
-    fmax: float | None = None,
-) -> tuple[Atoms, float, bool]:
-    """LBFGS relaxation with tblite to ``fmax`` (default: the settings'); the relaxed copy, energy (eV), converged."""
-    from ase.calculators.calculator import CalculationFailed, InputError
-    from ase.optimize import LBFGS
-    from tblite.ase import TBLite
-
-    work = Atoms(numbers=atoms.numbers, positions=atoms.positions)
-    work.calc = TBLite(
-        method=settings.method,
-        charge=charge,
-        multiplicity=_uhf(work.numbers, charge) + 1,
-        accuracy=settings.accuracy,
-        electronic_temperature=settings.electronic_temperature,
-        max_iterations=settings.max_iterations,
-        solvation=('alpb', solvent) if solvent else None,
-        verbosity=0,
-    )
-    optimiser = LBFGS(work, logfile=None)
-    # Checked after every step: the only place a long relaxation hands control back to Python.
-    optimiser.attach(deadline.check, interval=1)
-    try:
-        converged = bool(optimiser.run(fmax=fmax or settings.fmax, steps=settings.max_steps))
-        energy = float(work.get_potential_energy())
-    except (CalculationFailed, InputError) as error:
-        raise LabelError('scf_failed', f'relaxation: {error}', smiles=deadline.smiles) from None
-    work.calc = None
-    return work, energy, converged
-
-
-@cache
-def _references(settings: LabelSettings) -> tuple[float, float]:
-    """E([Zn(H2O)6]2+) and E(H2O) in eV, relaxed in the settings' solvent; computed once per process and settings."""
-    deadline = _Deadline(float('inf'), 'reference')
-    _, hexaaqua, _ = _relax(zn_aqua_atoms(ZN_O_EXPERIMENT), 2, settings, solvent=settings.solvent, deadline=deadline)
-    water = Atoms('OH2', positions=WATER_POSITIONS)
-    _, water_energy, _ = _relax(water, 0, settings, solvent=settings.solvent, deadline=deadline)
-    return hexaaqua, water_energy
-
-
-def _frontier(result) -> tuple[float, float]:
-    """HOMO and LUMO in eV from a restricted closed-shell result (occupations 0..2)."""
+def _frontier(result) -> tuple[float, float | None]:
+    """HOMO and LUMO in eV from a restricted closed-shell result (occupations 0..2); the LUMO is None where GFN2's
+    minimal basis has no empty orbital (the closed-shell halide and hydride anions F-, Cl-, Br-, OH-)."""
     energies = np.asarray(result['orbital-energies']) * Hartree
     occupations = np.asarray(result['orbital-occupations'])
     occupied = np.flatnonzero(occupations > 1.0)
-    if len(occupied) == 0 or occupied[-1] + 1 >= len(energies):
-        raise LabelError('scf_failed', 'no HOMO or no LUMO in the orbital spectrum')
+    if len(occupied) == 0:
+        raise LabelError('scf_failed', 'no occupied orbital in the spectrum')
     homo = int(occupied[-1])
-    return float(energies[homo]), float(energies[homo + 1])
-
-
-def _exchange_energy(
-    mol: Chem.Mol, conformers: list[Atoms], ligand: Atoms, settings: LabelSettings, deadline: _Deadline
-) -> float | None:
-    """Lowest ΔE over the binding modes (eV), cheap level in ALPB water; None without a donor or a placed mode."""
-    from aiida_znadditive.structures.complexes import build_best_complex, enumerate_binding_modes
-
-    donors = find_donors(mol)
-    if not donors:
-        return None
-    charge = net_charge(mol)
-    modes = enumerate_binding_modes(mol, conformers, donors, max_denticity=settings.max_denticity)
-    placed = []
-    for mode in modes:
-        try:
-            placed.append((mode, build_best_complex(conformers, mode, zn_donor=settings.zn_donor).atoms))
-        except ValueError:  # too bulky for this mode: the WorkChain drops it too
-            continue
-    if not placed:
-        return None
-    _, ligand_energy, _ = _relax(ligand, charge, settings, solvent=settings.solvent, deadline=deadline)
-    hexaaqua, water = _references(settings)
-
-    def delta(mode, energy: float) -> float:
-        return exchange_energy_value(energy, ligand_energy, hexaaqua, water, mode.denticity)
-
-    if settings.refine_modes is not None and len(placed) > settings.refine_modes:
-        # Loose relaxations rank the modes; only the most favourable ones are relaxed fully (from where they stopped).
-        loose = []
-        for mode, atoms in placed:
-            relaxed, energy, _ = _relax(
-                atoms, 2 + charge, settings, solvent=settings.solvent, deadline=deadline, fmax=settings.prerank_fmax
-            )
-            loose.append((delta(mode, energy), mode, relaxed))
-        loose.sort(key=lambda entry: entry[0])
-        placed = [(mode, relaxed) for _, mode, relaxed in loose[: settings.refine_modes]]
-    # An unconverged relaxation still bounds its mode's minimum from above, so the lowest ΔE stays an upper bound.
-    return min(
-        delta(mode, _relax(atoms, 2 + charge, settings, solvent=settings.solvent, deadline=deadline)[1])
-        for mode, atoms in placed
-    )
+    return float(energies[homo]), float(energies[homo + 1]) if homo + 1 < len(energies) else None
 
 
 @contextlib.contextmanager
@@ -457,7 +210,7 @@ def label_molecule(smiles: str, settings: LabelSettings | dict | None = None, so
 
 
 def _label(smiles: str, settings: LabelSettings, source_id: str | None) -> dict:
-    deadline = _Deadline(settings.timeout_s, smiles)
+    deadline = Deadline(settings.timeout_s, smiles)
     mol = _parse(smiles, settings)
     row = _identity(mol, smiles)
     try:
@@ -468,7 +221,7 @@ def _label(smiles: str, settings: LabelSettings, source_id: str | None) -> dict:
 
     relaxed = []
     for conformer in conformers:
-        relaxed.append(_relax(conformer, charge, settings, solvent=None, deadline=deadline))
+        relaxed.append(relax(conformer, charge, settings, solvent=None, deadline=deadline))
     converged = [entry for entry in relaxed if entry[2]]
     if not converged:
         raise LabelError('not_converged', f'no conformer relaxed within {settings.max_steps} steps', smiles=smiles)
@@ -477,22 +230,33 @@ def _label(smiles: str, settings: LabelSettings, source_id: str | None) -> dict:
     numbers = geometry.numbers
     positions = geometry.positions - np.average(geometry.positions, axis=0, weights=atomic_masses[numbers])
 
-    gas = _singlepoint(numbers, positions, charge, settings, None, smiles=smiles)
+    gas = singlepoint(numbers, positions, charge, settings, None, smiles=smiles)
     homo, lumo = _frontier(gas)
     energy = float(gas['energy']) * Hartree
     deadline.check()
 
     def energy_of(state_charge: int, solvent: str | None) -> float:
-        result = _singlepoint(numbers, positions, state_charge, settings, solvent, smiles=smiles)
+        result = singlepoint(numbers, positions, state_charge, settings, solvent, smiles=smiles)
         return float(result['energy']) * Hartree
 
-    cation, anion = energy_of(charge + 1, None), energy_of(charge - 1, None)
+    def vertical(state_charge: int) -> float | None:
+        # A small anion's extra electron may have no bound state in GFN2's minimal basis (OH 2-: tblite's
+        # eigensolver fails); its IP or EA is then missing, the rest of the label stands.
+        try:
+            return energy_of(state_charge, None) - energy
+        except LabelError:
+            return None
+
+    ionised, attached = vertical(charge + 1), vertical(charge - 1)
     solvated = energy_of(charge, settings.solvent)
     deadline.check()
 
-    exchange = None
+    binding = None
     if settings.exchange_energy:
-        exchange = _exchange_energy(mol, conformers, Atoms(numbers=numbers, positions=positions), settings, deadline)
+        binding = zn_exchange(mol, conformers, Atoms(numbers=numbers, positions=positions), settings, deadline)
+    binding_columns = dict.fromkeys(('zn_exchange_energy_ev', 'zn_exchange_free_energy_ev', *BINDING_COLUMNS))
+    if binding is not None:
+        binding_columns.update(binding.row())
 
     row.update(
         {
@@ -503,13 +267,15 @@ def _label(smiles: str, settings: LabelSettings, source_id: str | None) -> dict:
             'positions': [float(x) for x in positions.reshape(-1)],
             'homo_ev': homo,
             'lumo_ev': lumo,
-            'gap_ev': lumo - homo,
+            'gap_ev': None if lumo is None else lumo - homo,
             'dipole_debye': float(np.linalg.norm(gas['dipole'])) * Bohr / Debye,
-            'ip_ev': cation - energy,
-            'ea_ev': energy - anion,
+            'ip_ev': ionised,
+            'ea_ev': None if attached is None else -attached,
             'solvation_free_energy_ev': solvated - energy,
-            'zn_exchange_energy_ev': exchange,
             'total_energy_ev': energy,
+            'input_smiles': smiles,
+            'ph': settings.ph,
+            **binding_columns,
         }
     )
     return row
@@ -535,6 +301,12 @@ COLUMN_TYPES = {
     'atomic_numbers': 'TINYINT[]',
     'positions': 'FLOAT[]',
     **{name: 'DOUBLE' for name in PROPERTY_COLUMNS},
+    'input_smiles': 'VARCHAR',
+    'ph': 'DOUBLE',
+    'zn_binding_mode': 'VARCHAR',
+    'zn_denticity': 'SMALLINT',
+    'zn_modes_rejected': 'SMALLINT',
+    'zn_binding_note': 'VARCHAR',
 }
 
 

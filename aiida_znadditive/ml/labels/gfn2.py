@@ -1,0 +1,168 @@
+"""The GFN2-xTB engine of the labeller: tblite single points, LBFGS relaxations, Hessians and thermal corrections.
+
+In-process (tblite's Python API and its ASE calculator), so that a worker of the labelling pool computes a molecule
+without starting programs; every failure becomes a :class:`~aiida_znadditive.ml.labels.settings.LabelError`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_masses
+from ase.units import Bohr, Hartree, kB
+
+from aiida_znadditive.analysis.thermochemistry import (
+    Thermo,
+    finite_difference_hessian,
+    frequencies_from_hessian,
+    thermochemistry,
+)
+from aiida_znadditive.ml.labels.settings import LabelError, LabelSettings
+
+
+class Deadline:
+    """Raises ``LabelError('timeout')`` once ``seconds`` have passed since it was made."""
+
+    def __init__(self, seconds: float, smiles: str) -> None:
+        self.end = time.monotonic() + seconds
+        self.seconds = seconds
+        self.smiles = smiles
+
+    def check(self) -> None:
+        if time.monotonic() > self.end:
+            raise LabelError('timeout', f'over {self.seconds:g} s', smiles=self.smiles)
+
+
+def unpaired(numbers: np.ndarray, charge: int) -> int:
+    """Unpaired electrons of the lowest spin state: 0 for an even electron count, 1 for an odd one."""
+    return int((int(np.sum(numbers)) - charge) % 2)
+
+
+def api_calculator(numbers, positions, charge: int, settings: LabelSettings, solvent: str | None):
+    """A tblite calculator (positions in Å) with the settings' accuracy, smearing and iteration limit."""
+    from tblite.interface import Calculator
+
+    calc = Calculator(
+        settings.method,
+        np.asarray(numbers),
+        np.asarray(positions, dtype=float) / Bohr,
+        charge=float(charge),
+        uhf=unpaired(np.asarray(numbers), charge),
+    )
+    calc.set('verbosity', 0)
+    calc.set('accuracy', settings.accuracy)
+    calc.set('temperature', settings.electronic_temperature * kB / Hartree)
+    calc.set('max-iter', settings.max_iterations)
+    if solvent:
+        calc.add('alpb-solvation', solvent)
+    return calc
+
+
+def singlepoint(numbers, positions, charge: int, settings: LabelSettings, solvent: str | None, *, smiles: str):
+    try:
+        return api_calculator(numbers, positions, charge, settings, solvent).singlepoint()
+    except Exception as error:  # tblite raises TBLiteRuntimeError (a RuntimeError) when the SCF does not converge
+        raise LabelError('scf_failed', f'{type(error).__name__}: {error}', smiles=smiles) from None
+
+
+def relax(
+    atoms: Atoms,
+    charge: int,
+    settings: LabelSettings,
+    *,
+    solvent: str | None,
+    deadline: Deadline,
+    fmax: float | None = None,
+) -> tuple[Atoms, float, bool]:
+    """LBFGS relaxation with tblite to ``fmax`` (default: the settings'); the relaxed copy, energy (eV), converged."""
+    from ase.calculators.calculator import CalculationFailed, InputError
+    from ase.optimize import LBFGS
+    from tblite.ase import TBLite
+
+    work = Atoms(numbers=atoms.numbers, positions=atoms.positions)
+    work.calc = TBLite(
+        method=settings.method,
+        charge=charge,
+        multiplicity=unpaired(work.numbers, charge) + 1,
+        accuracy=settings.accuracy,
+        electronic_temperature=settings.electronic_temperature,
+        max_iterations=settings.max_iterations,
+        solvation=('alpb', solvent) if solvent else None,
+        verbosity=0,
+    )
+    optimiser = LBFGS(work, logfile=None)
+    # Checked after every step: the only place a long relaxation hands control back to Python.
+    optimiser.attach(deadline.check, interval=1)
+    try:
+        converged = bool(optimiser.run(fmax=fmax or settings.fmax, steps=settings.max_steps))
+        energy = float(work.get_potential_energy())
+    except (CalculationFailed, InputError) as error:
+        raise LabelError('scf_failed', f'relaxation: {error}', smiles=deadline.smiles) from None
+    work.calc = None
+    return work, energy, converged
+
+
+def hessian(atoms: Atoms, charge: int, settings: LabelSettings, *, solvent: str | None, deadline: Deadline):
+    """Cartesian Hessian (eV/Å²) by central differences of tblite's analytic gradients, ``hessian_step`` Å apart.
+
+    One calculator is reused, each SCF starting from the previous density: 6N gradients of a 40-atom complex take a
+    few seconds.
+    """
+    calc = api_calculator(atoms.numbers, atoms.positions, charge, settings, solvent)
+    state = {'result': None}
+
+    def gradient(positions: np.ndarray) -> np.ndarray:
+        deadline.check()
+        calc.update(np.asarray(positions, dtype=float) / Bohr)
+        try:
+            state['result'] = calc.singlepoint(state['result']) if state['result'] is not None else calc.singlepoint()
+        except Exception as error:  # an SCF that fails at a displaced geometry
+            raise LabelError('scf_failed', f'Hessian: {error}', smiles=deadline.smiles) from None
+        return np.asarray(state['result']['gradient']) * Hartree / Bohr
+
+    return finite_difference_hessian(gradient, atoms.positions, step=settings.hessian_step)
+
+
+def rotational_symmetry_number(atoms: Atoms) -> int:
+    """σ, the number of proper rotations of the point group (pymatgen, tolerance 0.3 Å): 2 for water.
+
+    A relaxed cluster is rarely exactly symmetric; 0.3 Å is pymatgen's default tolerance and recognises water's C2v
+    and methane's Td. Known limit: pymatgen lists 3 instead of 12 operations for the T point group (measured on the
+    built hexaaqua ion); the difference, k_BT ln 4 = 0.036 eV, shifts every exchange energy alike and is absorbed
+    by the calibration's intercept.
+    """
+    if len(atoms) < 2:
+        return 1
+    from pymatgen.core import Molecule
+    from pymatgen.symmetry.analyzer import PointGroupAnalyzer
+
+    analyser = PointGroupAnalyzer(Molecule(atoms.get_chemical_symbols(), atoms.positions), tolerance=0.3)
+    return max(1, sum(1 for op in analyser.get_symmetry_operations() if np.linalg.det(op.rotation_matrix) > 0))
+
+
+def thermal_correction(
+    atoms: Atoms, charge: int, settings: LabelSettings, *, solvent: str | None, deadline: Deadline
+) -> Thermo:
+    """The quasi-RRHO thermal correction (1 atm ideal gas, ``settings.temperature``) of a relaxed structure.
+
+    The Hessian is taken with the solvent model on, at the geometry relaxed with it: the usual choice for solutes
+    whose geometry the solvent changes (ions, zwitterions). Raises ``ThermoError`` (reason 'imaginary_modes') when an
+    imaginary mode is larger than ``settings.max_imaginary_cm``.
+    """
+    masses = atomic_masses[atoms.numbers]
+    frequencies = frequencies_from_hessian(
+        hessian(atoms, charge, settings, solvent=solvent, deadline=deadline), masses, atoms.positions
+    )
+    return thermochemistry(
+        frequencies,
+        masses,
+        atoms.positions,
+        temperature=settings.temperature,
+        symmetry_number=rotational_symmetry_number(atoms),
+        spin_multiplicity=unpaired(atoms.numbers, charge) + 1,
+        scheme='qrrho',
+        rotor_cutoff_cm=settings.rotor_cutoff_cm,
+        max_imaginary_cm=settings.max_imaginary_cm,
+    )
