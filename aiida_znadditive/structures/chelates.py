@@ -57,6 +57,8 @@ CHELATE_PATHS = (2, 3, 4)
 SITE_TOLERANCE = 0.1
 # Lower bounds (Å) from Zn to atoms not bound to it: hydrogens and heavy atoms stay outside the first shell.
 ZN_CLEARANCE = {1: 2.4, 0: 2.8}
+# A start whose Zn-donor distances stray further than this (Å) from ``zn_donor`` is used only when no other is found.
+DONOR_TOLERANCE = 0.15
 # Site assignments tried per site set, and embeddings (random seeds) per assignment, before giving up.
 MAX_ASSIGNMENTS = 6
 SEEDS_PER_ASSIGNMENT = 2
@@ -213,10 +215,11 @@ def embed_complex(mol: Chem.Mol, mode: BindingMode, zn_donor: float = 2.10, seed
     """Build [Zn(H2O)6-n(L)] for a mode of any denticity by distance geometry (see the module docstring).
 
     The first site set of :data:`SITE_SETS` and assignment of donors to its sites that the ligand's bounds allow is
-    embedded with ETKDGv3; the ligand is turned so that its donors sit on the octahedral sites (Kabsch), the remaining
-    sites get the hexaaqua ion's waters, turned away from the ligand. Assignments and seeds are tried until the
-    closest contact (ligand to Zn and waters, Zn-donor bonds excepted) reaches :data:`COMFORTABLE_CONTACT` Å, else
-    the best above :data:`MIN_CONTACT` is kept. ``atoms.info['charge']`` is +2 plus the ligand's formal charge.
+    embedded with ETKDGv3 (then plain distance geometry); the complex is turned so that its donors sit on the
+    octahedral sites (Kabsch). Assignments, seeds and both embeddings are tried until every Zn-donor distance lies
+    within :data:`DONOR_TOLERANCE` of ``zn_donor`` and the closest contact (ligand to Zn and waters, Zn-donor bonds
+    excepted) reaches :data:`COMFORTABLE_CONTACT` Å, else the best above :data:`MIN_CONTACT` is kept.
+    ``atoms.info['charge']`` is +2 plus the ligand's formal charge.
 
     :param mol: the ligand with explicit hydrogens (``parse_ligand``); not modified.
     :param mode: donor indices into ``mol``; 1 to :data:`MAX_DENTICITY` of them.
@@ -230,18 +233,20 @@ def embed_complex(mol: Chem.Mol, mode: BindingMode, zn_donor: float = 2.10, seed
     aqua = zn_aqua_atoms(zn_donor)
     site_positions = np.array([aqua.positions[1 + 3 * water] for water in range(6)])
     best: ComplexGeometry | None = None
+    best_score = (False, 0.0)
     for site_set in SITE_SETS.get(denticity, ((0,),)):
         sites = site_positions[list(site_set)]
         free = site_positions[[site for site in range(6) if site not in site_set]]
         for targets, constrained in _constrained_bounds(bounds, mode.donors, sites, oxygens, free):
-            for attempt in range(SEEDS_PER_ASSIGNMENT):
-                positions = _embed(combined, constrained, seed + attempt)
+            for attempt, knowledge in itertools.product(range(SEEDS_PER_ASSIGNMENT), (True, False)):
+                positions = _embed(combined, constrained, seed + attempt, knowledge=knowledge)
                 if positions is None:
                     continue
                 geometry = _assemble(positions, combined, zn, mode, oxygens=oxygens, targets=targets)
-                if best is None or geometry.min_contact > best.min_contact:
-                    best = geometry
-                if geometry.min_contact >= COMFORTABLE_CONTACT:
+                faithful = np.allclose(geometry.zn_donor_distances, zn_donor, atol=DONOR_TOLERANCE)
+                if best is None or (faithful, geometry.min_contact) > best_score:
+                    best, best_score = geometry, (faithful, geometry.min_contact)
+                if faithful and geometry.min_contact >= COMFORTABLE_CONTACT:
                     return geometry
     if best is None or best.min_contact < MIN_CONTACT:
         detail = 'no donor-to-site assignment embeds' if best is None else f'best contact {best.min_contact:.2f} Å'
@@ -279,8 +284,14 @@ def _constrained_bounds(bounds: np.ndarray, donors: tuple[int, ...], sites: np.n
             yield targets, constrained
 
 
-def _embed(combined: Chem.Mol, bounds: np.ndarray, seed: int) -> np.ndarray | None:
+def _embed(combined: Chem.Mol, bounds: np.ndarray, seed: int, *, knowledge: bool) -> np.ndarray | None:
+    """ETKDGv3 coordinates under ``bounds``; without ``knowledge`` plain distance geometry, whose last stage keeps all
+    the bounds (ETKDG's torsion stage keeps only 1-2 and 1-3 distances and may pull a strained chelate off its
+    octahedral sites by 0.4 Å)."""
     params = AllChem.ETKDGv3()
+    if not knowledge:
+        params.useExpTorsionAnglePrefs = False
+        params.useBasicKnowledge = False
     params.randomSeed = seed
     params.useRandomCoords = True
     params.SetBoundsMat(bounds)
