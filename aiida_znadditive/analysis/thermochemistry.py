@@ -205,15 +205,27 @@ def frequencies_from_hessian(hessian_ev_per_A2, masses_amu, positions_A, linear:
         )
     if n_atoms == 1:
         return np.empty(0)
+    return normal_modes(hessian, masses, positions, linear)[0]
+
+
+def normal_modes(hessian_ev_per_A2, masses_amu, positions_A, linear: bool | None = None):
+    """Wavenumbers (as :func:`frequencies_from_hessian`) and the Cartesian displacement of each mode (3N x n_vib,
+    columns of unit length, in Å): the direction to follow out of a saddle point."""
+    masses = np.asarray(masses_amu, dtype=float)
+    positions = np.asarray(positions_A, dtype=float).reshape(-1, 3)
+    hessian = np.asarray(hessian_ev_per_A2, dtype=float)
+    n_atoms = len(masses)
     n_vib = n_vibrations(masses, positions, linear)
     n_external = 3 * n_atoms - n_vib
     inv_sqrt_m = np.repeat(1.0 / np.sqrt(masses), 3)
     weighted = hessian * np.outer(inv_sqrt_m, inv_sqrt_m)
     weighted = 0.5 * (weighted + weighted.T)
     internal = _external_basis(masses, positions, n_external)[:, n_external:]
-    eigenvalues = np.linalg.eigvalsh(internal.T @ weighted @ internal)
+    eigenvalues, vectors = np.linalg.eigh(internal.T @ weighted @ internal)
     omega = np.sqrt(np.abs(eigenvalues) * _EIGENVALUE_TO_OMEGA2)  # rad/s
-    return np.sign(eigenvalues) * omega / (2 * np.pi * SPEED_OF_LIGHT_CM)
+    displacements = inv_sqrt_m[:, None] * (internal @ vectors)
+    displacements /= np.linalg.norm(displacements, axis=0)
+    return np.sign(eigenvalues) * omega / (2 * np.pi * SPEED_OF_LIGHT_CM), displacements
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -143,6 +143,8 @@ class Donor:
 _NOT_ACYL = '!$([#6]=[O,S,N])'  # a carbon that is not a carbonyl/thiocarbonyl/imine carbon
 DONOR_PATTERNS: tuple[tuple[str, str], ...] = (
     ('water O', '[OX2H2]'),
+    # Halide ions bind Zn2+ weakly (log K1 0-1.3): rarely additives themselves, but present in every chloride salt.
+    ('halide', '[F-,Cl-,Br-,I-]'),
     ('hydroxide O', '[OX1H1-]'),
     # Both O of a carboxylate share the charge (resonance); carbonate is included.
     ('carboxylate O', '[$([OX1-][CX3]=[OX1]),$([OX1]=[CX3][OX1-])]'),

@@ -27,9 +27,9 @@ from rdkit import Chem
 # (1.52 Å) it is 1.82 Å, well below 1,3 distances (2.5 Å).
 BOND_SCALE = 1.2
 # Longest Zn-donor distance (Å) still counted as a bond, per donor element: Zn-O and Zn-N bonds in octahedral complexes
-# reach 2.3-2.4 Å (Jahn-Teller-free but often distorted, e.g. axial waters of chelates), Zn-S about 2.6 Å; the
-# second shell starts near 3.5 Å (O) and beyond.
-ZN_CONTACT = {'O': 2.65, 'N': 2.7, 'S': 3.0, 'F': 2.5, 'Cl': 2.9, 'Br': 3.0, 'P': 3.0}
+# reach 2.3-2.4 Å (no Jahn-Teller distortion, but chelates strain the axial bonds), Zn-S about 2.6 Å, the halides
+# their ionic radii plus Zn2+'s; the second shell starts near 3.5 Å (O) and beyond.
+ZN_CONTACT = {'O': 2.65, 'N': 2.7, 'S': 3.0, 'F': 2.5, 'Cl': 2.9, 'Br': 3.0, 'I': 3.2}
 # Atom indices of Zn in every complex built by structures.complexes / structures.chelates.
 ZN_INDEX = 0
 

@@ -13,13 +13,13 @@ from ase import Atoms
 from ase.data import atomic_masses
 from ase.units import Bohr, Hartree, kB
 
-from aiida_znadditive.analysis.thermochemistry import (
-    Thermo,
-    finite_difference_hessian,
-    frequencies_from_hessian,
-    thermochemistry,
-)
+from aiida_znadditive.analysis.thermochemistry import Thermo, finite_difference_hessian, normal_modes, thermochemistry
 from aiida_znadditive.ml.labels.settings import LabelError, LabelSettings
+
+# Saddle-point escapes before a structure is given up on, and the largest atomic displacement of each (Å): enough to
+# leave a 200i cm⁻¹ saddle, small enough to stay in the binding mode.
+SADDLE_ESCAPES = 2
+SADDLE_STEP = 0.3
 
 
 class Deadline:
@@ -142,27 +142,41 @@ def rotational_symmetry_number(atoms: Atoms) -> int:
     return max(1, sum(1 for op in analyser.get_symmetry_operations() if np.linalg.det(op.rotation_matrix) > 0))
 
 
-def thermal_correction(
+def minimum_with_thermo(
     atoms: Atoms, charge: int, settings: LabelSettings, *, solvent: str | None, deadline: Deadline
-) -> Thermo:
-    """The quasi-RRHO thermal correction (1 atm ideal gas, ``settings.temperature``) of a relaxed structure.
+) -> tuple[Atoms, float, Thermo]:
+    """Relax to ``thermo_fmax``, take the Hessian and the quasi-RRHO thermal correction (1 atm ideal gas,
+    ``settings.temperature``); (relaxed atoms, energy in eV, :class:`Thermo`).
 
     The Hessian is taken with the solvent model on, at the geometry relaxed with it: the usual choice for solutes
-    whose geometry the solvent changes (ions, zwitterions). Raises ``ThermoError`` (reason 'imaginary_modes') when an
-    imaginary mode is larger than ``settings.max_imaginary_cm``.
+    whose geometry the solvent changes (ions, zwitterions). A relaxation that stops on a saddle point (pyridine's
+    ring eclipsing a water, a hydroxide's proton between two waters: 200-600i cm⁻¹) is pushed down its largest
+    imaginary mode by :data:`SADDLE_STEP` Å and relaxed again, up to :data:`SADDLE_ESCAPES` times; what is still a
+    saddle after that raises ``ThermoError`` (reason 'imaginary_modes').
     """
     masses = atomic_masses[atoms.numbers]
-    frequencies = frequencies_from_hessian(
-        hessian(atoms, charge, settings, solvent=solvent, deadline=deadline), masses, atoms.positions
-    )
-    return thermochemistry(
+    relaxed, energy = atoms, None
+    for attempt in range(SADDLE_ESCAPES + 1):
+        relaxed, energy, _ = relax(
+            relaxed, charge, settings, solvent=solvent, deadline=deadline, fmax=settings.thermo_fmax
+        )
+        frequencies, modes = normal_modes(
+            hessian(relaxed, charge, settings, solvent=solvent, deadline=deadline), masses, relaxed.positions
+        )
+        if frequencies[0] >= -settings.max_imaginary_cm or attempt == SADDLE_ESCAPES:
+            break
+        step = modes[:, 0].reshape(-1, 3)
+        relaxed = relaxed.copy()
+        relaxed.positions += SADDLE_STEP * step / np.max(np.linalg.norm(step, axis=1))
+    thermo = thermochemistry(
         frequencies,
         masses,
-        atoms.positions,
+        relaxed.positions,
         temperature=settings.temperature,
-        symmetry_number=rotational_symmetry_number(atoms),
-        spin_multiplicity=unpaired(atoms.numbers, charge) + 1,
+        symmetry_number=rotational_symmetry_number(relaxed),
+        spin_multiplicity=unpaired(relaxed.numbers, charge) + 1,
         scheme='qrrho',
         rotor_cutoff_cm=settings.rotor_cutoff_cm,
         max_imaginary_cm=settings.max_imaginary_cm,
     )
+    return relaxed, energy, thermo

@@ -65,6 +65,8 @@ class LabelSettings:
         :mod:`aiida_znadditive.ml.labels.zn_binding`).
     :param zn_donor: starting Zn-donor distance of the built complexes, Å (the WorkChain's ``complex.zn_donor``).
     :param max_denticity: the most donors of one ligand on one Zn2+ (1-6; the WorkChain's ``complex.max_denticity``).
+    :param starts: starting complexes relaxed per binding mode
+        (:func:`~aiida_znadditive.structures.chelates.starting_complexes`); the lowest that passes its checks counts.
     :param temperature: K, of the thermal corrections.
     :param rotor_cutoff_cm: the quasi-RRHO rotor cut-off, cm⁻¹ (Grimme 2012: 100).
     :param max_imaginary_cm: imaginary modes up to this size (cm⁻¹) count as real: after a relaxation to
@@ -97,6 +99,7 @@ class LabelSettings:
     free_energy: bool = True
     zn_donor: float = 2.10
     max_denticity: int = 6
+    starts: int = 2
     temperature: float = 298.15
     rotor_cutoff_cm: float = 100.0
     max_imaginary_cm: float = 100.0
@@ -116,6 +119,8 @@ class LabelSettings:
             raise ValueError(f'Only GFN2-xTB labels are defined, got method {self.method!r}.')
         if not 1 <= self.max_denticity <= 6:
             raise ValueError(f'max_denticity must be 1-6, got {self.max_denticity}.')
+        if self.starts < 1:
+            raise ValueError(f'starts must be at least 1, got {self.starts}.')
         if self.conformers < 1:
             raise ValueError(f'conformers must be at least 1, got {self.conformers}.')
         if self.ph is not None and not (math.isfinite(self.ph) and 0.0 <= self.ph <= 14.0):

@@ -19,12 +19,12 @@ The reaction is the exchange of n waters of the hexaaqua ion for the ligand's n 
   So chelation gains what it should: each water a ligand releases adds its translational and rotational entropy
   (through ΔG_therm), corrected from the gas to the liquid.
 
-Which modes: every mode that :func:`~aiida_znadditive.structures.chelates.place_binding_mode` can place is relaxed;
-each relaxed complex passes :func:`~aiida_znadditive.structures.quality.check_complex` or is dropped with its
-problems (a proton that moved, a donor that left, a water that drifted off). ``ΔE`` is the lowest over the passing
-modes; for ``ΔG`` the lowest-ΔE passing mode of each denticity is relaxed further (``thermo_fmax``) and gets a
-Hessian (the denticities differ most in the waters they release, the modes of one denticity mostly in ΔE), and the
-lowest ΔG wins.
+Which modes: every mode that :func:`~aiida_znadditive.structures.chelates.place_binding_mode` can place is relaxed
+from ``starts`` starting complexes (the lowest start that passes its checks counts); each relaxed complex passes
+:func:`~aiida_znadditive.structures.quality.check_complex` or is dropped with its problems (a proton that moved, a
+donor that left, a water that drifted off). ``ΔE`` is the lowest over the passing modes; for ``ΔG`` the lowest-ΔE
+passing mode of each denticity is relaxed further (``thermo_fmax``) and gets a Hessian (the denticities differ most
+in the waters they release, the modes of one denticity mostly in ΔE), and the lowest ΔG wins.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from rdkit import Chem
 
 from aiida_znadditive.analysis.energies import exchange_energy_value
 from aiida_znadditive.analysis.thermochemistry import ThermoError, gas_to_1m, water_55m
-from aiida_znadditive.ml.labels.gfn2 import Deadline, relax, thermal_correction
+from aiida_znadditive.ml.labels.gfn2 import Deadline, minimum_with_thermo, relax
 from aiida_znadditive.ml.labels.settings import LabelSettings
-from aiida_znadditive.structures.chelates import all_binding_modes, place_binding_mode
+from aiida_znadditive.structures.chelates import all_binding_modes, starting_complexes
 from aiida_znadditive.structures.ligands import find_donors, net_charge
 from aiida_znadditive.structures.quality import check_complex, check_ligand
 from aiida_znadditive.structures.zinc_aqua import ZN_O_EXPERIMENT, zn_aqua_atoms
@@ -97,14 +97,12 @@ class BindingResult:
 
 def _species(atoms: Atoms, charge: int, settings: LabelSettings, deadline: Deadline) -> Species:
     relaxed, energy, _ = relax(atoms, charge, settings, solvent=settings.solvent, deadline=deadline)
-    thermal = None
-    if settings.free_energy:
-        relaxed, energy, _ = relax(
-            relaxed, charge, settings, solvent=settings.solvent, deadline=deadline, fmax=settings.thermo_fmax
-        )
-        thermal = thermal_correction(relaxed, charge, settings, solvent=settings.solvent, deadline=deadline)
-        thermal = thermal.gibbs_correction
-    return Species(relaxed, energy, thermal)
+    if not settings.free_energy:
+        return Species(relaxed, energy, None)
+    relaxed, energy, thermo = minimum_with_thermo(
+        relaxed, charge, settings, solvent=settings.solvent, deadline=deadline
+    )
+    return Species(relaxed, energy, thermo.gibbs_correction)
 
 
 @cache
@@ -150,13 +148,15 @@ def _water(settings: LabelSettings) -> BindingResult:
 
 
 def _place(mol, conformers, donors, settings: LabelSettings, modes: dict) -> list:
-    """(mode, starting complex) of every mode that can be placed; the others go to ``modes`` with the reason."""
+    """(mode, starting complexes) of every mode that can be placed; the others go to ``modes`` with the reason."""
     placed = []
     for mode in all_binding_modes(mol, conformers, donors, max_denticity=settings.max_denticity):
         try:
-            placed.append((mode, place_binding_mode(mol, conformers, mode, zn_donor=settings.zn_donor)))
+            starts = starting_complexes(mol, conformers, mode, zn_donor=settings.zn_donor, starts=settings.starts)
         except ValueError as error:  # too bulky for this mode: the WorkChain drops it too
             modes[mode.label] = ModeResult(mode.label, mode.denticity, None, problems=(f'not placed: {error}',))
+            continue
+        placed.append((mode, starts))
     return placed
 
 
@@ -196,14 +196,17 @@ def _relax_modes(mol, placed, free_ligand: Species, modes: dict, *, settings: La
     charge = net_charge(mol)
     hexaaqua, water = references(settings)
     relaxed = []
-    for mode, geometry in placed:
-        complex_ = _species(geometry.atoms, 2 + charge, settings, deadline)
-        problems = check_complex(complex_.atoms, mol, geometry.ligand_offset, geometry.donor_indices)
-        delta_e = exchange_energy_value(
-            complex_.energy, free_ligand.energy, hexaaqua.energy, water.energy, mode.denticity
-        )
-        modes[mode.label] = ModeResult(mode.label, mode.denticity, delta_e, problems=tuple(map(str, problems)))
-        if not problems:
+    for mode, starts in placed:
+        results = []
+        for geometry in starts:
+            complex_ = _species(geometry.atoms, 2 + charge, settings, deadline)
+            problems = check_complex(complex_.atoms, mol, geometry.ligand_offset, geometry.donor_indices)
+            results.append((bool(problems), complex_.energy, complex_, tuple(map(str, problems))))
+        # The lowest start that passes its checks; when none does, the lowest one's problems are reported.
+        failed, energy, complex_, problems = min(results, key=lambda entry: entry[:2])
+        delta_e = exchange_energy_value(energy, free_ligand.energy, hexaaqua.energy, water.energy, mode.denticity)
+        modes[mode.label] = ModeResult(mode.label, mode.denticity, delta_e, problems=problems)
+        if not failed:
             relaxed.append((delta_e, mode, complex_))
     return sorted(relaxed, key=lambda entry: entry[0])
 
