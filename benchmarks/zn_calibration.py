@@ -10,14 +10,15 @@ For every ligand of ``data/calibration/zn_stability_constants.csv`` (the species
 ``--work-dir``. It then prints, against ΔG_exp = -RT ln K1:
 
 - per ligand: ΔE, ΔG, the mode that won, ΔG_exp, and the leave-one-out calibrated ΔG of each model;
-- per model (``raw``, ``linear``, ``linear_charge``: :mod:`aiida_znadditive.analysis.calibration`): MAE, RMSE,
-  Spearman ρ, slope and largest error, in sample and leave-one-out, for all ligands and without the outer-sphere
-  ion pairs (halides, nitrate, sulfate: largely solvent-separated in water, which an inner-sphere complex cannot
-  describe);
-- the orderings the issue asks for (EDTA4- below glycinate below acetate, water 0, DMSO below methanol);
+- per model of :mod:`aiida_znadditive.analysis.calibration`: MAE, RMSE, Spearman ρ, slope and largest error, in
+  sample and leave-one-out, for all ligands and without the outer-sphere ion pairs (halides, nitrate, sulfate:
+  largely solvent-separated in water, which an inner-sphere complex cannot describe);
+- the orderings the issue asks for (EDTA4- below glycinate below acetate, water 0, DMSO below methanol), raw and
+  with the ``--model`` calibration (leave-one-out values for the table's ligands);
 
 and writes ``calibration.json`` (each model fitted on all ligands, with its leave-one-out figures) and
-``calibration.png`` (computed against measured) into ``--work-dir``.
+``calibration.png`` (computed against measured, raw and ``--model``) into ``--work-dir``. ``--write-calibration
+FILE`` also writes the ``--model`` fit on all ligands to FILE (the package's ``data/calibration/gfn2_xtb.json``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiida_znadditive.analysis.calibration import MODELS, delta_g_from_log_k, fit, leave_one_out, metrics
+from aiida_znadditive.analysis.calibration import DEFAULT_MODEL, MODELS, delta_g_from_log_k, fit, leave_one_out, metrics
 from aiida_znadditive.ml.labels import LabelSettings, XtbLabeller, read_labels
 from aiida_znadditive.ml.labels.xtb import molecule_identity
 
@@ -56,93 +57,126 @@ def label(rows: list[dict], work_dir: Path, processes: int, settings: LabelSetti
     return {row['inchikey']: row for row in read_labels(work_dir)}
 
 
+def collect(rows: list[dict], labels: dict, settings: LabelSettings) -> dict:
+    """Columns (numpy arrays, one entry per ligand with a ΔG) of the table joined with its labels."""
+    data = {key: [] for key in ('names', 'computed', 'energies', 'measured', 'charges', 'waters', 'modes')}
+    for row in rows:
+        result = labels.get(molecule_identity(row['species_smiles'], settings)['inchikey'])
+        if result is None or result['zn_exchange_free_energy_ev'] is None:
+            note = 'not labelled' if result is None else (result['zn_binding_note'] or 'no ΔG')
+            print(f'  {row["name"]:<22} no ΔG: {note[:150]}')
+            continue
+        data['names'].append(row['name'])
+        data['computed'].append(result['zn_exchange_free_energy_ev'])
+        data['energies'].append(result['zn_exchange_energy_ev'])
+        data['measured'].append(float(delta_g_from_log_k(float(row['log_k1']))))
+        data['charges'].append(int(row['charge']))
+        data['waters'].append(int(result['zn_denticity']))
+        data['modes'].append(result['zn_binding_mode'] or '')
+    return {key: np.array(values) if key not in ('names', 'modes') else values for key, values in data.items()}
+
+
+def fit_models(data: dict) -> dict:
+    """Per model: the fit on all ligands and the figures in sample and leave-one-out, all and inner-sphere only."""
+    inner = np.array([name not in OUTER_SPHERE for name in data['names']])
+    columns = ('computed', 'measured', 'charges', 'waters')
+    models = {}
+    print(f'\n{"model":<21}{"set":<14}{"fit":<14}{"n":>3}{"MAE":>8}{"RMSE":>8}{"rho":>7}{"slope":>7}{"max":>7}')
+    for model in MODELS:
+        entry = {'fit_all': fit(model, *(data[c] for c in columns)).as_dict()}
+        for subset, mask in (('all', np.ones_like(inner)), ('inner_sphere', inner)):
+            computed, measured, charges, waters = (data[c][mask] for c in columns)
+            in_sample = fit(model, computed, measured, charges, waters)
+            for kind, values in (
+                ('in_sample', [in_sample.apply(*v) for v in zip(computed, charges, waters, strict=True)]),
+                ('leave_one_out', leave_one_out(model, computed, measured, charges, waters)),
+            ):
+                figures = metrics(values, measured)
+                entry[f'{subset}_{kind}'] = figures
+                print(
+                    f'{model:<21}{subset:<14}{kind:<14}{figures["n"]:>3}{figures["mae"]:>8.3f}{figures["rmse"]:>8.3f}'
+                    f'{figures["spearman"]:>7.2f}{figures["slope"]:>7.2f}{figures["max_error"]:>7.2f}'
+                )
+        models[model] = entry
+    return models
+
+
+def orderings(data: dict, labels: dict, settings: LabelSettings, model: str, calibrated: np.ndarray) -> dict:
+    """The issue's orderings, raw and calibrated (leave-one-out for the table's ligands); the raw values."""
+    fitted = fit(model, data['computed'], data['measured'], data['charges'], data['waters'])
+    raw = dict(zip(data['names'], data['computed'], strict=True))
+    calibrated = dict(zip(data['names'], calibrated, strict=True))
+    for name, smiles in ORDERING_LIGANDS.items():
+        result = labels.get(molecule_identity(smiles, settings)['inchikey'])
+        raw[name] = None if result is None else result['zn_exchange_free_energy_ev']
+        if raw[name] is not None:
+            calibrated[name] = fitted.apply(raw[name], result['charge'], result['zn_denticity'])
+    calibrated['water'] = 0.0  # by definition, before and after calibration
+    print(f'\nwater ΔG = {raw.get("water")} eV (must be 0)')
+    checks = {'EDTA4- below glycinate': ('EDTA', 'glycinate'), 'glycinate below acetate': ('glycinate', 'acetate')}
+    checks['DMSO below methanol'] = ('DMSO', 'methanol')
+    for name, values_by_name in (('raw', raw), (model, calibrated)):
+        for text, (low, high) in checks.items():
+            values = values_by_name.get(low), values_by_name.get(high)
+            verdict = 'ok' if None not in values and values[0] < values[1] else 'WRONG'
+            print(f'{name:<21} {text}: {values[0]:.3f} < {values[1]:.3f}: {verdict}')
+    return {'raw': raw, model: calibrated}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', type=Path, default=Path('build/zn_calibration'))
     parser.add_argument('--processes', type=int, default=2)
     parser.add_argument('--timeout', type=float, default=1800.0, help='seconds per ligand before it is skipped')
+    parser.add_argument('--model', default=DEFAULT_MODEL, choices=MODELS, help='the calibration to report and write')
+    parser.add_argument('--write-calibration', type=Path, default=None, help='write the --model fit here (JSON)')
     args = parser.parse_args()
 
     settings = LabelSettings(ph=None, timeout_s=args.timeout)
     rows = read_table()
     labels = label(rows, args.work_dir, args.processes, settings)
-
-    names, computed, energies, measured, charges, modes = [], [], [], [], [], []
-    for row in rows:
-        key = molecule_identity(row['species_smiles'], settings)['inchikey']
-        result = labels.get(key)
-        if result is None or result['zn_exchange_free_energy_ev'] is None:
-            note = 'not labelled' if result is None else (result['zn_binding_note'] or 'no ΔG')
-            print(f'  {row["name"]:<22} no ΔG: {note[:150]}')
-            continue
-        names.append(row['name'])
-        computed.append(result['zn_exchange_free_energy_ev'])
-        energies.append(result['zn_exchange_energy_ev'])
-        measured.append(float(delta_g_from_log_k(float(row['log_k1']))))
-        charges.append(int(row['charge']))
-        modes.append(result['zn_binding_mode'] or '')
-    computed, measured, charges = np.array(computed), np.array(measured), np.array(charges)
-
-    predictions = {model: leave_one_out(model, computed, measured, charges) for model in MODELS}
-    print(f'\n{"ligand":<22}{"q":>3}{"ΔE":>8}{"ΔG":>8}{"exp":>8}' + ''.join(f'{m[:10]:>11}' for m in MODELS) + '  mode')
-    for i, name in enumerate(names):
+    data = collect(rows, labels, settings)
+    columns = ('computed', 'measured', 'charges', 'waters')
+    predictions = {model: leave_one_out(model, *(data[c] for c in columns)) for model in MODELS}
+    print(
+        f'\n{"ligand":<22}{"q":>3}{"ΔE":>8}{"ΔG":>8}{"exp":>8}' + ''.join(f'{m[-10:]:>11}' for m in MODELS) + '  mode'
+    )
+    for i, name in enumerate(data['names']):
         calibrated = ''.join(f'{predictions[m][i]:>11.3f}' for m in MODELS)
         print(
-            f'{name:<22}{charges[i]:>3}{energies[i]:>8.3f}{computed[i]:>8.3f}{measured[i]:>8.3f}{calibrated}  '
-            f'{modes[i][:70]}'
+            f'{name:<22}{data["charges"][i]:>3}{data["energies"][i]:>8.3f}{data["computed"][i]:>8.3f}'
+            f'{data["measured"][i]:>8.3f}{calibrated}  {data["modes"][i][:70]}'
         )
-
-    inner = np.array([name not in OUTER_SPHERE for name in names])
-    report = {'n_ligands': len(names), 'settings': settings.source_version, 'models': {}}
-    print(f'\n{"model":<15}{"set":<14}{"fit":<14}{"n":>3}{"MAE":>8}{"RMSE":>8}{"rho":>7}{"slope":>7}{"max":>7}')
-    for model in MODELS:
-        fitted = fit(model, computed, measured, charges)
-        entry = {'fit_all': fitted.as_dict()}
-        for subset, mask in (('all', np.ones_like(inner)), ('inner_sphere', inner)):
-            in_sample = fit(model, computed[mask], measured[mask], charges[mask])
-            for kind, values in (
-                ('in_sample', [in_sample.apply(c, q) for c, q in zip(computed[mask], charges[mask], strict=True)]),
-                ('leave_one_out', leave_one_out(model, computed[mask], measured[mask], charges[mask])),
-            ):
-                figures = metrics(values, measured[mask])
-                entry[f'{subset}_{kind}'] = figures
-                print(
-                    f'{model:<15}{subset:<14}{kind:<14}{figures["n"]:>3}{figures["mae"]:>8.3f}{figures["rmse"]:>8.3f}'
-                    f'{figures["spearman"]:>7.2f}{figures["slope"]:>7.2f}{figures["max_error"]:>7.2f}'
-                )
-        report['models'][model] = entry
-
-    by_name = dict(zip(names, computed, strict=True))
-    for name, smiles in ORDERING_LIGANDS.items():
-        result = labels.get(molecule_identity(smiles, settings)['inchikey'])
-        by_name[name] = None if result is None else result['zn_exchange_free_energy_ev']
-    checks = {
-        'EDTA4- below glycinate': ('EDTA', 'glycinate'),
-        'glycinate below acetate': ('glycinate', 'acetate'),
-        'DMSO below methanol': ('DMSO', 'methanol'),
-    }
-    print(f'\nwater ΔG = {by_name.get("water")} eV (must be 0)')
-    for text, (low, high) in checks.items():
-        values = by_name.get(low), by_name.get(high)
-        verdict = 'ok' if None not in values and values[0] < values[1] else 'WRONG'
-        print(f'{text}: {values[0]} < {values[1]}: {verdict}')
-    report['orderings'] = {
-        name: by_name.get(name) for name in ('EDTA', 'glycinate', 'acetate', 'DMSO', 'methanol', 'water')
-    }
+    report = {'n_ligands': len(data['names']), 'settings': settings.source_version, 'models': fit_models(data)}
+    report['orderings'] = orderings(data, labels, settings, args.model, predictions[args.model])
     (args.work_dir / 'calibration.json').write_text(json.dumps(report, indent=2))
-    _figure(args.work_dir / 'calibration.png', computed, measured, predictions, names)
+    _figure(args.work_dir / 'calibration.png', data, predictions[args.model], args.model)
+    if args.write_calibration is not None:
+        chosen = report['models'][args.model]
+        calibration = {
+            'level': 'GFN2-xTB/ALPB(water), quasi-RRHO (100 cm-1), 1 M and 55.34 M standard states',
+            'settings': settings.source_version,
+            'table': str(TABLE.relative_to(TABLE.parents[2])),
+            'command': f'benchmarks/zn_calibration.py --model {args.model} --write-calibration FILE',
+            **chosen['fit_all'],
+            'leave_one_out': chosen['all_leave_one_out'],
+            'raw': report['models']['raw']['all_in_sample'],
+        }
+        args.write_calibration.write_text(json.dumps(calibration, indent=2) + '\n')
+        print(f'calibration: {args.write_calibration}')
 
 
-def _figure(path: Path, computed, measured, predictions, names) -> None:
+def _figure(path: Path, data: dict, calibrated, model: str) -> None:
     import matplotlib
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, 2, figsize=(10, 4.8), sharey=True)
+    computed, measured, names = data['computed'], data['measured'], data['names']
     for axis, (title, values) in zip(
         axes,
-        (('GFN2-xTB ΔG, raw', computed), ('linear_charge, leave-one-out', predictions['linear_charge'])),
+        (('GFN2-xTB ΔG, raw', computed), (f'{model}, leave-one-out', calibrated)),
         strict=True,
     ):
         axis.scatter(values, measured, s=18)

@@ -7,11 +7,21 @@ same quantity for the same reaction. A cluster-continuum ΔG carries errors that
 overbinding of anions; a linear model, fitted on the curated table ``data/calibration/zn_stability_constants.csv``
 and validated out of sample, removes the systematic part.
 
-Models (:data:`MODELS`), each ΔG_cal = f(ΔG, q) with q the ligand's net charge:
+Models (:data:`MODELS`), each ΔG_cal = f(ΔG, q, n) with q the ligand's net charge and n the number of its donors on
+Zn (the waters it releases):
 
 - ``raw``: ΔG itself (no fit), the figure of merit of the method alone;
 - ``linear``: a ΔG + b;
-- ``linear_charge``: a ΔG + b + c q, for a charge-dependent solvation error.
+- ``linear_charge``: a ΔG + b + c q, for a charge-dependent solvation error;
+- ``linear_waters``: a ΔG + b + d n. Each released water enters ΔG with its ideal-gas translational and rotational
+  entropy, corrected to the liquid only by the standard-state terms; the entropy of a molecule in a liquid is well
+  below its gas-phase value at the same concentration (Wertz, J. Am. Chem. Soc. 1980, 102, 5316; Mammen et al.,
+  J. Org. Chem. 1998, 63, 3821), so the cluster-continuum ΔG overrates the chelate effect by a roughly constant
+  amount per released water, which d absorbs;
+- ``linear_waters_charge``: both corrections;
+- ``water_anchored``: a ΔG + d (n - 1), ``linear_waters`` with the intercept fixed at -d, so that water replacing
+  water (ΔG = 0, n = 1) stays exactly 0 and a monodentate ligand that the method finds as good as water stays at 0:
+  the definition of the scale is kept, not fitted. The default calibration of the package.
 
 :func:`leave_one_out` predicts each ligand from a model fitted to all the others, so its MAE is an honest estimate of
 the error on a new molecule. Pure numpy (and scipy's Spearman).
@@ -20,14 +30,14 @@ the error on a new molecule. Pure numpy (and scipy's Spearman).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 #: eV per unit of log10 K at 298.15 K: RT ln 10 / e.
 EV_PER_LOG_K = 8.314462618 * 298.15 * math.log(10) / 96485.33212
-MODELS = ('raw', 'linear', 'linear_charge')
+MODELS = ('raw', 'linear', 'linear_charge', 'linear_waters', 'linear_waters_charge', 'water_anchored')
+DEFAULT_MODEL = 'water_anchored'
 
 
 def delta_g_from_log_k(log_k):
@@ -35,48 +45,75 @@ def delta_g_from_log_k(log_k):
     return -EV_PER_LOG_K * np.asarray(log_k, dtype=float)
 
 
-def _design(model: str, computed: np.ndarray, charges: np.ndarray) -> np.ndarray:
-    if model == 'linear':
-        return np.column_stack([computed, np.ones_like(computed)])
-    if model == 'linear_charge':
-        return np.column_stack([computed, np.ones_like(computed), charges])
-    raise ValueError(f'unknown calibration model {model!r}; one of {MODELS}')
+def _design(model: str, computed: np.ndarray, charges: np.ndarray, waters: np.ndarray) -> np.ndarray:
+    columns = {
+        'linear': (computed,),
+        'linear_charge': (computed, charges),
+        'linear_waters': (computed, waters),
+        'linear_waters_charge': (computed, charges, waters),
+    }
+    if model == 'water_anchored':
+        return np.column_stack([computed, waters - 1.0])
+    if model not in columns:
+        raise ValueError(f'unknown calibration model {model!r}; one of {MODELS}')
+    return np.column_stack([*columns[model], np.ones_like(computed)])
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """A fitted model: ΔG_cal = slope ΔG + intercept + charge_coefficient q (eV); ``n`` ligands fitted."""
+    """A fitted model: ΔG_cal = slope ΔG + intercept + charge_coefficient q + water_coefficient n (eV); ``n_fitted``
+    ligands."""
 
     model: str
     slope: float = 1.0
     intercept: float = 0.0
     charge_coefficient: float = 0.0
-    n: int = 0
+    water_coefficient: float = 0.0
+    n_fitted: int = 0
 
-    def apply(self, computed: float, charge: int) -> float:
-        return self.slope * computed + self.intercept + self.charge_coefficient * charge
+    def apply(self, computed: float, charge: int, waters: int) -> float:
+        return (
+            self.slope * computed + self.intercept + self.charge_coefficient * charge + self.water_coefficient * waters
+        )
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def fit(model: str, computed: Sequence[float], measured: Sequence[float], charges: Sequence[int]) -> Calibration:
-    """Least-squares fit of ``model`` to measured ΔG (eV)."""
-    computed, measured = np.asarray(computed, dtype=float), np.asarray(measured, dtype=float)
+def fit(model: str, computed, measured, charges, waters) -> Calibration:
+    """Least-squares fit of ``model`` to measured ΔG (eV); ``waters``: the donors of each ligand's mode."""
+    computed, measured, charges, waters = (np.asarray(v, dtype=float) for v in (computed, measured, charges, waters))
     if model == 'raw':
-        return Calibration('raw', n=len(computed))
-    coefficients, *_ = np.linalg.lstsq(_design(model, computed, np.asarray(charges, dtype=float)), measured, rcond=None)
-    charge = float(coefficients[2]) if model == 'linear_charge' else 0.0
-    return Calibration(model, float(coefficients[0]), float(coefficients[1]), charge, len(computed))
+        return Calibration('raw', n_fitted=len(computed))
+    coefficients = dict(
+        zip(
+            _COEFFICIENTS[model],
+            np.linalg.lstsq(_design(model, computed, charges, waters), measured, rcond=None)[0],
+            strict=True,
+        )
+    )
+    if model == 'water_anchored':
+        coefficients['intercept'] = -coefficients['water_coefficient']
+    return Calibration(model, n_fitted=len(computed), **{key: float(value) for key, value in coefficients.items()})
 
 
-def leave_one_out(model: str, computed, measured, charges) -> np.ndarray:
+_COEFFICIENTS = {
+    'linear': ('slope', 'intercept'),
+    'linear_charge': ('slope', 'charge_coefficient', 'intercept'),
+    'linear_waters': ('slope', 'water_coefficient', 'intercept'),
+    'linear_waters_charge': ('slope', 'charge_coefficient', 'water_coefficient', 'intercept'),
+    'water_anchored': ('slope', 'water_coefficient'),
+}
+
+
+def leave_one_out(model: str, computed, measured, charges, waters) -> np.ndarray:
     """Each ligand's calibrated ΔG from the model fitted to all the other ligands."""
-    computed, measured, charges = (np.asarray(values, dtype=float) for values in (computed, measured, charges))
+    computed, measured, charges, waters = (np.asarray(v, dtype=float) for v in (computed, measured, charges, waters))
     predictions = np.empty_like(computed)
     for i in range(len(computed)):
         keep = np.arange(len(computed)) != i
-        predictions[i] = fit(model, computed[keep], measured[keep], charges[keep]).apply(computed[i], charges[i])
+        fitted = fit(model, computed[keep], measured[keep], charges[keep], waters[keep])
+        predictions[i] = fitted.apply(computed[i], charges[i], waters[i])
     return predictions
 
 

@@ -60,6 +60,13 @@ PROPERTY_COLUMNS = (
     Column('ea_ev', pa.float64(), 'eV', 'electron affinity E(N) - E(N+1) (vertical or adiabatic: see the source)'),
     Column('solvation_free_energy_ev', pa.float64(), 'eV', 'free energy of solvation in water'),
     Column('zn_exchange_energy_ev', pa.float64(), 'eV', 'energy of replacing water by the molecule at Zn2+'),
+    Column('zn_exchange_free_energy_ev', pa.float64(), 'eV', 'free energy of that exchange in water (1 M, 55.34 M)'),
+    Column(
+        'zn_exchange_free_energy_calibrated_ev',
+        pa.float64(),
+        'eV',
+        'that free energy calibrated against measured Zn2+ stability constants',
+    ),
     Column('total_energy_ev', pa.float64(), 'eV', 'total electronic energy at the geometry, without ZPVE'),
     Column('zpve_ev', pa.float64(), 'eV', 'zero-point vibrational energy'),
 )

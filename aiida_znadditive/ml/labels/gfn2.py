@@ -160,6 +160,9 @@ def minimum_with_thermo(
         relaxed, energy, _ = relax(
             relaxed, charge, settings, solvent=solvent, deadline=deadline, fmax=settings.thermo_fmax
         )
+        if len(relaxed) == 1:  # an ion such as Cl-: no vibrations, nothing to escape from
+            frequencies = np.empty(0)
+            break
         frequencies, modes = normal_modes(
             hessian(relaxed, charge, settings, solvent=solvent, deadline=deadline), masses, relaxed.positions
         )

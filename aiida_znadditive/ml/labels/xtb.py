@@ -1,4 +1,4 @@
-"""Own labels at GFN2-xTB (tblite): orbital energies, vertical IP/EA, dipole, ALPB solvation and Zn2+ exchange.
+"""Own labels at GFN2-xTB (tblite): orbitals, vertical IP/EA, dipole, ALPB solvation and Zn2+ exchange free energy.
 
 One molecule (:func:`label_molecule`) or a batch (:func:`label_batch`, :class:`XtbLabeller`), the batch parallel over
 worker processes, resumable after a crash, with a progress bar and a count of what was skipped and why.
@@ -19,13 +19,15 @@ What a row holds, all from the GFN2-xTB Hamiltonian as implemented in tblite (de
 - ``solvation_free_energy_ev``: E(ALPB water) - E(gas) at the gas geometry, xtb's fixed-geometry Gsolv (ALPB with its
   empirical shift and CDS terms, 1 M gas to 1 M solution); geometry relaxation in solution is neglected (a few
   hundredths of an eV for neutral molecules).
-- ``zn_exchange_energy_ev``: ΔE = E([Zn(H2O)6-nL]2+) + n·E(H2O) - E([Zn(H2O)6]2+) - E(L), the definition of
-  :func:`aiida_znadditive.analysis.energies.exchange_energy_value`, at the cheap level of the complexation WorkChain
-  (its ``prerank`` stage: GFN2-xTB relaxations in ALPB water). Binding modes and their starting geometries come from
-  the WorkChain's own builders (:func:`~aiida_znadditive.structures.complexes.enumerate_binding_modes`,
-  :func:`~aiida_znadditive.structures.complexes.build_best_complex`); every mode is relaxed and the lowest wins. The
-  ligand is the gas-phase minimum re-relaxed in ALPB water; [Zn(H2O)6]2+ and H2O are relaxed once per process. None
-  for molecules without an O/N/S donor, or when ``exchange_energy`` is off.
+- the species: with ``ph`` set (default 4.5, a ZnSO4 electrolyte) every molecule is labelled as its dominant species
+  at that pH (:mod:`aiida_znadditive.structures.speciation`: salts split, acids and amines (de)protonated), so
+  ``smiles``, ``inchikey`` and ``charge`` are those of the species; ``input_smiles`` and ``ph`` say what was asked.
+- ``zn_exchange_energy_ev`` (ΔE), ``zn_exchange_free_energy_ev`` (ΔG) and ``zn_exchange_free_energy_calibrated_ev``
+  (ΔG calibrated against measured stability constants; None where the settings are not those of the shipped
+  calibration): the exchange of the best binding mode with [Zn(H2O)6]2+, from one to six donors, every mode relaxed
+  in ALPB water and quality-checked (:mod:`aiida_znadditive.ml.labels.zn_binding` defines each term);
+  ``zn_binding_mode``, ``zn_denticity``, ``zn_modes_rejected`` and ``zn_binding_note`` (why modes were dropped)
+  describe it. None for molecules without a donor, or when ``exchange_energy`` is off.
 
 Bad input never stops a batch: an unparseable SMILES, an element GFN2 does not cover, a radical, an implausible
 charge, a molecule above ``max_heavy_atoms`` heavy atoms, a failed embedding or SCF, or a molecule over its
@@ -57,7 +59,7 @@ from rdkit.rdBase import BlockLogs
 
 from aiida_znadditive.ml.labels.gfn2 import Deadline, relax, singlepoint
 from aiida_znadditive.ml.labels.settings import GFN2_ELEMENTS, REASONS, LabelError, LabelSettings
-from aiida_znadditive.ml.labels.zn_binding import zn_exchange
+from aiida_znadditive.ml.labels.zn_binding import calibrated, zn_exchange
 from aiida_znadditive.structures.ligands import LigandError, embed_conformers, net_charge, parse_ligand
 from aiida_znadditive.structures.speciation import SpeciationError, speciate
 
@@ -92,6 +94,7 @@ PROPERTY_COLUMNS = (
     'solvation_free_energy_ev',
     'zn_exchange_energy_ev',
     'zn_exchange_free_energy_ev',
+    'zn_exchange_free_energy_calibrated_ev',
     'total_energy_ev',
 )
 # What the labelled species is and how it binds: descriptive columns beside the properties.
@@ -254,9 +257,20 @@ def _label(smiles: str, settings: LabelSettings, source_id: str | None) -> dict:
     binding = None
     if settings.exchange_energy:
         binding = zn_exchange(mol, conformers, Atoms(numbers=numbers, positions=positions), settings, deadline)
-    binding_columns = dict.fromkeys(('zn_exchange_energy_ev', 'zn_exchange_free_energy_ev', *BINDING_COLUMNS))
+    binding_columns = dict.fromkeys(
+        (
+            'zn_exchange_energy_ev',
+            'zn_exchange_free_energy_ev',
+            'zn_exchange_free_energy_calibrated_ev',
+            *BINDING_COLUMNS,
+        )
+    )
     if binding is not None:
         binding_columns.update(binding.row())
+        if binding_columns['zn_exchange_free_energy_ev'] is not None:
+            binding_columns['zn_exchange_free_energy_calibrated_ev'] = calibrated(
+                binding_columns['zn_exchange_free_energy_ev'], binding_columns['zn_denticity'], charge, settings
+            )
 
     row.update(
         {

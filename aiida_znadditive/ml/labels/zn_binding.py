@@ -30,12 +30,14 @@ in the waters they release, the modes of one denticity mostly in ΔE), and the l
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from functools import cache
 
 from ase import Atoms
 from rdkit import Chem
 
+from aiida_znadditive.analysis.calibration import Calibration
 from aiida_znadditive.analysis.energies import exchange_energy_value
 from aiida_znadditive.analysis.thermochemistry import ThermoError, gas_to_1m, water_55m
 from aiida_znadditive.ml.labels.gfn2 import Deadline, minimum_with_thermo, relax
@@ -48,6 +50,25 @@ from aiida_znadditive.structures.zinc_aqua import ZN_O_EXPERIMENT, zn_aqua_atoms
 # Same water start as structures.candidates.WATER_GEOMETRY (experimental gas-phase geometry); copied so that this
 # module does not import AiiDA's calcfunction machinery in every worker process.
 WATER_POSITIONS = ((0.0, 0.0, 0.0), (0.0, 0.7572, 0.5865), (0.0, -0.7572, 0.5865))
+
+
+@cache
+def shipped_calibration() -> dict:
+    """The calibration of ΔG against measured stability constants that ships with the package (see
+    :mod:`aiida_znadditive.ml.shipped`)."""
+    from aiida_znadditive.ml.shipped import SHIPPED
+
+    return json.loads((SHIPPED / 'zn_calibration' / 'gfn2_xtb.json').read_text())
+
+
+def calibrated(delta_g: float, denticity: int, charge: int, settings: LabelSettings) -> float | None:
+    """ΔG calibrated with the shipped fit, or None when ``settings`` are not those it was fitted for (the pH aside:
+    the fit is for given species, and the pH only decides which species that is)."""
+    calibration = shipped_calibration()
+    if dataclasses.replace(settings, ph=None).source_version != calibration['settings']:
+        return None
+    fields = ('model', 'slope', 'intercept', 'charge_coefficient', 'water_coefficient', 'n_fitted')
+    return Calibration(**{key: calibration[key] for key in fields}).apply(delta_g, charge, denticity)
 
 
 @dataclass(frozen=True)
@@ -147,6 +168,20 @@ def _water(settings: LabelSettings) -> BindingResult:
     return BindingResult((mode,), best=mode)
 
 
+def _free_ligand(mol: Chem.Mol, starts: list[Atoms], settings: LabelSettings, deadline: Deadline):
+    """The lowest of the ligand's starts relaxed in the solvent that is still the species built; (species, problems of
+    the lowest start when none passes). A zwitterion such as glycine's is no minimum in the gas phase (its proton
+    returns to the carboxylate), so the gas-phase geometry is not enough of a start: the force-field conformers are
+    tried too."""
+    charge = net_charge(mol)
+    results = []
+    for start in starts:
+        species = _species(start, charge, settings, deadline)
+        results.append((bool(problems := check_ligand(species.atoms, mol)), species.energy, species, problems))
+    _, _, species, problems = min(results, key=lambda entry: entry[:2])
+    return species, problems
+
+
 def _place(mol, conformers, donors, settings: LabelSettings, modes: dict) -> list:
     """(mode, starting complexes) of every mode that can be placed; the others go to ``modes`` with the reason."""
     placed = []
@@ -173,7 +208,6 @@ def zn_exchange(
         return None
     if is_water(mol):
         return _water(settings)
-    charge = net_charge(mol)
     modes: dict[str, ModeResult] = {}
     placed = _place(mol, conformers, donors, settings, modes)
     if not placed:
@@ -181,8 +215,8 @@ def zn_exchange(
 
     # Energies first, without Hessians: every mode is relaxed and checked, and only the survivors get thermal terms.
     electronic = dataclasses.replace(settings, free_energy=False)
-    free_ligand = _species(ligand, charge, electronic, deadline)
-    if problems := check_ligand(free_ligand.atoms, mol):
+    free_ligand, problems = _free_ligand(mol, [ligand, *conformers], electronic, deadline)
+    if problems:
         return BindingResult(tuple(modes.values()), note=f'free ligand changed on relaxation: {problems[0]}')
     relaxed = _relax_modes(mol, placed, free_ligand, modes, settings=electronic, deadline=deadline)
     if not relaxed:

@@ -7,6 +7,9 @@ recorded beside the weights:
   Made by ``scripts/train_shipped_models.sh``; the default model of the ZIB generation objective.
 - ``selfies_lm/``: the SELFIES language model the ``reinvent`` generator starts from, pretrained on MOSES.
   Made by ``scripts/train_shipped_models.sh``.
+- ``zn_calibration/gfn2_xtb.json``: the calibration of the labeller's Zn2+ exchange free energies against measured
+  stability constants (``data/calibration/zn_stability_constants.csv``), with its leave-one-out figures. Made by
+  ``benchmarks/zn_calibration.py --write-calibration aiida_znadditive/ml/shipped/zn_calibration/gfn2_xtb.json``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 SHIPPED = Path(__file__).resolve().parent
-NAMES = ('zib_xtb', 'selfies_lm')
+NAMES = ('zib_xtb', 'selfies_lm', 'zn_calibration')
 
 
 def shipped_model(name: str) -> Path | None:
