@@ -64,6 +64,35 @@ def rank_binding_modes(
     return orm.Dict({'ranking': ranked, 'units': 'eV'})
 
 
+# Keys of a mode in `binding_modes` that describe it chemically (the rest is bookkeeping of the built structures).
+MODE_KEYS = ('label', 'donors', 'elements', 'kinds', 'denticity', 'displaced_waters', 'charge')
+
+
+@calcfunction
+def best_binding_mode(binding_modes: orm.Dict, **exchange_energies: orm.Float) -> orm.Dict:
+    """The mode with the lowest exchange energy: its :data:`MODE_KEYS`, that ``exchange_energy`` (eV) and the
+    ``structure`` key of its complex (the output of ``build_complexation_candidates`` it was built as).
+
+    ``exchange_energies`` are keyed by the modes' ``structure`` keys (``complex_<j>``), as in
+    :func:`rank_binding_modes`; being inputs here, the graph shows which energies (gas or solvated) chose the mode.
+    Equal energies keep the first in the order of ``binding_modes``.
+    """
+    if not exchange_energies:
+        raise ValueError('No exchange energy given: there is no mode to choose.')
+    modes = {mode['structure']: mode for mode in binding_modes['modes'] if mode['placed']}
+    unknown = sorted(set(exchange_energies) - set(modes))
+    if unknown:
+        raise ValueError(f'Exchange energies for modes that binding_modes does not list: {", ".join(unknown)}.')
+    best = min((key for key in modes if key in exchange_energies), key=lambda key: exchange_energies[key].value)
+    return orm.Dict(
+        {
+            **{key: modes[best][key] for key in MODE_KEYS},
+            'exchange_energy': exchange_energies[best].value,
+            'structure': best,
+        }
+    )
+
+
 @calcfunction
 def orbital_gap(homo: orm.Float, lumo: orm.Float) -> orm.Float:
     """HOMO-LUMO gap in eV."""

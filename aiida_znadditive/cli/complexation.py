@@ -18,9 +18,16 @@ from .root import PROFILE_OPTION, check_submit_possible, cmd_root, load_code_or_
 @click.option('--prerank-code', default='xtb@localhost', show_default=True)
 @click.option('--dft', 'dft_calculator', default='pyscf', show_default=True, help='DFT calculator.')
 @click.option('--dft-code', default='pyscf@localhost', show_default=True)
+@click.option(
+    '--ph',
+    type=click.FloatRange(0, 14),
+    default=4.5,
+    show_default=True,
+    help='Electrolyte pH: each additive is computed as its dominant species there.',
+)
 @click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here, one after another.')
 def cmd_complexation(
-    profile_name, smiles, protocol, prerank_calculator, prerank_code, dft_calculator, dft_code, submit
+    profile_name, smiles, protocol, prerank_calculator, prerank_code, dft_calculator, dft_code, ph, submit
 ) -> None:
     """Run ZnComplexationWorkChain for each SMILES; a failing molecule is reported and the others go on."""
     profile = load_profile_or_fail(profile_name)
@@ -41,12 +48,13 @@ def cmd_complexation(
             protocol=protocol,
             prerank_calculator=prerank_calculator,
             dft_calculator=dft_calculator,
+            ph=ph,
         )
         if submit:
             node = submit_process(builder)
             echo.echo_report(f'[{index}/{len(smiles)}] {molecule}: submitted ZnComplexationWorkChain<{node.pk}>')
             continue
-        echo.echo_report(f'[{index}/{len(smiles)}] {molecule}: running ({protocol})')
+        echo.echo_report(f'[{index}/{len(smiles)}] {molecule}: running ({protocol}, pH {ph})')
         start = time.perf_counter()
         try:
             results, node = run_get_node(builder)

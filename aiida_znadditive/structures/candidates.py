@@ -6,7 +6,7 @@ from aiida import orm
 from aiida.engine import calcfunction
 from ase import Atoms
 
-from .complexes import build_best_complex, enumerate_binding_modes
+from .chelates import all_binding_modes, place_binding_mode
 from .ligands import embed_conformers, net_charge, parse_ligand, require_donors
 
 WATER_GEOMETRY = Atoms('OH2', positions=[[0.0, 0.0, 0.0], [0.0, 0.7572, 0.5865], [0.0, -0.7572, 0.5865]])
@@ -25,23 +25,31 @@ def build_water() -> orm.StructureData:
 
 
 @calcfunction
-def build_complexation_candidates(smiles: orm.Str, settings: orm.Dict) -> dict:
+def build_complexation_candidates(ligand: orm.Str | orm.Dict, settings: orm.Dict) -> dict:
     """Ligand conformers (``ligand_<i>``), one complex per binding mode (``complex_<j>``) and ``binding_modes``.
 
+    ``ligand``: the SMILES as it is to be computed, or the output of
+    :func:`~aiida_znadditive.analysis.speciation.speciate_additive`, whose species ``smiles`` is used (the graph then
+    leads from the structures back through the species to the additive as written).
+
     ``settings``: ``allowed_elements``, ``max_heavy_atoms``, ``conformers``, ``seed``, ``zn_donor`` (Å),
-    ``max_denticity``. ``binding_modes`` (Dict) lists per complex its label, donors (ligand atom indices), elements,
-    kinds, denticity, the number of waters it displaces, its charge, and the donor atoms' indices in the complex.
+    ``max_denticity`` (1-6). Modes are those of :func:`~aiida_znadditive.structures.chelates.all_binding_modes`, each
+    placed by :func:`~aiida_znadditive.structures.chelates.place_binding_mode`; a mode that cannot be placed is listed
+    with ``placed`` False and the reason. ``binding_modes`` (Dict) lists per complex its label, donors (ligand atom
+    indices), elements, kinds, denticity, the number of waters it displaces, its charge, and the donor atoms' indices
+    in the complex.
     """
+    smiles = ligand['smiles'] if isinstance(ligand, orm.Dict) else ligand.value
     options = settings.get_dict()
-    mol, donors = prepare_ligand(smiles.value, options)
+    mol, donors = prepare_ligand(smiles, options)
     conformers = embed_conformers(mol, options['conformers'], seed=options['seed'])
     outputs: dict[str, orm.Data] = {}
     for index, conformer in enumerate(conformers):
         outputs[f'ligand_{index}'] = orm.StructureData(ase=Atoms(conformer.numbers, conformer.positions))
     modes = []
-    for mode in enumerate_binding_modes(mol, conformers, donors, max_denticity=options['max_denticity']):
+    for mode in all_binding_modes(mol, conformers, donors, max_denticity=options['max_denticity']):
         try:
-            geometry = build_best_complex(conformers, mode, zn_donor=options['zn_donor'])
+            geometry = place_binding_mode(mol, conformers, mode, zn_donor=options['zn_donor'], seed=options['seed'])
         except ValueError as error:
             modes.append({'label': mode.label, 'placed': False, 'reason': str(error)})
             continue
@@ -62,5 +70,5 @@ def build_complexation_candidates(smiles: orm.Str, settings: orm.Dict) -> dict:
                 'min_contact': geometry.min_contact,
             }
         )
-    outputs['binding_modes'] = orm.Dict({'smiles': smiles.value, 'ligand_charge': net_charge(mol), 'modes': modes})
+    outputs['binding_modes'] = orm.Dict({'smiles': smiles, 'ligand_charge': net_charge(mol), 'modes': modes})
     return outputs

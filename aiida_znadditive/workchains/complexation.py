@@ -1,10 +1,11 @@
 """``ZnComplexationWorkChain``: how strongly an additive displaces water from the Zn2+ hydration shell.
 
-From a SMILES: ligand conformers and Zn2+ complexes for every binding mode (one or two waters of [Zn(H2O)6]2+
-replaced by the ligand's donor atoms) -> all relaxed with a cheap calculator and ranked by exchange energy -> the
-best modes, the best ligand conformer and the references relaxed with a DFT calculator -> single points in implicit
-water -> the exchange energy ΔE = E([Zn(H2O)6-nL]) + n·E(H2O) − E([Zn(H2O)6]) − E(L), gas phase and solvated, in
-calcfunctions. References are computed once per level of theory and reused (see ``references.py``).
+From a SMILES: the additive's dominant species at the electrolyte's pH (``speciate_additive``) -> ligand conformers
+and Zn2+ complexes for every binding mode (one to six waters of [Zn(H2O)6]2+ replaced by the ligand's donor atoms)
+-> all relaxed with a cheap calculator and ranked by exchange energy -> the best modes, the best ligand conformer and
+the references relaxed with a DFT calculator -> single points in implicit water -> the exchange energy
+ΔE = E([Zn(H2O)6-nL]) + n·E(H2O) − E([Zn(H2O)6]) − E(L), gas phase and solvated, in calcfunctions. References are
+computed once per level of theory and reused (see ``references.py``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,22 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
 
-from ..analysis.energies import exchange_energy, orbital_gap, rank_binding_modes
+from ..analysis.energies import best_binding_mode, exchange_energy, orbital_gap, rank_binding_modes
 from ..analysis.geometry import zn_donor_distances
+from ..analysis.speciation import (
+    EXIT_IMPOSSIBLE_CHARGE,
+    EXIT_INVALID_SMILES,
+    EXIT_NO_SPECIES,
+    EXIT_SPECIATION_FAILED,
+    speciate_additive,
+)
 from ..calculators.base import CalculatorError, Task, load_calculator
 from ..protocols import load_protocol_file as protocol_file
 from ..protocols import resolve_protocol
 from ..structures.candidates import build_complexation_candidates, build_water, prepare_ligand
+from ..structures.chelates import MAX_DENTICITY
 from ..structures.ligands import LigandError
+from ..structures.speciation import DEFAULT_PH, check_ph
 from ..structures.zinc_aqua import ZN_O_EXPERIMENT, build_zn_aqua_complex
 from .calculator import CalculatorWorkChain, calculator_inputs
 from .references import find_reference, reference_key, tag_reference
@@ -33,6 +43,15 @@ LIGAND_ERRORS = {
     'too_large': 'ERROR_TOO_LARGE',
     'embedding_failed': 'ERROR_EMBEDDING_FAILED',
 }
+# speciate_additive's exit status -> exit code. A SMILES RDKit cannot read is the same failure whichever step finds
+# it, so it keeps the code of LIGAND_ERRORS; any other status (a pH outside 0..14, which the `ph` port's validator
+# already refuses) counts as a failed speciation.
+SPECIATION_ERRORS = {
+    EXIT_INVALID_SMILES: 'ERROR_INVALID_SMILES',
+    EXIT_SPECIATION_FAILED: 'ERROR_SPECIATION_FAILED',
+    EXIT_NO_SPECIES: 'ERROR_NO_SPECIES',
+    EXIT_IMPOSSIBLE_CHARGE: 'ERROR_SPECIES_CHARGE',
+}
 REFERENCES = {'hexaaqua': 2, 'water': 0}  # species -> charge
 
 
@@ -43,7 +62,20 @@ def load_protocol_file() -> dict:
 def validate_settings(value: orm.Dict, _) -> str | None:
     required = {'ligand', 'complex', 'prerank', 'dft', 'analysis'}
     missing = required - set(value.get_dict())
-    return f'settings lack {", ".join(sorted(missing))}' if missing else None
+    if missing:
+        return f'settings lack {", ".join(sorted(missing))}'
+    denticity = value['complex'].get('max_denticity')
+    if not isinstance(denticity, int) or not 1 <= denticity <= MAX_DENTICITY:
+        return f'complex.max_denticity must be an integer from 1 to {MAX_DENTICITY}, got {denticity!r}'
+    return None
+
+
+def validate_ph(value: orm.Float, _) -> str | None:
+    try:
+        check_ph(value.value)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 class ZnComplexationWorkChain(WorkChain):
@@ -52,7 +84,22 @@ class ZnComplexationWorkChain(WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('smiles', valid_type=orm.Str, help='The additive (ligand) as SMILES; its formal charge is kept.')
+        spec.input(
+            'smiles',
+            valid_type=orm.Str,
+            help='The additive as SMILES, neutral, charged or as a salt: what is computed is its species at `ph`.',
+        )
+        # The pH is a condition of the electrolyte, not a level of precision, so it is an input of its own rather
+        # than a protocol setting; every protocol computes the species at the same default pH.
+        spec.input(
+            'ph',
+            valid_type=orm.Float,
+            default=lambda: orm.Float(DEFAULT_PH),
+            validator=validate_ph,
+            help='pH of the electrolyte (0-14): the additive is computed as its dominant microspecies there '
+            '(`speciate_additive`: protonation state and charge, counter-ions of a salt dropped). The default is '
+            'a mildly acidic ZnSO4 electrolyte.',
+        )
         spec.input(
             'settings',
             valid_type=orm.Dict,
@@ -85,7 +132,16 @@ class ZnComplexationWorkChain(WorkChain):
             required=False,
             help='ΔE of the best mode with implicit water single points, eV.',
         )
-        spec.output('binding_mode', valid_type=orm.Dict, help='The best mode: donors, kinds, denticity.')
+        spec.output(
+            'species',
+            valid_type=orm.Dict,
+            help='The species computed: SMILES, charge and pH, as `speciate_additive` returned it.',
+        )
+        spec.output(
+            'binding_mode',
+            valid_type=orm.Dict,
+            help='The best mode: donors, kinds, denticity, its exchange energy (solvated where computed).',
+        )
         spec.output('complex_structure', valid_type=orm.StructureData, help='The relaxed complex of the best mode.')
         spec.output('ligand_structure', valid_type=orm.StructureData, help='The relaxed free ligand.')
         spec.output('ligand_homo', valid_type=orm.Float, required=False, help='Ligand HOMO, eV (DFT, gas).')
@@ -103,6 +159,9 @@ class ZnComplexationWorkChain(WorkChain):
         spec.exit_code(216, 'ERROR_EMBEDDING_FAILED', message='{message}')
         spec.exit_code(217, 'ERROR_NO_BINDING_MODE', message='No binding mode could be placed: {message}')
         spec.exit_code(218, 'ERROR_CALCULATOR_CANNOT', message='{message}')
+        spec.exit_code(219, 'ERROR_SPECIATION_FAILED', message='The species at the pH is unknown: {message}')
+        spec.exit_code(220, 'ERROR_NO_SPECIES', message='{message}')
+        spec.exit_code(221, 'ERROR_SPECIES_CHARGE', message='{message}')
         spec.exit_code(301, 'ERROR_PRERANK_FAILED', message='Every binding mode failed at the cheap level.')
         spec.exit_code(302, 'ERROR_LIGAND_FAILED', message='The free ligand calculation failed ({stage}).')
         spec.exit_code(303, 'ERROR_REFERENCE_FAILED', message='The reference {species} failed ({stage}).')
@@ -120,30 +179,48 @@ class ZnComplexationWorkChain(WorkChain):
         overrides: dict | None = None,
         prerank_calculator: str = 'xtb',
         dft_calculator: str = 'pyscf',
+        ph: float | None = None,
     ):
-        """A builder whose ``settings`` are the protocol's (``fast``/``moderate``/``precise``) plus ``overrides``."""
+        """A builder whose ``settings`` are the protocol's (``fast``/``moderate``/``precise``) plus ``overrides``.
+
+        ``ph``: the electrolyte's pH; None for the port's default (:data:`~.structures.speciation.DEFAULT_PH`).
+        """
         protocol, settings = resolve_protocol('complexation', protocol, overrides)
+        ph = DEFAULT_PH if ph is None else ph
         builder = cls.get_builder()
         builder.smiles = orm.Str(smiles)
+        builder.ph = orm.Float(ph)
         builder.settings = orm.Dict(settings)
         builder.prerank.calculator = orm.Str(prerank_calculator)
         builder.prerank.code = prerank_code
         builder.dft.calculator = orm.Str(dft_calculator)
         builder.dft.code = dft_code
-        builder.metadata.label = f'complexation {smiles} ({protocol})'
+        builder.metadata.label = f'complexation {smiles} pH {ph} ({protocol})'
         return builder
 
     # -- setup -----------------------------------------------------------------------------------------------------
 
     def setup(self):
-        """Check the ligand and that both calculators can treat it, before anything is built or run."""
+        """The species at the pH; check it as a ligand and that both calculators can treat it, before anything is
+        built or run."""
         self.ctx.settings = AttributeDict(self.inputs.settings.get_dict())
-        smiles = self.inputs.smiles.value
+        species, node = speciate_additive.run_get_node(self.inputs.smiles, self.inputs.ph)
+        if not node.is_finished_ok:
+            self.report(f'speciation failed: {node.exit_message}')
+            name = SPECIATION_ERRORS.get(node.exit_status, 'ERROR_SPECIATION_FAILED')
+            return self.exit_codes[name].format(message=node.exit_message)
+        self.ctx.species = species
+        self.out('species', species)
+        smiles = species['smiles']
+        self.report(f'species at pH {species["ph"]}: {smiles} (charge {species["charge"]:+d})')
         try:
             mol, _ = prepare_ligand(smiles, self.ctx.settings.ligand)
         except LigandError as error:
-            self.report(str(error))
-            return self.exit_codes[LIGAND_ERRORS[error.reason]].format(message=str(error))
+            message = str(error)
+            if smiles != self.inputs.smiles.value:
+                message += f' (the species of {self.inputs.smiles.value!r} at pH {species["ph"]})'
+            self.report(message)
+            return self.exit_codes[LIGAND_ERRORS[error.reason]].format(message=message)
         symbols = {atom.GetSymbol() for atom in mol.GetAtoms()} | {'Zn', 'O', 'H'}
         for stage in ('prerank', 'dft'):
             try:
@@ -166,7 +243,7 @@ class ZnComplexationWorkChain(WorkChain):
     def build_candidates(self):
         """Ligand conformers, one complex per binding mode, and the references' starting structures."""
         settings = {**self.ctx.settings.ligand, **self.ctx.settings.complex}
-        candidates = build_complexation_candidates(self.inputs.smiles, orm.Dict(settings))
+        candidates = build_complexation_candidates(self.ctx.species, orm.Dict(settings))
         self.ctx.binding_modes = candidates['binding_modes']
         self.ctx.ligand_conformers = sorted(k for k in candidates if k.startswith('ligand_'))
         self.ctx.candidates = candidates
@@ -374,21 +451,13 @@ class ZnComplexationWorkChain(WorkChain):
             if (self.should_run_solvated())
             else {}
         )
-        criterion = solvated or gas
-        best = min(criterion, key=lambda key: criterion[key].value)
+        # The choice is a calcfunction of the energies that made it, so the output has a creator in the graph.
+        mode = best_binding_mode(self.ctx.binding_modes, **(solvated or gas))
+        best = mode['structure']
+        self.out('binding_mode', mode)
         self.out('exchange_energy', gas[best])
         if solvated:
             self.out('exchange_energy_solvated', solvated[best])
-        mode = self.ctx.modes[best]
-        self.out(
-            'binding_mode',
-            orm.Dict(
-                {
-                    k: mode[k]
-                    for k in ('label', 'donors', 'elements', 'kinds', 'denticity', 'displaced_waters', 'charge')
-                }
-            ).store(),
-        )
         structure = self.ctx[f'dft_{best}'].outputs.structure
         self.out('complex_structure', structure)
         self.out('geometry', zn_donor_distances(structure, orm.Float(self.ctx.settings.analysis['shell_cutoff'])))

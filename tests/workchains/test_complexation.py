@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from aiida import orm
+from aiida.common.links import LinkType
 from aiida.engine import run_get_node
 
 from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain, load_protocol_file
@@ -32,6 +33,7 @@ def test_protocol_builder_regression(protocol, aiida_localhost):
     builder = ZnComplexationWorkChain.get_builder_from_protocol(code, code, 'CO', protocol=protocol)
     data = {
         'settings': builder.settings.get_dict(),
+        'ph': builder.ph.value,
         'prerank_calculator': builder.prerank.calculator.value,
         'dft_calculator': builder.dft.calculator.value,
     }
@@ -56,9 +58,12 @@ def test_water_as_additive_exchanges_nothing(run_complexation):
 
 
 def test_methanol_and_acetate(run_complexation):
-    """Acetate (anionic carboxylate) must beat methanol (neutral alcohol) for Zn2+ in water; both stay octahedral."""
+    """Acetic acid, computed as acetate at pH 4.5, must beat methanol (neutral alcohol) for Zn2+ in water; both stay
+    octahedral. Acetate is dimorphite-dl's species (its carboxylic acid class pKa is 3.46; with the measured 4.76 the
+    acid itself would be dominant, 65 %, at pH 4.5): this test pins what the WorkChain computes, and changes with an
+    override of that pKa."""
     energies = {}
-    for smiles in ('CO', 'CC(=O)[O-]'):
+    for smiles in ('CO', 'CC(=O)O'):
         results, node = run_complexation(smiles)
         assert node.is_finished_ok, node.exit_message
         geometry = results['geometry'].get_dict()
@@ -70,7 +75,18 @@ def test_methanol_and_acetate(run_complexation):
         assert results['exchange_energy_solvated'].creator.process_type.endswith('znadditive.exchange_energy')
         assert results['ligand_gap'].value == pytest.approx(results['ligand_lumo'].value - results['ligand_homo'].value)
         assert results['ligand_gap'].value > 3  # closed-shell organic molecules: large GFN2 gaps
-    assert energies['CC(=O)[O-]'] < energies['CO']
+        # The best mode is chosen in a calcfunction from the energies that decide (solvated here).
+        mode = results['binding_mode']
+        assert mode.creator.process_type.endswith('znadditive.best_binding_mode')
+        assert mode['exchange_energy'] == pytest.approx(energies[smiles])
+    species = results['species']
+    assert (species['smiles'], species['charge'], species['ph']) == ('CC(=O)[O-]', -1, 4.5)
+    assert results['binding_mode']['charge'] == 1  # [Zn(H2O)5(OAc)]+
+    # Every calculation of the free ligand (cheap conformers, DFT relax, solvated single point) is of the anion.
+    ligands = node.base.links.get_outgoing(link_type=LinkType.CALL_WORK, link_label_filter='%ligand%').all_nodes()
+    assert len(ligands) >= 3
+    assert {child.inputs.charge.value for child in ligands} == {-1}
+    assert energies['CC(=O)O'] < energies['CO']
     assert -2.0 < energies['CO'] < 1.0
 
 
@@ -101,4 +117,51 @@ def test_bad_ligand_exit_codes(run_complexation, smiles, exit_status):
     _, node = run_complexation(smiles)
     assert node.exit_status == exit_status
     assert smiles in node.exit_message
-    assert not node.called  # nothing ran for a molecule that cannot work
+    # Nothing ran for a molecule that cannot work but the speciation, which the checks need (an amine's N is a donor
+    # only when the pH leaves it unprotonated).
+    assert [child.process_label for child in node.called] == ['speciate_additive']
+
+
+def test_glycine_is_computed_as_its_zwitterion(run_complexation):
+    """At pH 4.5 glycine is +H3N-CH2-COO- (pKa 2.34 and 9.60): the WorkChain records that species, neutral overall,
+    builds its complexes from it (the ammonium N is no donor, so no mode binds through N) and computes the ligand as
+    the zwitterion; the graph leads from the SMILES as written through the species to the candidates."""
+    results, node = run_complexation('NCC(=O)O', ph=4.5)
+    assert node.is_finished_ok, node.exit_message
+    species = results['species']
+    assert (species['smiles'], species['charge'], species['ph']) == ('[NH3+]CC(=O)[O-]', 0, 4.5)
+    assert species.creator.inputs.smiles.value == 'NCC(=O)O'
+    (candidates,) = [child for child in node.called if child.process_label == 'build_complexation_candidates']
+    assert candidates.inputs.ligand.uuid == species.uuid
+    modes = candidates.outputs.binding_modes
+    assert modes['smiles'] == '[NH3+]CC(=O)[O-]'
+    assert modes['ligand_charge'] == 0
+    placed = [mode for mode in modes['modes'] if mode['placed']]
+    assert placed
+    assert all(set(mode['elements']) == {'O'} for mode in placed)
+    assert not any('amine N' in mode['label'] for mode in modes['modes'])
+    assert results['binding_mode']['charge'] == 2
+    assert set(results['binding_mode']['kinds']) == {'carboxylate O'}
+
+
+@pytest.mark.parametrize(
+    ('smiles', 'ph', 'charge'),
+    [
+        ('OC(=O)CN(CCN(CC(=O)O)CC(=O)O)CCN(CC(=O)O)CC(=O)O', 10.0, -5),  # DTPA5-: five carboxylates, amines free
+        ('NCCCCNCCCN', 4.5, +3),  # spermidine: three ammonium groups
+    ],
+)
+def test_species_with_an_impossible_charge_ends_with_its_exit_code(run_complexation, smiles, ph, charge):
+    """A molecule that is a fine ligand as written but whose species at the pH has a charge outside -4..+2."""
+    _, node = run_complexation(smiles, ph=ph)
+    assert node.exit_status == ZnComplexationWorkChain.exit_codes.ERROR_SPECIES_CHARGE.status == 221
+    assert smiles in node.exit_message
+    assert f'net charge {charge:+d}' in node.exit_message
+    assert [child.process_label for child in node.called] == ['speciate_additive']
+    assert 'species' not in node.outputs
+
+
+def test_ph_outside_0_to_14_is_refused_by_the_builder(aiida_localhost):
+    code = orm.InstalledCode(computer=aiida_localhost, filepath_executable='/bin/true', label='regression')
+    with pytest.raises(ValueError, match=r'pH 15.0 is outside 0..14'):
+        ZnComplexationWorkChain.get_builder_from_protocol(code, code, 'CO', ph=15.0)
