@@ -16,7 +16,7 @@ from aiida_znadditive.structures.speciation import PKA_OVERRIDES, tool_version
 
 
 def test_speciate_additive_stores_the_species(aiida_profile):
-    result, node = speciate_additive.run_get_node(orm.Str('[Na+].CC(=O)[O-]'), orm.Float(4.5))
+    result, node = speciate_additive.run_get_node(orm.Str('[Na+].CC(=O)[O-]'), orm.Float(7.0))
     assert node.is_finished_ok
     assert node.is_stored
     assert isinstance(result, orm.Dict)
@@ -25,9 +25,9 @@ def test_speciate_additive_stores_the_species(aiida_profile):
     assert content['input_smiles'] == '[Na+].CC(=O)[O-]'
     assert content['smiles'] == 'CC(=O)[O-]'
     assert content['charge'] == -1
-    assert content['ph'] == 4.5
+    assert content['ph'] == 7.0
     assert content['spectators'] == ['[Na+]']
-    assert content['changes'] == ['carboxylic acid O deprotonated']
+    assert content['changes'] == ['carboxylic acid O deprotonated (pKa 4.8 override: alkanoic acid)']
     assert content['tool'] == f'dimorphite-dl {tool_version()}'
     assert content['tool_version'] == tool_version()
     assert [entry['name'] for entry in content['pka_overrides']] == [entry.name for entry in PKA_OVERRIDES]

@@ -27,8 +27,14 @@ def canonical(smiles: str) -> str:
 @pytest.mark.parametrize(
     ('name', 'smiles', 'ph', 'species', 'charge'),
     [
-        # acetic acid pKa 4.76: 65% acetate at pH 4.5.
-        ('acetic acid', 'CC(=O)O', 4.5, 'CC(=O)[O-]', -1),
+        # acetic acid pKa 4.76 (override 4.8; dimorphite-dl's class value 3.46 gave acetate): 36 % acetate at pH 4.5,
+        # so the neutral acid dominates; acetate from pH 4.8 up. Glycolic acid (pKa 3.83) is glycolate at 4.5.
+        ('acetic acid', 'CC(=O)O', 4.5, 'CC(=O)O', 0),
+        ('acetic acid', 'CC(=O)O', 7.0, 'CC(=O)[O-]', -1),
+        ('glycolic acid', 'OCC(=O)O', 4.5, 'OCC(=O)[O-]', -1),
+        ('dodecanoic acid', 'CCCCCCCCCCCC(=O)O', 4.5, 'CCCCCCCCCCCC(=O)O', 0),
+        # malonic acid pKa 2.83, 5.69: the alkanoic override leaves it to dimorphite-dl's class value (malonate2-).
+        ('malonic acid', 'OC(=O)CC(=O)O', 4.5, 'O=C([O-])CC(=O)[O-]', -2),
         # glycine pKa 2.34 (COOH) and 9.60 (NH3+): the zwitterion from pH 3 to 9.
         ('glycine', 'NCC(=O)O', 4.5, '[NH3+]CC(=O)[O-]', 0),
         ('ethylamine', 'CCN', 4.5, 'CC[NH3+]', 1),
@@ -72,7 +78,8 @@ def test_default_ph_is_that_of_a_zinc_sulfate_electrolyte():
 
 
 def test_changes_name_what_was_protonated():
-    assert speciate('CC(=O)O').changes == ('carboxylic acid O deprotonated',)
+    assert speciate('OCC(=O)O').changes == ('carboxylic acid O deprotonated',)
+    assert speciate('CC(=O)O').changes == ()  # the alkanoic acid override keeps acetic acid neutral at pH 4.5
     assert sorted(speciate('NCC(=O)O').changes) == ['amine N protonated', 'carboxylic acid O deprotonated']
     edta = speciate('OC(=O)CN(CC(=O)O)CCN(CC(=O)O)CC(=O)O').changes
     assert sorted(edta) == ['amine N protonated'] * 2 + ['carboxylic acid O deprotonated'] * 4
@@ -91,7 +98,8 @@ def test_protonated_amines_are_not_offered_as_donors():
 
 @pytest.mark.parametrize('smiles', ['CC(=O)O', 'CC(=O)[O-]', '[Na+].CC(=O)[O-]', 'CC(=O)[O-].[K+]'])
 def test_salt_and_acid_give_one_species(smiles):
-    assert speciate(smiles).smiles == 'CC(=O)[O-]'
+    assert speciate(smiles, 7.0).smiles == 'CC(=O)[O-]'
+    assert speciate(smiles, 4.5).smiles == 'CC(=O)O'
 
 
 def test_sodium_dodecyl_sulfate():
@@ -122,7 +130,7 @@ def test_sulfate(smiles, spectators):
 
 
 def test_species_is_frozen_and_serialisable():
-    result = speciate('[Na+].CC(=O)[O-]')
+    result = speciate('[Na+].CC(=O)[O-]', 7.0)
     assert isinstance(result, Species)
     with pytest.raises(AttributeError):
         result.charge = 0
@@ -130,9 +138,9 @@ def test_species_is_frozen_and_serialisable():
         'input_smiles': '[Na+].CC(=O)[O-]',
         'smiles': 'CC(=O)[O-]',
         'charge': -1,
-        'ph': 4.5,
+        'ph': 7.0,
         'spectators': ['[Na+]'],
-        'changes': ['carboxylic acid O deprotonated'],
+        'changes': ['carboxylic acid O deprotonated (pKa 4.8 override: alkanoic acid)'],
         'tool': result.tool,
     }
 
@@ -184,7 +192,7 @@ def test_bad_ph_names_the_value(ph):
 
 
 def test_batch_goes_on_after_a_bad_molecule(monkeypatch):
-    results = speciate_many(['CC(=O)O', 'C1CC', 'OC(=O)c1c(C(=O)O)c(C(=O)O)c(C(=O)O)c(C(=O)O)c1C(=O)O', 'CCN'])
+    results = speciate_many(['OCC(=O)O', 'C1CC', 'OC(=O)c1c(C(=O)O)c(C(=O)O)c(C(=O)O)c(C(=O)O)c1C(=O)O', 'CCN'])
     assert [type(result) for result in results] == [Species, SpeciationError, SpeciationError, Species]
     assert [getattr(result, 'reason', None) for result in results] == [
         None,
@@ -192,7 +200,7 @@ def test_batch_goes_on_after_a_bad_molecule(monkeypatch):
         'impossible_charge',
         None,
     ]
-    assert results[0].smiles == 'CC(=O)[O-]'
+    assert results[0].smiles == 'O=C([O-])CO'
     assert results[3].smiles == 'CC[NH3+]'
 
     # A tool failure on one molecule does not stop the others either.
@@ -204,7 +212,7 @@ def test_batch_goes_on_after_a_bad_molecule(monkeypatch):
         return protonate(smiles, ph)
 
     monkeypatch.setattr(speciation, '_protonate', fails_on_ethanol)
-    results = speciate_many(['CCO', 'CC(=O)O'], 4.5)
+    results = speciate_many(['CCO', 'OCC(=O)O'], 4.5)
     assert results[0].reason == 'speciation_failed'
     assert results[1].charge == -1
 
