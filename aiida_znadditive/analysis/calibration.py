@@ -85,6 +85,8 @@ def fit(model: str, computed, measured, charges, waters) -> Calibration:
     computed, measured, charges, waters = (np.asarray(v, dtype=float) for v in (computed, measured, charges, waters))
     if model == 'raw':
         return Calibration('raw', n_fitted=len(computed))
+    if model not in _COEFFICIENTS:
+        raise ValueError(f'unknown calibration model {model!r}; one of {MODELS}')
     coefficients = dict(
         zip(
             _COEFFICIENTS[model],
