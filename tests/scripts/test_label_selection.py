@@ -35,7 +35,8 @@ def settings(label_xtb):
         ('OCCO', (['chelator'], 0, False)),  # 1,2-diol: a 5-membered chelate ring
         ('CC(=O)CC(C)=O', (['chelator'], 0, False)),  # beta-diketone: a 6-membered one
         ('C1COCCO1', ([], 0, False)),  # 1,4-dioxane: both O in one six-membered ring
-        ('CC(=O)O', (['ionic'], -1, False)),  # acetate: its two O hang on one C, no chelate
+        ('OC(=O)c1ccccc1', (['ionic'], -1, False)),  # benzoate (pKa 4.20): its two O hang on one C, no chelate
+        ('CC(=O)O', ([], 0, False)),  # acetic acid (pKa 4.76): mostly the neutral acid at pH 4.5
         ('OC(=O)CC(=O)O', (['ionic', 'chelator'], -2, False)),  # malonate
         ('NCC(=O)O', (['ionic'], 0, True)),  # glycine: zwitterion, the ammonium N is no donor
         ('C[N+](C)(C)CC(=O)[O-]', (['ionic'], 0, True)),  # betaine
