@@ -318,14 +318,8 @@ def _assemble(positions, combined: Chem.Mol, zn: int, mode: BindingMode, *, oxyg
     ligand = placed[:zn]
     non_donor = np.array([i not in mode.donors for i in range(zn)])
     contact = min(_min_distance(ligand[non_donor], placed[[zn]]), _min_distance(ligand, placed[waters]))
-    atoms.info['binding_mode'] = mode.label
     atoms.info['charge'] = Chem.GetFormalCharge(combined)  # Zn2+ included
-    return ComplexGeometry(
-        atoms=atoms,
-        ligand_offset=offset,
-        donor_indices=tuple(offset + index for index in mode.donors),
-        min_contact=float(contact),
-    )
+    return ComplexGeometry.of_mode(atoms, offset, mode, contact)
 
 
 def place_binding_mode(

@@ -113,6 +113,15 @@ class ComplexGeometry:
     donor_indices: tuple[int, ...]
     min_contact: float
 
+    @classmethod
+    def of_mode(cls, atoms: Atoms, ligand_offset: int, mode: BindingMode, min_contact: float) -> ComplexGeometry:
+        """The complex ``atoms`` of ``mode``, its ligand from ``ligand_offset`` (donor indices follow from both)."""
+        atoms.info['binding_mode'] = mode.label
+        donor_indices = tuple(ligand_offset + index for index in mode.donors)
+        return cls(
+            atoms=atoms, ligand_offset=ligand_offset, donor_indices=donor_indices, min_contact=float(min_contact)
+        )
+
     @property
     def ligand_indices(self) -> range:
         """Indices of the ligand's atoms in ``atoms``."""
@@ -397,18 +406,11 @@ def build_complex(ligand: Atoms, mode: BindingMode, zn_donor: float = 2.10, n_ro
     placed = Atoms(numbers=numbers, positions=best_pose)
     rest.positions = best_waters
     atoms = rest + placed
-    offset = len(rest)
-    atoms.info['binding_mode'] = mode.label
     if 'conformer_id' in ligand.info:
         atoms.info['ligand_conformer_id'] = ligand.info['conformer_id']
     if 'charge' in ligand.info:
         atoms.info['charge'] = 2 + int(ligand.info['charge'])
-    return ComplexGeometry(
-        atoms=atoms,
-        ligand_offset=offset,
-        donor_indices=tuple(offset + index for index in mode.donors),
-        min_contact=float(best_contact),
-    )
+    return ComplexGeometry.of_mode(atoms, len(rest), mode, best_contact)
 
 
 def build_best_complex(

@@ -16,6 +16,7 @@ from aiida.engine import ToContext, WorkChain, if_
 
 from ..analysis.energies import best_binding_mode, exchange_energy, orbital_gap, rank_binding_modes
 from ..analysis.geometry import zn_donor_distances
+from ..analysis.quality import check_relaxed_complexes
 from ..analysis.speciation import (
     EXIT_IMPOSSIBLE_CHARGE,
     EXIT_INVALID_SMILES,
@@ -149,6 +150,14 @@ class ZnComplexationWorkChain(WorkChain):
         spec.output('ligand_gap', valid_type=orm.Float, required=False, help='Ligand HOMO-LUMO gap, eV (DFT, gas).')
         spec.output('geometry', valid_type=orm.Dict, help='Zn-donor distances (Å) of the relaxed best complex.')
         spec.output('prerank_ranking', valid_type=orm.Dict, help='All binding modes ranked at the cheap level.')
+        spec.output(
+            'prerank_quality',
+            valid_type=orm.Dict,
+            help='Quality checks of the cheap-level relaxed complexes and ligand conformers (bonds, protons, donors).',
+        )
+        spec.output(
+            'dft_quality', valid_type=orm.Dict, required=False, help='Quality checks of the DFT-relaxed complexes.'
+        )
         spec.output('dft_ranking', valid_type=orm.Dict, help='The relaxed modes ranked at the DFT level (gas).')
         spec.exit_code(210, 'ERROR_INVALID_SMILES', message='{message}')
         spec.exit_code(211, 'ERROR_UNSUPPORTED_ELEMENTS', message='{message}')
@@ -167,6 +176,11 @@ class ZnComplexationWorkChain(WorkChain):
         spec.exit_code(303, 'ERROR_REFERENCE_FAILED', message='The reference {species} failed ({stage}).')
         spec.exit_code(304, 'ERROR_DFT_FAILED', message='Every selected binding mode failed at the DFT level.')
         spec.exit_code(305, 'ERROR_SOLVATED_FAILED', message='A solvated single point failed: {label}.')
+        spec.exit_code(
+            306,
+            'ERROR_QUALITY_FAILED',
+            message='Every {what} changed on relaxation ({stage}), e.g. {problem}: no binding mode to report.',
+        )
 
     @classmethod
     def get_builder_from_protocol(
@@ -340,16 +354,31 @@ class ZnComplexationWorkChain(WorkChain):
             references=self.ctx.reference_starts,
         )
 
+    def _check_quality(self, stage: str, keys) -> orm.Dict:
+        """The calcfunction ``check_relaxed_complexes`` on the ``stage``'s relaxed structures of ``keys`` (complexes
+        and ligand conformers); every one that changed is reported."""
+        structures = {key: self.ctx[f'{stage}_{key}'].outputs.structure for key in keys}
+        quality = check_relaxed_complexes(self.ctx.binding_modes, **structures)
+        for key, problems in quality['problems'].items():
+            if problems:
+                label = self.ctx.modes[key]['label'] if key in self.ctx.modes else f'free ligand ({key})'
+                self.report(f'{label} changed on the {stage} relaxation, dropped: {problems[0]}')
+        return quality
+
+    def _quality_failed(self, quality: orm.Dict, what: str, stage: str):
+        problem = next(items[0] for key, items in quality['problems'].items() if items and key.startswith(what))
+        name = 'ligand conformer' if what == 'ligand' else 'complex'
+        return self.exit_codes.ERROR_QUALITY_FAILED.format(what=name, stage=stage, problem=problem)
+
     def inspect_prerank(self):
-        """Pick the lowest ligand conformer; rank the modes by ΔE; keep the best ``n_best`` for DFT."""
+        """Pick the lowest ligand conformer that is still the ligand; rank the modes whose relaxed complexes pass their
+        quality checks by ΔE; keep the best ``n_best`` for DFT."""
         if (exit_code := self._check_references('prerank', 'cheap relax')) is not None:
             return exit_code
-        ligands = [self.ctx[f'prerank_{key}'] for key in self.ctx.ligand_conformers]
-        ligands = [node for node in ligands if node.is_finished_ok]
+        ligands = {key: self.ctx[f'prerank_{key}'] for key in self.ctx.ligand_conformers}
+        ligands = {key: node for key, node in ligands.items() if node.is_finished_ok}
         if not ligands:
             return self.exit_codes.ERROR_LIGAND_FAILED.format(stage='cheap relax of every conformer')
-        best_ligand = min(ligands, key=lambda node: node.outputs.energy.value)
-        self.ctx.prerank_ligand = best_ligand
         energies = {}
         for key in self.ctx.modes:
             node = self.ctx[f'prerank_{key}']
@@ -359,6 +388,17 @@ class ZnComplexationWorkChain(WorkChain):
                 self.report(f'binding mode {self.ctx.modes[key]["label"]} failed at the cheap level: dropped')
         if not energies:
             return self.exit_codes.ERROR_PRERANK_FAILED
+        # A relaxation may end as another species (a proton moved, a donor left Zn): its energy says nothing about
+        # the mode it is labelled with, so it is checked, in a calcfunction, and dropped when it changed.
+        quality = self._check_quality('prerank', [*energies, *ligands])
+        self.out('prerank_quality', quality)
+        passed = set(quality['passed'])
+        if not passed & set(ligands) or not passed & set(energies):
+            return self._quality_failed(quality, 'ligand' if not passed & set(ligands) else 'complex', 'cheap relax')
+        energies = {key: energy for key, energy in energies.items() if key in passed}
+        ligands = {key: node for key, node in ligands.items() if key in passed}
+        best_ligand = min(ligands.values(), key=lambda node: node.outputs.energy.value)
+        self.ctx.prerank_ligand = best_ligand
         ranking = rank_binding_modes(
             self.ctx.binding_modes,
             best_ligand.outputs.energy,
@@ -398,7 +438,17 @@ class ZnComplexationWorkChain(WorkChain):
             self.report(f'binding mode {self.ctx.modes[key]["label"]} failed at the DFT level: dropped')
         if not relaxed:
             return self.exit_codes.ERROR_DFT_FAILED
-        self.ctx.relaxed = relaxed
+        quality = self._check_quality('dft', [*relaxed, 'ligand'])
+        self.out('dft_quality', quality)
+        passed = set(quality['passed'])
+        if not passed & set(relaxed):
+            return self._quality_failed(quality, 'complex', 'DFT relax')
+        if 'ligand' not in passed:
+            # A zwitterion (glycine at pH 4.5) is no minimum in the gas phase, where the DFT level relaxes: its proton
+            # returns to the carboxylate. The ligand is kept, and dft_quality records it, until the DFT relaxation
+            # runs in implicit solvent: dropping it would leave every amino acid without a result.
+            self.report('the free ligand changed on its gas-phase DFT relaxation; its energies are of that structure')
+        self.ctx.relaxed = [key for key in relaxed if key in passed]
         return None
 
     def should_run_solvated(self) -> bool:

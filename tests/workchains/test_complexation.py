@@ -141,6 +141,14 @@ def test_glycine_is_computed_as_its_zwitterion(run_complexation):
     assert not any('amine N' in mode['label'] for mode in modes['modes'])
     assert results['binding_mode']['charge'] == 2
     assert set(results['binding_mode']['kinds']) == {'carboxylate O'}
+    # Quality checks in the graph: in ALPB water (the cheap level) the zwitterion and its complexes stay what they
+    # were built as; the gas-phase relaxation of the DFT stage (here GFN2-xTB standing in for DFT) returns the proton
+    # to the carboxylate, which dft_quality records.
+    prerank = results['prerank_quality']
+    assert prerank.creator.process_label == 'check_relaxed_complexes'
+    assert any(key.startswith('ligand') for key in prerank['passed'])
+    assert results['binding_mode']['structure'] in prerank['passed']
+    assert any(problem.startswith('ligand_bonds_changed') for problem in results['dft_quality']['problems']['ligand'])
 
 
 @pytest.mark.parametrize(

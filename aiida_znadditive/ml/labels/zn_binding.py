@@ -224,6 +224,12 @@ def zn_exchange(
     return _free_energies(mol, relaxed, free_ligand, modes, settings=settings, deadline=deadline)
 
 
+def _check(mol: Chem.Mol, mode, atoms: Atoms) -> tuple[str, ...]:
+    """The quality problems of a relaxed complex of ``mode`` (built as Zn, its 6 - n waters, then the ligand)."""
+    offset = 1 + 3 * (6 - mode.denticity)
+    return tuple(map(str, check_complex(atoms, mol, offset, [offset + index for index in mode.donors])))
+
+
 def _relax_modes(mol, placed, free_ligand: Species, modes: dict, *, settings: LabelSettings, deadline: Deadline):
     """(ΔE, mode, relaxed complex) of the placed modes that pass their quality checks, lowest ΔE first; every mode's
     result goes to ``modes``."""
@@ -234,8 +240,8 @@ def _relax_modes(mol, placed, free_ligand: Species, modes: dict, *, settings: La
         results = []
         for geometry in starts:
             complex_ = _species(geometry.atoms, 2 + charge, settings, deadline)
-            problems = check_complex(complex_.atoms, mol, geometry.ligand_offset, geometry.donor_indices)
-            results.append((bool(problems), complex_.energy, complex_, tuple(map(str, problems))))
+            problems = _check(mol, mode, complex_.atoms)
+            results.append((bool(problems), complex_.energy, complex_, problems))
         # The lowest start that passes its checks; when none does, the lowest one's problems are reported.
         failed, energy, complex_, problems = min(results, key=lambda entry: entry[:2])
         delta_e = exchange_energy_value(energy, free_ligand.energy, hexaaqua.energy, water.energy, mode.denticity)
@@ -264,6 +270,10 @@ def _free_energies(mol, relaxed, free_ligand: Species, modes: dict, *, settings:
             thermo = _species(complex_.atoms, 2 + charge, settings, deadline)
         except ThermoError as error:
             modes[mode.label] = ModeResult(mode.label, mode.denticity, delta_e, problems=(f'imaginary_modes: {error}',))
+            continue
+        # The tighter relaxation, and a push out of a saddle point, move the structure: checked again.
+        if problems := _check(mol, mode, thermo.atoms):
+            modes[mode.label] = ModeResult(mode.label, mode.denticity, delta_e, problems=problems)
             continue
         delta_g = exchange_free_energy(
             thermo,
