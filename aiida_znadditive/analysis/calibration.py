@@ -30,7 +30,7 @@ the error on a new molecule. Pure numpy (and scipy's Spearman).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -45,18 +45,25 @@ def delta_g_from_log_k(log_k):
     return -EV_PER_LOG_K * np.asarray(log_k, dtype=float)
 
 
+# The fitted coefficients of each model, in the order of its design matrix's columns; 'raw' fits nothing.
+_TERMS = {
+    'linear': ('slope', 'intercept'),
+    'linear_charge': ('slope', 'charge_coefficient', 'intercept'),
+    'linear_waters': ('slope', 'water_coefficient', 'intercept'),
+    'linear_waters_charge': ('slope', 'charge_coefficient', 'water_coefficient', 'intercept'),
+    'water_anchored': ('slope', 'water_coefficient'),
+}
+
+
 def _design(model: str, computed: np.ndarray, charges: np.ndarray, waters: np.ndarray) -> np.ndarray:
+    """One column per term of ``model``; the anchored model's water column is n - 1, so that n = 1 adds nothing."""
     columns = {
-        'linear': (computed,),
-        'linear_charge': (computed, charges),
-        'linear_waters': (computed, waters),
-        'linear_waters_charge': (computed, charges, waters),
+        'slope': computed,
+        'charge_coefficient': charges,
+        'water_coefficient': waters - 1.0 if model == 'water_anchored' else waters,
+        'intercept': np.ones_like(computed),
     }
-    if model == 'water_anchored':
-        return np.column_stack([computed, waters - 1.0])
-    if model not in columns:
-        raise ValueError(f'unknown calibration model {model!r}; one of {MODELS}')
-    return np.column_stack([*columns[model], np.ones_like(computed)])
+    return np.column_stack([columns[term] for term in _TERMS[model]])
 
 
 @dataclass(frozen=True)
@@ -79,33 +86,24 @@ class Calibration:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> Calibration:
+        """The calibration in ``values`` (e.g. the shipped JSON file), other keys (figures, provenance) ignored."""
+        return cls(**{field.name: values[field.name] for field in fields(cls) if field.name in values})
+
 
 def fit(model: str, computed, measured, charges, waters) -> Calibration:
     """Least-squares fit of ``model`` to measured ΔG (eV); ``waters``: the donors of each ligand's mode."""
     computed, measured, charges, waters = (np.asarray(v, dtype=float) for v in (computed, measured, charges, waters))
     if model == 'raw':
         return Calibration('raw', n_fitted=len(computed))
-    if model not in _COEFFICIENTS:
+    if model not in _TERMS:
         raise ValueError(f'unknown calibration model {model!r}; one of {MODELS}')
-    coefficients = dict(
-        zip(
-            _COEFFICIENTS[model],
-            np.linalg.lstsq(_design(model, computed, charges, waters), measured, rcond=None)[0],
-            strict=True,
-        )
-    )
+    solution = np.linalg.lstsq(_design(model, computed, charges, waters), measured, rcond=None)[0]
+    coefficients = dict(zip(_TERMS[model], solution, strict=True))
     if model == 'water_anchored':
         coefficients['intercept'] = -coefficients['water_coefficient']
     return Calibration(model, n_fitted=len(computed), **{key: float(value) for key, value in coefficients.items()})
-
-
-_COEFFICIENTS = {
-    'linear': ('slope', 'intercept'),
-    'linear_charge': ('slope', 'charge_coefficient', 'intercept'),
-    'linear_waters': ('slope', 'water_coefficient', 'intercept'),
-    'linear_waters_charge': ('slope', 'charge_coefficient', 'water_coefficient', 'intercept'),
-    'water_anchored': ('slope', 'water_coefficient'),
-}
 
 
 def leave_one_out(model: str, computed, measured, charges, waters) -> np.ndarray:

@@ -33,8 +33,7 @@ def ligands() -> dict:
 
 
 def shipped() -> Calibration:
-    fields = ('model', 'slope', 'intercept', 'charge_coefficient', 'water_coefficient', 'n_fitted')
-    return Calibration(**{key: shipped_calibration()[key] for key in fields})
+    return Calibration.from_dict(shipped_calibration())
 
 
 def test_edta_is_hexadentate_and_far_below_glycinate(ligands):

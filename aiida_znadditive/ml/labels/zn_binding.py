@@ -67,8 +67,7 @@ def calibrated(delta_g: float, denticity: int, charge: int, settings: LabelSetti
     calibration = shipped_calibration()
     if dataclasses.replace(settings, ph=None).source_version != calibration['settings']:
         return None
-    fields = ('model', 'slope', 'intercept', 'charge_coefficient', 'water_coefficient', 'n_fitted')
-    return Calibration(**{key: calibration[key] for key in fields}).apply(delta_g, charge, denticity)
+    return Calibration.from_dict(calibration).apply(delta_g, charge, denticity)
 
 
 @dataclass(frozen=True)
