@@ -356,13 +356,13 @@ class ZnComplexationWorkChain(WorkChain):
 
     def _check_quality(self, stage: str, keys) -> orm.Dict:
         """The calcfunction ``check_relaxed_complexes`` on the ``stage``'s relaxed structures of ``keys`` (complexes
-        and ligand conformers); every one that changed is reported."""
+        and ligand conformers); every one that changed is reported (what follows from it, the caller decides)."""
         structures = {key: self.ctx[f'{stage}_{key}'].outputs.structure for key in keys}
         quality = check_relaxed_complexes(self.ctx.binding_modes, **structures)
         for key, problems in quality['problems'].items():
             if problems:
                 label = self.ctx.modes[key]['label'] if key in self.ctx.modes else f'free ligand ({key})'
-                self.report(f'{label} changed on the {stage} relaxation, dropped: {problems[0]}')
+                self.report(f'{label} changed on the {stage} relaxation: {problems[0]}')
         return quality
 
     def _quality_failed(self, quality: orm.Dict, what: str, stage: str):

@@ -173,12 +173,14 @@ def _free_ligand(mol: Chem.Mol, starts: list[Atoms], settings: LabelSettings, de
     returns to the carboxylate), so the gas-phase geometry is not enough of a start: the force-field conformers are
     tried too."""
     charge = net_charge(mol)
-    results = []
-    for start in starts:
-        species = _species(start, charge, settings, deadline)
-        results.append((bool(problems := check_ligand(species.atoms, mol)), species.energy, species, problems))
-    _, _, species, problems = min(results, key=lambda entry: entry[:2])
-    return species, problems
+    relaxed = (_species(start, charge, settings, deadline) for start in starts)
+    return _lowest_passing([(species, _check_ligand(mol, species.atoms)) for species in relaxed])
+
+
+def _lowest_passing(candidates: list[tuple[Species, tuple[str, ...]]]) -> tuple[Species, tuple[str, ...]]:
+    """The lowest-energy (species, problems) among those without problems; when none passes, the lowest one, whose
+    problems are then reported."""
+    return min(candidates, key=lambda candidate: (bool(candidate[1]), candidate[0].energy))
 
 
 def _place(mol, conformers, donors, settings: LabelSettings, modes: dict) -> list:
@@ -223,6 +225,10 @@ def zn_exchange(
     return _free_energies(mol, relaxed, free_ligand, modes, settings=settings, deadline=deadline)
 
 
+def _check_ligand(mol: Chem.Mol, atoms: Atoms) -> tuple[str, ...]:
+    return tuple(map(str, check_ligand(atoms, mol)))
+
+
 def _check(mol: Chem.Mol, mode, atoms: Atoms) -> tuple[str, ...]:
     """The quality problems of a relaxed complex of ``mode`` (built as Zn, its 6 - n waters, then the ligand)."""
     offset = 1 + 3 * (6 - mode.denticity)
@@ -236,16 +242,13 @@ def _relax_modes(mol, placed, free_ligand: Species, modes: dict, *, settings: La
     hexaaqua, water = references(settings)
     relaxed = []
     for mode, starts in placed:
-        results = []
-        for geometry in starts:
-            complex_ = _species(geometry.atoms, 2 + charge, settings, deadline)
-            problems = _check(mol, mode, complex_.atoms)
-            results.append((bool(problems), complex_.energy, complex_, problems))
-        # The lowest start that passes its checks; when none does, the lowest one's problems are reported.
-        failed, energy, complex_, problems = min(results, key=lambda entry: entry[:2])
-        delta_e = exchange_energy_value(energy, free_ligand.energy, hexaaqua.energy, water.energy, mode.denticity)
+        complexes = (_species(geometry.atoms, 2 + charge, settings, deadline) for geometry in starts)
+        complex_, problems = _lowest_passing([(species, _check(mol, mode, species.atoms)) for species in complexes])
+        delta_e = exchange_energy_value(
+            complex_.energy, free_ligand.energy, hexaaqua.energy, water.energy, mode.denticity
+        )
         modes[mode.label] = ModeResult(mode.label, mode.denticity, delta_e, problems=problems)
-        if not failed:
+        if not problems:
             relaxed.append((delta_e, mode, complex_))
     return sorted(relaxed, key=lambda entry: entry[0])
 
@@ -260,6 +263,9 @@ def _free_energies(mol, relaxed, free_ligand: Species, modes: dict, *, settings:
         ligand_thermo = _species(free_ligand.atoms, charge, settings, deadline)
     except ThermoError as error:
         return BindingResult(tuple(modes.values()), note=f'free ligand: {error}')
+    # As for the complexes below: the tighter relaxation and a push out of a saddle point move the ligand too.
+    if problems := _check_ligand(mol, ligand_thermo.atoms):
+        return BindingResult(tuple(modes.values()), note=f'free ligand changed on relaxation: {problems[0]}')
     references_ = references(settings)
     scored: list[ModeResult] = []
     for delta_e, mode, complex_ in relaxed:
@@ -285,5 +291,5 @@ def _free_energies(mol, relaxed, free_ligand: Species, modes: dict, *, settings:
         modes[mode.label] = ModeResult(mode.label, mode.denticity, delta_e, delta_g)
         scored.append(modes[mode.label])
     best = min(scored, key=lambda mode: mode.delta_g, default=None)
-    note = '' if best is not None else 'every mode has an imaginary mode beyond max_imaginary_cm'
+    note = '' if best is not None else 'no mode reached a checked minimum for its thermal terms (see each mode)'
     return BindingResult(tuple(modes.values()), note=note, best=best)
