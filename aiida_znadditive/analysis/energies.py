@@ -69,13 +69,17 @@ MODE_KEYS = ('label', 'donors', 'elements', 'kinds', 'denticity', 'displaced_wat
 
 
 @calcfunction
-def best_binding_mode(binding_modes: orm.Dict, **exchange_energies: orm.Float) -> orm.Dict:
+def best_binding_mode(
+    binding_modes: orm.Dict, criterion: orm.Str | None = None, **exchange_energies: orm.Float
+) -> orm.Dict:
     """The mode with the lowest exchange energy: its :data:`MODE_KEYS`, that ``exchange_energy`` (eV) and the
     ``structure`` key of its complex (the output of ``build_complexation_candidates`` it was built as).
 
     ``exchange_energies`` are keyed by the modes' ``structure`` keys (``complex_<j>``), as in
     :func:`rank_binding_modes`; being inputs here, the graph shows which energies (gas or solvated) chose the mode.
-    Equal energies keep the first in the order of ``binding_modes``.
+    Equal energies keep the first in the order of ``binding_modes``. ``criterion`` names the quantity the numbers
+    are (``exchange_energy``, the default, or ``exchange_free_energy``): the chosen mode's value is stored under that
+    name, and the name under ``criterion``.
     """
     if not exchange_energies:
         raise ValueError('No exchange energy given: there is no mode to choose.')
@@ -84,10 +88,12 @@ def best_binding_mode(binding_modes: orm.Dict, **exchange_energies: orm.Float) -
     if unknown:
         raise ValueError(f'Exchange energies for modes that binding_modes does not list: {", ".join(unknown)}.')
     best = min((key for key in modes if key in exchange_energies), key=lambda key: exchange_energies[key].value)
+    name = 'exchange_energy' if criterion is None else criterion.value
     return orm.Dict(
         {
             **{key: modes[best][key] for key in MODE_KEYS},
-            'exchange_energy': exchange_energies[best].value,
+            name: exchange_energies[best].value,
+            'criterion': name,
             'structure': best,
         }
     )

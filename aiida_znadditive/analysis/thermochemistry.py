@@ -258,6 +258,23 @@ def _check_frequencies(
     return np.abs(frequencies), len(imaginary)
 
 
+def rotational_symmetry_number(symbols: Sequence[str], positions_A) -> int:
+    """σ, the number of proper rotations of the point group (pymatgen, tolerance 0.3 Å): 2 for water.
+
+    A relaxed cluster is rarely exactly symmetric; 0.3 Å is pymatgen's default tolerance and recognises water's C2v
+    and methane's Td. Known limit: pymatgen lists 3 instead of 12 operations for the T point group (measured on the
+    built hexaaqua ion); the difference, k_BT ln 4 = 0.036 eV, shifts every exchange energy alike and is absorbed
+    by the calibration's intercept.
+    """
+    if len(symbols) < 2:
+        return 1
+    from pymatgen.core import Molecule
+    from pymatgen.symmetry.analyzer import PointGroupAnalyzer
+
+    analyser = PointGroupAnalyzer(Molecule(list(symbols), np.asarray(positions_A, dtype=float)), tolerance=0.3)
+    return max(1, sum(1 for op in analyser.get_symmetry_operations() if np.linalg.det(op.rotation_matrix) > 0))
+
+
 def harmonic_entropy(frequencies_cm, temperature: float) -> np.ndarray:
     """Per-mode harmonic-oscillator entropy S/k_B = x/(e^x-1) - ln(1-e^-x), x = hcν/(k_B T) (dimensionless)."""
     x = PLANCK * SPEED_OF_LIGHT_CM * np.asarray(frequencies_cm, dtype=float) / (BOLTZMANN * temperature)
@@ -428,3 +445,14 @@ def standard_state_correction(temperature: float = 298.15, *, water: bool = Fals
     """eV to add to G(1 atm gas) for a solute at 1 M: ``gas_to_1m``, plus ``water_55m`` when the species is the
     solvent water itself."""
     return gas_to_1m(temperature) + (water_55m(temperature) if water else 0.0)
+
+
+def exchange_standard_state(displaced: int, temperature: float = 298.15, *, ligand_is_water: bool = False) -> float:
+    """Standard-state terms (eV) of [Zn(H2O)6]2+ + L -> [Zn(H2O)6-nL] + n H2O from 1 atm ideal-gas free energies:
+    (n - 1) RT ln(24.46) + (n - w) RT ln(55.34), w = 1 when L is water itself.
+
+    Every solute (hexaaqua ion, ligand, complex) is at 1 M: one ``gas_to_1m`` per species, n - 1 net. Each released
+    water is the solvent at 55.34 M: one ``water_55m`` per released water, less the one the ligand water brings when
+    L is water (its exchange is then exactly 0). Bryantsev, Diallo, Goddard, J. Phys. Chem. B 2008, 112, 9709.
+    """
+    return (displaced - 1) * gas_to_1m(temperature) + (displaced - int(ligand_is_water)) * water_55m(temperature)

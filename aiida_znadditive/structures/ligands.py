@@ -47,12 +47,34 @@ class LigandError(ValueError):
         super().__init__(f'Ligand {smiles!r}: {detail}')
 
 
+# Monatomic cations of salts and electrolytes: never the additive of a salt, always its spectators.
+SPECTATOR_CATIONS = frozenset({'Li', 'Na', 'K', 'Rb', 'Cs', 'Mg', 'Ca', 'Sr', 'Ba', 'Zn', 'Al', 'Mn'})
+
+
+def main_fragment(fragments) -> int:
+    """Index of a salt's additive among its fragments: the largest that is not a monatomic metal cation (the first
+    of equal ones, so the choice follows the SMILES order); the first fragment when all are such cations.
+
+    NaCl is chloride with Na+ dropped, as a chemist reads it (both fragments have one heavy atom).
+    """
+
+    def rank(index: int) -> tuple[bool, int]:
+        fragment = fragments[index]
+        atoms = fragment.GetAtoms()
+        cation = (
+            fragment.GetNumAtoms() == 1 and atoms[0].GetSymbol() in SPECTATOR_CATIONS and atoms[0].GetFormalCharge() > 0
+        )
+        return (not cation, fragment.GetNumHeavyAtoms())
+
+    return max(range(len(fragments)), key=rank)
+
+
 def parse_ligand(smiles: str, allowed_elements: Iterable[str], max_heavy_atoms: int) -> Chem.Mol:
     """Return the sanitised molecule of ``smiles`` with explicit hydrogens (heavy atoms first, in SMILES order).
 
-    Multi-fragment SMILES (salts such as ``[Na+].CC(=O)[O-]``) keep only the fragment with the most heavy atoms
-    (the first of equal ones): a counter-ion is not part of the ligand, and the Zn2+ complex is built for the
-    ligand alone. The dropped fragments are recorded, as dot-separated SMILES, in the molecule's string property
+    Multi-fragment SMILES (salts such as ``[Na+].CC(=O)[O-]``) keep only the fragment :func:`main_fragment` picks
+    (the largest that is not a metal cation): a counter-ion is not part of the ligand, and the Zn2+ complex is built
+    for the ligand alone. The dropped fragments are recorded, as dot-separated SMILES, in the molecule's string property
     ``_dropped_fragments`` (empty when nothing was dropped); :func:`dropped_fragments` reads it back.
 
     Hydrogen is always allowed; ``allowed_elements`` lists the other elements (an iterable of symbols, or one string
@@ -73,8 +95,7 @@ def parse_ligand(smiles: str, allowed_elements: Iterable[str], max_heavy_atoms: 
     fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)
     dropped: list[str] = []
     if len(fragments) > 1:
-        # max() returns the first of equal maxima, which keeps the choice deterministic in SMILES order.
-        keep = max(range(len(fragments)), key=lambda i: fragments[i].GetNumHeavyAtoms())
+        keep = main_fragment(fragments)
         dropped = [Chem.MolToSmiles(fragment) for i, fragment in enumerate(fragments) if i != keep]
         mol = fragments[keep]
 

@@ -38,7 +38,7 @@ from rdkit import Chem
 from rdkit.Chem.MolStandardize import rdMolStandardize
 from rdkit.rdBase import BlockLogs
 
-from .ligands import MAX_NET_CHARGE, MIN_NET_CHARGE
+from .ligands import MAX_NET_CHARGE, MIN_NET_CHARGE, main_fragment
 
 #: pH of a mildly acidic ZnSO4 electrolyte (1-2 M ZnSO4 is pH 4-5 from Zn2+ hydrolysis).
 DEFAULT_PH = 4.5
@@ -81,6 +81,38 @@ PKA_OVERRIDES: tuple[PkaOverride, ...] = (
         smarts=('[CX4;!$(C-[!#6;!#1]);!$(C(-[#6;!X4])-[#6;!X4]);!$(C-C-C(=O)-[OX2H1])]-[CX3](=[OX1])-[OX2]-[H]'),
         sites=((3, 4.8),),
         source='acetic 4.76, propionic 4.87, butyric 4.82, isobutyric 4.86 (25 °C); CRC Handbook, organic acids',
+    ),
+    # dimorphite-dl has no entries for the hydrogen halides and none for ammonia (its amine classes need a carbon on
+    # N): a chloride salt came out as HCl and ammonium as NH3 at every pH.
+    PkaOverride(
+        name='hydrogen fluoride',
+        smarts='[F:1]-[H]',
+        sites=((0, 3.17),),
+        source='HF pKa 3.17 (25 °C); CRC Handbook, inorganic acids in water',
+    ),
+    PkaOverride(
+        name='hydrogen chloride',
+        smarts='[Cl:1]-[H]',
+        sites=((0, -6.3),),
+        source='HCl pKa about -6 (strong acid, never the dominant form in water); CRC Handbook, inorganic acids',
+    ),
+    PkaOverride(
+        name='hydrogen bromide',
+        smarts='[Br:1]-[H]',
+        sites=((0, -9.0),),
+        source='HBr pKa about -9 (strong acid); CRC Handbook, inorganic acids in water',
+    ),
+    PkaOverride(
+        name='hydrogen iodide',
+        smarts='[I:1]-[H]',
+        sites=((0, -9.5),),
+        source='HI pKa about -9.5 (strong acid); CRC Handbook, inorganic acids in water',
+    ),
+    PkaOverride(
+        name='ammonia',
+        smarts='[NX3+0;H3:1]',
+        sites=((0, 9.25),),
+        source='ammonium pKa 9.25 (25 °C); CRC Handbook, inorganic acids and bases in water',
     ),
     PkaOverride(
         name='pyridine',
@@ -296,7 +328,7 @@ def _changes(neutral: Chem.Mol, species: Chem.Mol) -> tuple[str, ...]:
 def speciate(smiles: str, ph: float = DEFAULT_PH) -> Species:
     """Return the dominant microspecies of the additive ``smiles`` at ``ph``.
 
-    A salt keeps its fragment with the most heavy atoms (the first of equal ones) as the additive, as
+    A salt keeps its largest fragment that is not a metal cation (``ligands.main_fragment``) as the additive, as
     :func:`~aiida_znadditive.structures.ligands.parse_ligand` does; the other fragments are the spectators. The
     additive is neutralised first (RDKit's Uncharger), so a salt, a zwitterion and the neutral acid give one species.
 
@@ -317,8 +349,7 @@ def speciate(smiles: str, ph: float = DEFAULT_PH) -> Species:
         raise SpeciationError(smiles, 'invalid_smiles', 'RDKit cannot parse or sanitise this SMILES.')
 
     fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)
-    # max() returns the first of equal maxima, the same choice parse_ligand makes.
-    keep = max(range(len(fragments)), key=lambda i: fragments[i].GetNumHeavyAtoms())
+    keep = main_fragment(fragments)  # the same choice parse_ligand makes
     spectators = tuple(Chem.MolToSmiles(fragment) for i, fragment in enumerate(fragments) if i != keep)
     with BlockLogs():
         neutral = Chem.MolFromSmiles(Chem.MolToSmiles(rdMolStandardize.Uncharger().uncharge(fragments[keep])))

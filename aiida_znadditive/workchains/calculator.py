@@ -32,7 +32,7 @@ def _validate_task(value, _):
 
 
 class CalculatorWorkChain(WorkChain):
-    """Run a single point, relaxation or MD with the calculator named by ``calculator``."""
+    """Run a single point, relaxation, frequency calculation or MD with the calculator named by ``calculator``."""
 
     @classmethod
     def define(cls, spec):
@@ -59,6 +59,12 @@ class CalculatorWorkChain(WorkChain):
         spec.output('homo', valid_type=orm.Float, required=False, help='HOMO energy in eV.')
         spec.output('lumo', valid_type=orm.Float, required=False, help='LUMO energy in eV.')
         spec.output('trajectory', valid_type=orm.TrajectoryData, required=False, help='Relaxation or MD frames.')
+        spec.output(
+            'frequencies',
+            valid_type=orm.ArrayData,
+            required=False,
+            help='A frequencies task: vibrational wavenumbers (cm⁻¹, array `frequencies`) at `structure`.',
+        )
         spec.output(
             'remote_folder', valid_type=orm.RemoteData, required=False, help='Folder of the last run, to continue from.'
         )

@@ -4,8 +4,11 @@ From a SMILES: the additive's dominant species at the electrolyte's pH (``specia
 and Zn2+ complexes for every binding mode (one to six waters of [Zn(H2O)6]2+ replaced by the ligand's donor atoms)
 -> all relaxed with a cheap calculator and ranked by exchange energy -> the best modes, the best ligand conformer and
 the references relaxed with a DFT calculator -> single points in implicit water -> the exchange energy
-ΔE = E([Zn(H2O)6-nL]) + n·E(H2O) − E([Zn(H2O)6]) − E(L), gas phase and solvated, in calcfunctions. References are
-computed once per level of theory and reused (see ``references.py``).
+ΔE = E([Zn(H2O)6-nL]) + n·E(H2O) − E([Zn(H2O)6]) − E(L), gas phase and solvated, in calcfunctions. Beside the DFT
+stage, the cheap calculator's frequencies of the same species (``thermochemistry`` settings) give the free energy
+ΔG = ΔE + ΔG_therm + ΔG_ss (``analysis/free_energy.py``), at the DFT and at the cheap level, each calibrated against
+measured stability constants where a calibration for that level ships. References are computed once per level of
+theory and reused (see ``references.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,14 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
 
 from ..analysis.energies import best_binding_mode, exchange_energy, orbital_gap, rank_binding_modes
+from ..analysis.free_energy import (
+    calibrate_exchange_free_energy,
+    check_thermo_parameters,
+    exchange_free_energy,
+    shipped_calibration,
+    shipped_calibration_names,
+    thermal_correction,
+)
 from ..analysis.geometry import zn_donor_distances
 from ..analysis.quality import check_relaxed_complexes
 from ..analysis.speciation import (
@@ -68,6 +79,16 @@ def validate_settings(value: orm.Dict, _) -> str | None:
     denticity = value['complex'].get('max_denticity')
     if not isinstance(denticity, int) or not 1 <= denticity <= MAX_DENTICITY:
         return f'complex.max_denticity must be an integer from 1 to {MAX_DENTICITY}, got {denticity!r}'
+    thermo = value.get_dict().get('thermochemistry')
+    if thermo is not None:
+        if (problem := check_thermo_parameters(thermo)) is not None:
+            return problem
+        names = shipped_calibration_names()
+        for level, name in (thermo.get('calibration') or {}).items():
+            if level not in ('prerank', 'dft'):
+                return f'thermochemistry.calibration has levels prerank and dft, not {level!r}'
+            if name is not None and name not in names:
+                return f'thermochemistry.calibration.{level}: no shipped calibration {name!r}; there are {names}'
     return None
 
 
@@ -159,6 +180,52 @@ class ZnComplexationWorkChain(WorkChain):
             'dft_quality', valid_type=orm.Dict, required=False, help='Quality checks of the DFT-relaxed complexes.'
         )
         spec.output('dft_ranking', valid_type=orm.Dict, help='The relaxed modes ranked at the DFT level (gas).')
+        free = 'where `thermochemistry` is on and every frequency calculation gave a minimum'
+        spec.output(
+            'exchange_free_energy',
+            valid_type=orm.Float,
+            required=False,
+            help=f'ΔG of the best mode, eV: ΔE (solvated where computed) + thermal + standard-state terms, {free}.',
+        )
+        spec.output(
+            'thermal_contribution',
+            valid_type=orm.Float,
+            required=False,
+            help="ΔG_therm of the best mode, eV: the change of the species' quasi-RRHO thermal corrections.",
+        )
+        spec.output(
+            'standard_state_contribution',
+            valid_type=orm.Float,
+            required=False,
+            help='ΔG_ss of the best mode, eV: 1 M solutes and 55.34 M released water.',
+        )
+        spec.output(
+            'displaced_waters', valid_type=orm.Int, required=False, help='Waters the best mode releases from Zn2+.'
+        )
+        spec.output(
+            'exchange_free_energy_calibrated',
+            valid_type=orm.Float,
+            required=False,
+            help='ΔG calibrated against measured stability constants, eV, where the DFT level has a shipped fit.',
+        )
+        spec.output(
+            'prerank_exchange_free_energy',
+            valid_type=orm.Float,
+            required=False,
+            help='ΔG of the best mode at the cheap level (its energies at the frequency minima), eV.',
+        )
+        spec.output(
+            'prerank_exchange_free_energy_calibrated',
+            valid_type=orm.Float,
+            required=False,
+            help="The cheap level's ΔG calibrated against measured stability constants, eV.",
+        )
+        spec.output_namespace(
+            'thermal_corrections',
+            valid_type=orm.Dict,
+            required=False,
+            help='Quasi-RRHO thermal corrections (ZPE, H, S, G) of the species: complex, ligand, hexaaqua, water.',
+        )
         spec.exit_code(210, 'ERROR_INVALID_SMILES', message='{message}')
         spec.exit_code(211, 'ERROR_UNSUPPORTED_ELEMENTS', message='{message}')
         spec.exit_code(212, 'ERROR_RADICAL', message='{message}')
@@ -180,6 +247,11 @@ class ZnComplexationWorkChain(WorkChain):
             306,
             'ERROR_QUALITY_FAILED',
             message='Every {what} changed on relaxation ({stage}), e.g. {problem}: no binding mode to report.',
+        )
+        spec.exit_code(
+            307,
+            'ERROR_FREE_ENERGY_FAILED',
+            message='No exchange free energy (the exchange energies are out): {message}',
         )
 
     @classmethod
@@ -252,6 +324,12 @@ class ZnComplexationWorkChain(WorkChain):
             if self.ctx.settings[stage].get('solvent') not in (None, *calculator.solvents):
                 self.ctx.settings[stage]['solvent'] = None
                 self.report(f'{calculator.name} has no implicit solvent: {stage} runs in the gas phase only')
+            if stage == 'prerank' and self.should_run_thermo() and 'frequencies' not in calculator.tasks:
+                message = (
+                    f'the prerank calculator `{calculator.name}` computes no frequencies, which the free energies '
+                    'need; choose another or switch them off with the override {"thermochemistry": None}'
+                )
+                return self.exit_codes.ERROR_CALCULATOR_CANNOT.format(message=message)
         return None
 
     def build_candidates(self):
@@ -416,17 +494,22 @@ class ZnComplexationWorkChain(WorkChain):
 
     # -- DFT level -------------------------------------------------------------------------------------------------
 
+    def should_run_thermo(self) -> bool:
+        return self.ctx.settings.get('thermochemistry') is not None
+
     def run_dft_relax(self):
-        """Relax the selected complexes, the best ligand conformer and the references with the DFT calculator."""
-        return self._launch_stage(
-            'dft',
-            'dft',
-            'relax',
-            None,
-            ligands={'ligand': self.ctx.prerank_ligand.outputs.structure},
-            complexes={key: self.ctx[f'prerank_{key}'].outputs.structure for key in self.ctx.selected},
-            references={species: self.ctx[f'prerank_{species}'].outputs.structure for species in REFERENCES},
-        )
+        """Relax the selected complexes, the best ligand conformer and the references with the DFT calculator and,
+        at the same time, take their frequencies with the cheap one (from its relaxed structures, in its solvent)."""
+        starts = {
+            'ligands': {'ligand': self.ctx.prerank_ligand.outputs.structure},
+            'complexes': {key: self.ctx[f'prerank_{key}'].outputs.structure for key in self.ctx.selected},
+            'references': {species: self.ctx[f'prerank_{species}'].outputs.structure for species in REFERENCES},
+        }
+        launched = self._launch_stage('dft', 'dft', 'relax', None, **starts)
+        if self.should_run_thermo():
+            solvent = self.ctx.settings.prerank.get('solvent')
+            launched.update(self._launch_stage('thermo', 'prerank', 'frequencies', solvent, **starts))
+        return launched
 
     def inspect_dft_relax(self):
         if (exit_code := self._check_references('dft', 'DFT relax')) is not None:
@@ -501,8 +584,14 @@ class ZnComplexationWorkChain(WorkChain):
             if (self.should_run_solvated())
             else {}
         )
-        # The choice is a calcfunction of the energies that made it, so the output has a creator in the graph.
-        mode = best_binding_mode(self.ctx.binding_modes, **(solvated or gas))
+        free = self._free_energies(solvated or gas) if self.should_run_thermo() else {}
+        # The choice is a calcfunction of the energies that made it, so the output has a creator in the graph: ΔG
+        # where every relaxed mode has one (chelation is decided by the released waters' entropy), else ΔE.
+        if free and set(free) >= set(self.ctx.relaxed):
+            choice = {key: outputs['exchange_free_energy'] for key, outputs in free.items()}
+            mode = best_binding_mode(self.ctx.binding_modes, orm.Str('exchange_free_energy'), **choice)
+        else:
+            mode = best_binding_mode(self.ctx.binding_modes, **(solvated or gas))
         best = mode['structure']
         self.out('binding_mode', mode)
         self.out('exchange_energy', gas[best])
@@ -520,4 +609,88 @@ class ZnComplexationWorkChain(WorkChain):
         summary = f'ΔE = {gas[best].value:+.3f} eV (gas)'
         if solvated:
             summary += f', {solvated[best].value:+.3f} eV (water)'
+        if best in free:
+            for name, node in free[best].items():
+                self.out(name, node)
+            summary += f'; ΔG = {free[best]["exchange_free_energy"].value:+.3f} eV'
+            if 'exchange_free_energy_calibrated' in free[best]:
+                summary += f' ({free[best]["exchange_free_energy_calibrated"].value:+.3f} calibrated)'
         self.report(f'best mode {mode["label"]}: {summary}')
+        if self.should_run_thermo() and best not in free:
+            return self.exit_codes.ERROR_FREE_ENERGY_FAILED.format(message=self.ctx.free_energy_problem)
+        return None
+
+    # -- free energies ---------------------------------------------------------------------------------------------
+
+    def _thermal_corrections(self) -> dict[str, orm.Dict]:
+        """Species -> its thermal correction (calcfunction), for every species whose frequency calculation and
+        correction succeeded; each failure is reported and the first kept in ``ctx.free_energy_problem``."""
+        settings = {key: value for key, value in self.ctx.settings.thermochemistry.items() if key != 'calibration'}
+        parameters = orm.Dict(settings)
+        corrections = {}
+        for key in ['ligand', *REFERENCES, *self.ctx.relaxed]:
+            node = self.ctx[f'thermo_{key}']
+            name = self.ctx.modes[key]['label'] if key in self.ctx.modes else key
+            if not node.is_finished_ok:
+                problem = f'the frequency calculation of {name} failed ({node.exit_message or node.exit_status})'
+            else:
+                if key in REFERENCES and 'znadditive_reference' not in node.base.extras:
+                    tag_reference(node, self.ctx.reference_keys[f'thermo_{key}'])
+                result, calculation = thermal_correction.run_get_node(
+                    node.outputs.frequencies, node.outputs.structure, parameters
+                )
+                if calculation.is_finished_ok:
+                    corrections[key] = result
+                    continue
+                problem = f'{name}: {calculation.exit_message}'
+            self.report(problem)
+            self.ctx.setdefault('free_energy_problem', problem)
+        return corrections
+
+    def _calibrations(self) -> dict[str, orm.Dict]:
+        names = self.ctx.settings.thermochemistry.get('calibration') or {}
+        return {level: orm.Dict(shipped_calibration(name)) for level, name in names.items() if name}
+
+    def _free_energies(self, exchange_energies: dict[str, orm.Float]) -> dict[str, dict[str, orm.Data]]:
+        """Mode key -> its free-energy outputs (ΔG and its terms at the DFT level, ΔG at the cheap level, the
+        calibrated values where a calibration is set), for every mode whose species all have thermal corrections."""
+        corrections = self._thermal_corrections()
+        if not {'ligand', *REFERENCES} <= set(corrections):
+            return {}
+        calibrations = self._calibrations()
+        is_water = orm.Bool(self.ctx.species['smiles'] == 'O')
+        charge = orm.Int(self.ctx.ligand_charge)
+        free = {}
+        for key in self.ctx.relaxed:
+            if key not in corrections:
+                continue
+            waters = orm.Int(self.ctx.modes[key]['displaced_waters'])
+            thermal = {
+                'complex_thermal': corrections[key],
+                'ligand_thermal': corrections['ligand'],
+                'hexaaqua_thermal': corrections['hexaaqua'],
+                'water_thermal': corrections['water'],
+                'displaced_waters': waters,
+                'ligand_is_water': is_water,
+            }
+            outputs = dict(exchange_free_energy(exchange_energies[key], **thermal))
+            # The cheap level's ΔG: its own energies at the minima its frequencies were taken at.
+            prerank = exchange_free_energy(self._exchange_energy('thermo', key), **thermal)['exchange_free_energy']
+            outputs['prerank_exchange_free_energy'] = prerank
+            for level, value in (('dft', outputs['exchange_free_energy']), ('prerank', prerank)):
+                if level in calibrations:
+                    name = (
+                        'exchange_free_energy_calibrated'
+                        if level == 'dft'
+                        else f'{level}_exchange_free_energy_calibrated'
+                    )
+                    outputs[name] = calibrate_exchange_free_energy(value, calibrations[level], charge, waters)
+            outputs['displaced_waters'] = waters
+            outputs['thermal_corrections'] = {
+                'complex': corrections[key],
+                'ligand': corrections['ligand'],
+                'hexaaqua': corrections['hexaaqua'],
+                'water': corrections['water'],
+            }
+            free[key] = outputs
+        return free

@@ -62,6 +62,21 @@ def test_energy_in_ev_and_structure_returned(calculator):
     assert 0.3 < energies[1] - energies[0] < 0.7
 
 
+def test_frequencies_in_wavenumbers_at_a_minimum(calculator):
+    """A calculator that declares `frequencies` relaxes first and returns water's 3 vibrations in cm⁻¹: the bend
+    above 1000 and the stretches below 4200 (in eV they would be below 0.5, in Hartree far below 1)."""
+    name, code = calculator
+    if 'frequencies' not in load_calculator(name).tasks:
+        pytest.skip(f'{name} computes no frequencies')
+    results, node = run_task(name, code, water(1.0572), task='frequencies')
+    assert node.is_finished_ok, node.exit_message
+    frequencies = results['frequencies'].get_array('frequencies')
+    assert len(frequencies) == 3
+    assert 1000 < frequencies[0] < 2000 and 3000 < frequencies[1] <= frequencies[2] < 4200
+    stretched, relaxed = water(1.0572).get_ase(), results['structure'].get_ase()
+    assert relaxed.get_distance(0, 1) < stretched.get_distance(0, 1) - 0.05
+
+
 @pytest.mark.parametrize(
     ('kwargs', 'exit_status'),
     [({'multiplicity': 2}, 204), ({'task': 'md'}, 202), ({'charge': 20}, 205), ({'solvent': 'mercury'}, 206)],
@@ -78,7 +93,7 @@ def test_bad_input_gives_exit_code(calculator, kwargs, exit_status):
 
 
 @pytest.mark.parametrize('protocol', PROTOCOLS)
-@pytest.mark.parametrize('task', ['singlepoint', 'relax'])
+@pytest.mark.parametrize('task', ['singlepoint', 'relax', 'frequencies'])
 def test_builder_regression(calculator, protocol, task, aiida_localhost):
     """The engine inputs each protocol produces; a changed default shows up as a diff of the stored file."""
     name, _ = calculator

@@ -188,3 +188,35 @@ def test_unknown_solvent_aborts_with_xtb_message(xtb_code):
     node = run_xtb(xtb_code, molecule(WATER), solvent='unobtainium')
     assert node.exit_status == XtbCalculation.exit_codes.ERROR_XTB_ABORTED.status
     assert "solvent: 'unobtainium' is not parametrized" in node.exit_message
+
+
+# Water's fundamentals in the gas phase, cm⁻¹ (Shimanouchi, Tables of Molecular Vibrational Frequencies, NSRDS-NBS 39,
+# 1972: bend 1595, symmetric stretch 3657, antisymmetric stretch 3756).
+WATER_FUNDAMENTALS = (1595.0, 3657.0, 3756.0)
+
+
+def test_water_frequencies_against_experiment_and_xtb_thermo(xtb_code):
+    """A frequency task relaxes (--ohess tight) and gives 3N-6 = 3 wavenumbers, each within 5 % of the measured
+    fundamentals (GFN2: 1540, 3644, 3653); the package's RRHO correction of them agrees with xtb's own to 1 meV."""
+    from aiida_znadditive.analysis.free_energy import thermal_correction
+
+    node = run_xtb(xtb_code, molecule(DISTORTED_WATER), task='frequencies', opt_level='tight')
+    assert node.is_finished_ok, node.exit_message
+    assert node.outputs.parameters['converged_geometry'] is True
+    frequencies = node.outputs.frequencies.get_array('frequencies')
+    assert len(frequencies) == 3
+    for computed, measured in zip(frequencies, WATER_FUNDAMENTALS, strict=True):
+        assert computed == pytest.approx(measured, rel=0.05)
+    # Relaxed first: the distorted start is 23 mEh above the minimum the Hessian is taken at.
+    assert node.outputs.parameters['total_energy'] == pytest.approx(-5.0705 * Hartree, abs=ENERGY_TOLERANCE)
+    # No mode of water is below xtb's 50 or the package's 100 cm⁻¹ rotor cut-off, so both schemes are plain RRHO here.
+    thermo = thermal_correction(node.outputs.frequencies, node.outputs.structure, orm.Dict({'scheme': 'qrrho'}))
+    assert thermo['symmetry_number'] == 2
+    assert thermo['gibbs_correction'] == pytest.approx(node.outputs.parameters['xtb_rrho_correction'], abs=1e-3)
+
+
+def test_chloride_frequencies_are_empty(xtb_code):
+    """An atom has no vibrations: the frequency task still succeeds, with an empty array."""
+    node = run_xtb(xtb_code, molecule(Atoms('Cl')), task='frequencies', charge=-1, solvent='water')
+    assert node.is_finished_ok, node.exit_message
+    assert node.outputs.frequencies.get_array('frequencies').shape == (0,)

@@ -96,6 +96,27 @@ def test_protonated_amines_are_not_offered_as_donors():
     assert find_donors(parse_ligand(speciate('CCN').smiles, 'CHN', 20)) == []
 
 
+@pytest.mark.parametrize(
+    ('smiles', 'ph', 'species'),
+    [
+        # Hydrogen halides (HF pKa 3.17; HCl, HBr, HI strong acids): the halide in any Zn electrolyte, HF below 3.2.
+        ('[F-]', 4.5, '[F-]'),
+        ('F', 2.0, 'F'),
+        ('[Na+].[Cl-]', 4.5, '[Cl-]'),
+        ('[Cl-]', 1.0, '[Cl-]'),
+        ('[K+].[Br-]', 4.5, '[Br-]'),
+        ('[I-]', 4.5, '[I-]'),
+        # Ammonia (ammonium pKa 9.25): NH4+ at pH 4.5 (no lone pair for Zn2+), NH3 only in alkaline electrolytes.
+        ('N', 4.5, '[NH4+]'),
+        ('[NH4+].[Cl-]', 4.5, '[NH4+]'),
+        ('N', 11.0, 'N'),
+    ],
+)
+def test_inorganic_acids_and_ammonia(smiles, ph, species):
+    """dimorphite-dl has no entries for these (a chloride salt came out as HCl, ammonium as NH3 at every pH)."""
+    assert speciate(smiles, ph).smiles == species
+
+
 @pytest.mark.parametrize('smiles', ['CC(=O)O', 'CC(=O)[O-]', '[Na+].CC(=O)[O-]', 'CC(=O)[O-].[K+]'])
 def test_salt_and_acid_give_one_species(smiles):
     assert speciate(smiles, 7.0).smiles == 'CC(=O)[O-]'

@@ -1,4 +1,4 @@
-"""The ``xtb`` calculator: GFN2-xTB single points and relaxations of molecules, gas phase or ALPB water."""
+"""The ``xtb`` calculator: GFN2-xTB single points, relaxations and frequencies of molecules, gas phase or ALPB water."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class XtbCalculator(Calculator):
     """GFN-xTB through the xtb program, run as :class:`XtbCalculation`."""
 
     name = 'xtb'
-    tasks = ('singlepoint', 'relax')
+    tasks = ('singlepoint', 'relax', 'frequencies')
     solvents = ('water',)
 
     def get_builder(
@@ -38,6 +38,9 @@ class XtbCalculator(Calculator):
             'task': task.kind,
             'solvent': settings['solvents'][task.solvent] if task.solvent else None,
         }
+        if task.kind == 'frequencies':
+            # The relaxation before the Hessian is tighter than a plain relax: frequencies need a true minimum.
+            parameters['opt_level'] = settings['frequencies']['opt_level']
         builder = XtbCalculation.get_builder()
         builder.code = code
         builder.structure = structure
@@ -47,7 +50,11 @@ class XtbCalculator(Calculator):
 
     def get_outputs(self, node, task: Task) -> dict[str, orm.Data]:
         outputs = dict(normalise_xtb_outputs(node.outputs.parameters))
-        outputs['structure'] = node.outputs.structure if task.kind == 'relax' else node.inputs.structure
+        outputs['structure'] = (
+            node.outputs.structure if task.kind in ('relax', 'frequencies') else node.inputs.structure
+        )
+        if task.kind == 'frequencies':
+            outputs['frequencies'] = node.outputs.frequencies
         if 'trajectory' in node.outputs:
             outputs['trajectory'] = node.outputs.trajectory
         return outputs

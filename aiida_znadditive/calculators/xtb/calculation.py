@@ -1,12 +1,13 @@
-"""``XtbCalculation``: a GFN-xTB single point or relaxation of one molecule with the xtb program (6.5).
+"""``XtbCalculation``: a GFN-xTB single point, relaxation or frequency calculation of one molecule with xtb (6.5).
 
-The job writes the molecule as ``aiida.xyz`` and runs ``xtb aiida.xyz --gfn 2 --chrg C --uhf U [--opt LEVEL]
-[--alpb SOLVENT] --json --acc A --iterations N --etemp T [--cycles K]``. The ``parameters`` input (all keys
-optional, defaults in :data:`DEFAULT_PARAMETERS`):
+The job writes the molecule as ``aiida.xyz`` and runs ``xtb aiida.xyz --gfn 2 --chrg C --uhf U
+[--opt LEVEL | --ohess LEVEL] [--alpb SOLVENT] --json --acc A --iterations N --etemp T [--cycles K]``. The
+``parameters`` input (all keys optional, defaults in :data:`DEFAULT_PARAMETERS`):
 
 - ``method``: ``gfn2`` (default), ``gfn1`` or ``gfnff`` (force field: no orbitals, no JSON file);
 - ``charge`` (int, e) and ``multiplicity`` (int 2S+1 >= 1; xtb's ``--uhf`` is multiplicity - 1);
-- ``task``: ``singlepoint`` (default) or ``relax``;
+- ``task``: ``singlepoint`` (default), ``relax`` or ``frequencies`` (``--ohess``: relax to ``opt_level``, then the
+  numerical Hessian and harmonic frequencies at the relaxed geometry, in the same solvent);
 - ``solvent``: None (gas phase, default) or an ALPB solvent name such as ``water``;
 - ``opt_level``: ANCopt convergence level, ``crude`` to ``extreme`` (default ``normal``);
 - ``accuracy`` (float, default 1.0): xtb's ``--acc``, smaller is tighter;
@@ -29,14 +30,14 @@ from typing import Any
 from aiida.common.datastructures import CalcInfo, CodeInfo
 from aiida.common.folders import Folder
 from aiida.engine import CalcJob, CalcJobProcessSpec
-from aiida.orm import Dict, StructureData, TrajectoryData
+from aiida.orm import ArrayData, Dict, StructureData, TrajectoryData
 from ase.data import atomic_numbers
 from ase.io.xyz import write_xyz
 
 __all__ = ('DEFAULT_PARAMETERS', 'XtbCalculation')
 
 METHOD_FLAGS = {'gfn2': ['--gfn', '2'], 'gfn1': ['--gfn', '1'], 'gfnff': ['--gfnff']}
-TASKS = ('singlepoint', 'relax')
+TASKS = ('singlepoint', 'relax', 'frequencies')
 # xtb's ANCopt levels, loosest first (``xtb --help``).
 OPT_LEVELS = ('crude', 'sloppy', 'loose', 'lax', 'normal', 'tight', 'vtight', 'extreme')
 
@@ -131,6 +132,8 @@ class XtbCalculation(CalcJob):
     FILENAME_SCC_NOT_CONVERGED = '.sccnotconverged'
     # GFN-FF writes no JSON; its atomic charges (e) come in this file.
     FILENAME_GFNFF_CHARGES = 'gfnff_charges'
+    # Harmonic wavenumbers (cm⁻¹, Turbomole format) of a `frequencies` task; imaginary ones negative.
+    FILENAME_VIBSPECTRUM = 'vibspectrum'
 
     @classmethod
     def define(cls, spec: CalcJobProcessSpec) -> None:  # type: ignore[override]
@@ -167,7 +170,15 @@ class XtbCalculation(CalcJob):
             'structure',
             valid_type=StructureData,
             required=False,
-            help='The last geometry of a relax (optimised unless the exit status is 320); input cell and pbc kept.',
+            help='The last geometry of a relax or frequency task (optimised unless the exit status is 320); input cell '
+            'and pbc kept.',
+        )
+        spec.output(
+            'frequencies',
+            valid_type=ArrayData,
+            required=False,
+            help='A frequency task: the 3N-6 (3N-5 linear) harmonic wavenumbers at `structure` in the array '
+            '`frequencies`, cm⁻¹, ascending, imaginary ones negative (the translations and rotations left out).',
         )
         spec.output(
             'trajectory',
@@ -185,6 +196,7 @@ class XtbCalculation(CalcJob):
         spec.exit_code(
             302, 'ERROR_OUTPUT_STRUCTURE_MISSING', message='The relax wrote no optimised structure (xtbopt.xyz).'
         )
+        spec.exit_code(303, 'ERROR_OUTPUT_FREQUENCIES_MISSING', message='The frequency task wrote no vibspectrum file.')
         spec.exit_code(
             310,
             'ERROR_SCF_NOT_CONVERGED',
@@ -227,9 +239,12 @@ class XtbCalculation(CalcJob):
         settings = self.settings()
         arguments = [self.FILENAME_INPUT, *METHOD_FLAGS[settings['method']]]
         arguments += ['--chrg', str(settings['charge']), '--uhf', str(settings['multiplicity'] - 1)]
-        relax = settings['task'] == 'relax'
-        if relax:
+        relax = settings['task'] in ('relax', 'frequencies')
+        if settings['task'] == 'relax':
             arguments += ['--opt', settings['opt_level']]
+        elif settings['task'] == 'frequencies':
+            # A Hessian means something only at a minimum, so xtb relaxes first (--ohess), as tightly as asked.
+            arguments += ['--ohess', settings['opt_level']]
         if settings['solvent'] is not None:
             arguments += ['--alpb', settings['solvent']]
         arguments += ['--json', '--acc', str(settings['accuracy']), '--iterations', str(settings['max_iterations'])]
@@ -264,5 +279,6 @@ class XtbCalculation(CalcJob):
             self.FILENAME_OPT_NOT_CONVERGED,
             self.FILENAME_SCC_NOT_CONVERGED,
             self.FILENAME_GFNFF_CHARGES,
+            self.FILENAME_VIBSPECTRUM,
         ]
         return calcinfo

@@ -6,7 +6,11 @@ from the stdout (version, wall time, GFN-FF energy, convergence and error messag
 - ``total_energy`` (eV, with ``total_energy_units``), ``homo``, ``lumo`` and ``gap`` (eV; None for GFN-FF);
 - ``dipole_moment`` (Debye, norm, about the centre of mass; None for GFN-FF), ``partial_charges`` (e);
 - ``method``, ``solvent``, ``charge``, ``multiplicity``, ``xtb_version``, ``wall_time`` (s);
-- ``converged_geometry`` (bool for a relax, None for a single point) and ``units``.
+- ``converged_geometry`` (bool for a relax or frequency task, None for a single point) and ``units``;
+- ``xtb_rrho_correction`` (eV): xtb's own G(RRHO) of a frequency task, for cross-checks (None otherwise).
+
+A frequency task (``--ohess``) also gives ``frequencies``: the vibrational wavenumbers of ``vibspectrum`` without the
+3 translations and 3 (2 linear) rotations, which xtb projects out and lists as zeros.
 
 A relax that ran out of cycles still gets its ``structure`` and ``parameters`` outputs so that a restart can
 continue from the last geometry."""
@@ -19,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from aiida.engine import ExitCode
-from aiida.orm import Dict, StructureData, TrajectoryData
+from aiida.orm import ArrayData, Dict, StructureData, TrajectoryData
 from aiida.parsers.parser import Parser
 from ase import Atoms
 from ase.units import Bohr, Hartree
@@ -41,6 +45,8 @@ GEOMETRY_FAILED = 'FAILED TO CONVERGE GEOMETRY OPTIMIZATION'
 
 VERSION_PATTERN = re.compile(r'\*\s*xtb version\s+(\S+)')
 TOTAL_ENERGY_PATTERN = re.compile(r'\|\s*TOTAL ENERGY\s+(-?\d+\.\d+)\s*Eh')
+# xtb's own thermal correction of a frequency task (its RRHO variant: free rotors below 50 cm⁻¹, 1 atm).
+RRHO_PATTERN = re.compile(r'::\s*G\(RRHO\) contrib\.\s+(-?\d+\.\d+)\s*Eh')
 WALL_TIME_PATTERN = re.compile(
     r'^\s*total:\s*\n\s*\*\s*wall-time:\s*(\d+)\s*d,\s*(\d+)\s*h,\s*(\d+)\s*min,\s*([\d.]+)\s*sec', re.MULTILINE
 )
@@ -92,6 +98,32 @@ def read_xyz_frames(text: str) -> list[tuple[list[str], np.ndarray, float | None
     return frames
 
 
+def read_vibspectrum(text: str) -> np.ndarray:
+    """All wavenumbers (cm⁻¹) of a Turbomole-format ``vibspectrum`` file, in the file's order.
+
+    Rows are ``mode [symmetry] wavenumber intensity IR RAMAN``; the symmetry label is blank for the projected modes,
+    so the wavenumber is the third field from the end of the row.
+    """
+    values = []
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or line.lstrip().startswith(('$', '#')):
+            continue
+        values.append(float(fields[-4]))
+    return np.array(values)
+
+
+def vibrational_frequencies(wavenumbers: np.ndarray, atoms: Atoms) -> np.ndarray:
+    """The 3N-6 (3N-5 for a linear molecule) vibrations, ascending: the 6 (5) entries closest to zero, which xtb
+    writes for the projected translations and rotations, are dropped."""
+    from aiida_znadditive.analysis.thermochemistry import n_vibrations
+
+    count = n_vibrations(atoms.get_masses(), atoms.positions)
+    external = len(wavenumbers) - count
+    kept = np.sort(np.argsort(np.abs(wavenumbers), kind='stable')[external:])
+    return np.sort(wavenumbers[kept])
+
+
 def frontier_orbitals(energies: list[float], occupations: list[float]) -> tuple[float | None, float | None]:
     """Return the HOMO and LUMO energies (in the units of ``energies``): highest occupied orbital and the next."""
     occupied = [i for i, occupation in enumerate(occupations) if occupation > OCCUPATION_THRESHOLD]
@@ -132,14 +164,17 @@ class XtbParser(Parser):
         stdout = self.read(XtbCalculation.FILENAME_STDOUT)
         if stdout is None:
             # A scheduler error (walltime, out of memory) explains a missing stdout better than we can.
-            if self.node.exit_status is not None:
-                return ExitCode(self.node.exit_status, self.node.exit_message)
-            return self.exit_codes.ERROR_OUTPUT_STDOUT_MISSING
+            scheduler = self.node.exit_status is not None
+            return (
+                ExitCode(self.node.exit_status, self.node.exit_message)
+                if scheduler
+                else self.exit_codes.ERROR_OUTPUT_STDOUT_MISSING
+            )
         names = self.retrieved.base.repository.list_object_names()
         stderr = self.read(XtbCalculation.FILENAME_STDERR) or ''
         parameters = self.node.inputs.parameters.get_dict() if 'parameters' in self.node.inputs else {}
         settings = {**DEFAULT_PARAMETERS, **parameters}
-        relax = settings['task'] == 'relax'
+        relax = settings['task'] in ('relax', 'frequencies')
 
         # The path up to a failure is worth keeping even when the job failed.
         log = self.read(XtbCalculation.FILENAME_OPT_LOG)
@@ -166,16 +201,29 @@ class XtbParser(Parser):
             if optimised is None:
                 return self.exit_codes.ERROR_OUTPUT_STRUCTURE_MISSING
             self.out('structure', optimised)
-            converged = (
+            # A single atom has no geometry to optimise: xtb prints no convergence line for it.
+            converged = len(geometry) == 1 or (
                 GEOMETRY_CONVERGED in stdout
                 and GEOMETRY_FAILED not in stdout
                 and XtbCalculation.FILENAME_OPT_NOT_CONVERGED not in names
             )
         results['converged_geometry'] = converged
+        if settings['task'] == 'frequencies' and (missing := self.parse_frequencies(geometry)) is not None:
+            return missing
         self.out('parameters', Dict(results))
 
         # The structure and parameters are out already: a restart continues from the last geometry.
         return self.exit_codes.ERROR_GEOMETRY_NOT_CONVERGED if converged is False else None
+
+    def parse_frequencies(self, geometry: Atoms) -> ExitCode | None:
+        """Output the vibrational wavenumbers of ``vibspectrum`` (at ``geometry``); the exit code when it is missing."""
+        spectrum = self.read(XtbCalculation.FILENAME_VIBSPECTRUM)
+        if not spectrum:
+            return self.exit_codes.ERROR_OUTPUT_FREQUENCIES_MISSING
+        frequencies = ArrayData()
+        frequencies.set_array('frequencies', vibrational_frequencies(read_vibspectrum(spectrum), geometry))
+        self.out('frequencies', frequencies)
+        return None
 
     def xtb_failure(self, stdout: str, stderr: str, names: list[str]) -> ExitCode | None:
         """Return the exit code for an xtb run that stopped early (SCC failure or another error), else None."""
@@ -224,6 +272,8 @@ class XtbParser(Parser):
             results['partial_charges'] = data['partial charges']
             results['number_of_unpaired_electrons'] = data.get('number of unpaired electrons')
         results['total_energy_units'] = 'eV'
+        rrho = RRHO_PATTERN.findall(stdout)
+        results['xtb_rrho_correction'] = float(rrho[-1]) * Hartree if rrho else None
 
         version = VERSION_PATTERN.search(stdout)
         results['xtb_version'] = version.group(1) if version else None
@@ -241,6 +291,7 @@ class XtbParser(Parser):
             'dipole_moment': 'Debye',
             'partial_charges': 'e',
             'wall_time': 's',
+            'xtb_rrho_correction': 'eV',
         }
         return results
 

@@ -13,7 +13,13 @@ from ase import Atoms
 from ase.data import atomic_masses
 from ase.units import Bohr, Hartree, kB
 
-from aiida_znadditive.analysis.thermochemistry import Thermo, finite_difference_hessian, normal_modes, thermochemistry
+from aiida_znadditive.analysis.thermochemistry import (
+    Thermo,
+    finite_difference_hessian,
+    normal_modes,
+    rotational_symmetry_number,
+    thermochemistry,
+)
 from aiida_znadditive.ml.labels.settings import LabelError, LabelSettings
 
 # Saddle-point escapes before a structure is given up on, and the largest atomic displacement of each (Å): enough to
@@ -125,23 +131,6 @@ def hessian(atoms: Atoms, charge: int, settings: LabelSettings, *, solvent: str 
     return finite_difference_hessian(gradient, atoms.positions, step=settings.hessian_step)
 
 
-def rotational_symmetry_number(atoms: Atoms) -> int:
-    """σ, the number of proper rotations of the point group (pymatgen, tolerance 0.3 Å): 2 for water.
-
-    A relaxed cluster is rarely exactly symmetric; 0.3 Å is pymatgen's default tolerance and recognises water's C2v
-    and methane's Td. Known limit: pymatgen lists 3 instead of 12 operations for the T point group (measured on the
-    built hexaaqua ion); the difference, k_BT ln 4 = 0.036 eV, shifts every exchange energy alike and is absorbed
-    by the calibration's intercept.
-    """
-    if len(atoms) < 2:
-        return 1
-    from pymatgen.core import Molecule
-    from pymatgen.symmetry.analyzer import PointGroupAnalyzer
-
-    analyser = PointGroupAnalyzer(Molecule(atoms.get_chemical_symbols(), atoms.positions), tolerance=0.3)
-    return max(1, sum(1 for op in analyser.get_symmetry_operations() if np.linalg.det(op.rotation_matrix) > 0))
-
-
 def minimum_with_thermo(
     atoms: Atoms, charge: int, settings: LabelSettings, *, solvent: str | None, deadline: Deadline
 ) -> tuple[Atoms, float, Thermo]:
@@ -176,7 +165,7 @@ def minimum_with_thermo(
         masses,
         relaxed.positions,
         temperature=settings.temperature,
-        symmetry_number=rotational_symmetry_number(relaxed),
+        symmetry_number=rotational_symmetry_number(relaxed.get_chemical_symbols(), relaxed.positions),
         spin_multiplicity=unpaired(relaxed.numbers, charge) + 1,
         scheme='qrrho',
         rotor_cutoff_cm=settings.rotor_cutoff_cm,

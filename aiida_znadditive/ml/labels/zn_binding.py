@@ -39,7 +39,7 @@ from rdkit import Chem
 
 from aiida_znadditive.analysis.calibration import Calibration
 from aiida_znadditive.analysis.energies import exchange_energy_value
-from aiida_znadditive.analysis.thermochemistry import ThermoError, gas_to_1m, water_55m
+from aiida_znadditive.analysis.thermochemistry import ThermoError, exchange_standard_state
 from aiida_znadditive.ml.labels.gfn2 import Deadline, minimum_with_thermo, relax
 from aiida_znadditive.ml.labels.settings import LabelSettings
 from aiida_znadditive.structures.chelates import all_binding_modes, starting_complexes
@@ -134,11 +134,6 @@ def references(settings: LabelSettings) -> tuple[Species, Species]:
     return hexaaqua, water
 
 
-def standard_state_terms(displaced: int, temperature: float, ligand_is_water: bool) -> float:
-    """(n - 1) RT ln(24.46) + (n - w) RT ln(55.34) in eV (see the module docstring)."""
-    return (displaced - 1) * gas_to_1m(temperature) + (displaced - int(ligand_is_water)) * water_55m(temperature)
-
-
 def is_water(mol: Chem.Mol) -> bool:
     """Whether the ligand is a neutral water molecule."""
     return Chem.MolToSmiles(Chem.RemoveHs(mol)) == 'O'
@@ -157,7 +152,7 @@ def exchange_free_energy(
     hexaaqua, water = references_
     thermal = complex_.thermal + displaced * water.thermal - hexaaqua.thermal - ligand.thermal
     delta_e = exchange_energy_value(complex_.energy, ligand.energy, hexaaqua.energy, water.energy, displaced)
-    return delta_e + thermal + standard_state_terms(displaced, temperature, water_ligand)
+    return delta_e + thermal + exchange_standard_state(displaced, temperature, ligand_is_water=water_ligand)
 
 
 def _water(settings: LabelSettings) -> BindingResult:
