@@ -91,6 +91,8 @@ ADDITIVE_ELEMENTS = (*ELEMENTS, 'Br')
 # ligand checks reject as an implausible formal charge); chloride and bromide alone and thiocyanate (speciation makes
 # them HCl, HBr and HSCN, which dimorphite-dl has no pKa for); CTAB (its cation has no donor atom).
 CURATED = {
+    # The zero of the exchange scale (ΔG = 0 by definition): the surrogate must learn it exactly.
+    'water': 'O',
     'methanol': 'CO',
     'ethanol': 'CCO',
     'isopropanol': 'CC(C)O',

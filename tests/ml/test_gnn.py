@@ -428,11 +428,20 @@ def test_gnn_screener(tmp_path):
     assert (
         not broken.passed and broken.score is None and broken.reasons == ['unparseable SMILES (RDKit cannot parse it)']
     )
-    # An impossible gap floor fails neutral molecules; the ion is exempt from the orbital window, as in `xtb`.
-    strict = GnnScreener(checkpoint=screener.settings['checkpoint'], gap_min=100.0)
-    glycol, _, ion, _ = strict.screen(['OCCO', 'CS(C)=O', 'CC(=O)[O-]', 'C1CC(N'])
+    # An impossible gap floor fails neutral molecules; the ion is exempt from the orbital window, as in `xtb`. At pH 7
+    # acetic acid is judged as acetate (at the default pH 4.5 as the neutral acid, pKa 4.76).
+    strict = GnnScreener(checkpoint=screener.settings['checkpoint'], gap_min=100.0, ph=7.0)
+    glycol, _, ion, _ = strict.screen(['OCCO', 'CS(C)=O', 'CC(=O)O', 'C1CC(N'])
     assert any('HOMO-LUMO gap' in reason and '< 100.00 eV' in reason for reason in glycol.reasons)
+    assert ion.smiles == 'CC(=O)O' and ion.species == 'CC(=O)[O-]'
     assert not any('gap' in reason for reason in ion.reasons)
+    assert glycol.species is None  # judged as written: nothing to protonate
+    acid = GnnScreener(checkpoint=screener.settings['checkpoint'], gap_min=100.0).screen(['CC(=O)[O-]'])[0]
+    assert acid.species == 'CC(=O)O' and any('HOMO-LUMO gap' in reason for reason in acid.reasons)
+    as_written = GnnScreener(checkpoint=screener.settings['checkpoint'], ph=None).screen(['CC(=O)O'])[0]
+    assert as_written.species is None
+    with pytest.raises(ScreenerError, match=r'outside 0\.\.14'):
+        GnnScreener(checkpoint=screener.settings['checkpoint'], ph=15)
     certain = GnnScreener(checkpoint=screener.settings['checkpoint'], max_uncertainty=1e-6)
     assert all('ensemble std' in ' '.join(result.reasons) for result in certain.screen(['OCCO', 'CCO']))
     # Molecules parsed by an earlier screener (or None: parsed here) give the same screenings.

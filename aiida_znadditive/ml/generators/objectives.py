@@ -11,7 +11,11 @@ predictions:
   the checkpoint's level of theory), and its score (a lower confidence bound of the HOMO-LUMO gap) as a ``larger``
   desirability: from 4.5 to 7.0 eV for a DFT-level model, from 2.5 to 6.0 eV for a GFN2-level one (GFN2 compresses
   gaps: DMSO 5.1, acetone 4.1, pyridine 3.2 eV in our labels; 2.5 eV is the ``xtb`` screener's floor);
-- ``zn_exchange``: when the checkpoint predicts ``zn_exchange_energy_ev``, a ``window`` desirability of −1.0 to
+- ``zn_exchange``: when the checkpoint predicts the calibrated exchange free energy of the species at pH 4.5
+  (``zn_exchange_free_energy_calibrated_ev``, on the scale of measured stability constants: acetate −0.09,
+  glycinate −0.32, EDTA4− −1.07 eV), a ``window`` desirability of −1.1 to −0.05 eV with a 0.15 eV tolerance: binding
+  Zn2+ more strongly than water, up to the strongest measured chelator; binding exactly like water (0) scores 0.67.
+  With an older checkpoint that predicts ``zn_exchange_energy_ev`` (ΔE, uncalibrated), a ``window`` of −1.0 to
   0.0 eV with a 0.5 eV tolerance: replacing a water at Zn2+ should be favourable, but not so strongly that the
   additive holds the ion (GFN2 labels of known additives: DMSO −0.10, imidazole −0.31, acetate −0.48, sulfate −1.12
   eV; to be tuned against the complexation WorkChain's DFT numbers);
@@ -92,7 +96,16 @@ def zib_objectives(checkpoint: str | Path | None = 'shipped') -> list[Objective]
         )
     )
     targets = gnn.ensemble.target_names
-    if 'zn_exchange_energy_ev' in targets:
+    if 'zn_exchange_free_energy_calibrated_ev' in targets:
+        objectives.append(
+            Objective(
+                scorer=gnn,
+                key='zn_exchange_free_energy_calibrated_ev',
+                name='zn_exchange',
+                desirability={'kind': 'window', 'low': -1.1, 'high': -0.05, 'tolerance': 0.15},
+            )
+        )
+    elif 'zn_exchange_energy_ev' in targets:
         objectives.append(
             Objective(
                 scorer=gnn,

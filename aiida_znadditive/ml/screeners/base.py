@@ -31,6 +31,8 @@ class Screening:
     :param predictions: named values in the meta-database's units (eV, Debye, Å^3), e.g. ``{'gap_ev': 6.1}``.
     :param uncertainty: one standard deviation per prediction (same keys), None where unknown.
     :param reasons: why it failed (empty when passed); each names the criterion and the value.
+    :param species: the molecule as judged, where the screener judged another form of it (its dominant species at
+        the electrolyte's pH, see :mod:`~aiida_znadditive.structures.speciation`); None when it judged ``smiles``.
     """
 
     smiles: str
@@ -39,6 +41,7 @@ class Screening:
     predictions: dict[str, float] = dataclasses.field(default_factory=dict)
     uncertainty: dict[str, float | None] = dataclasses.field(default_factory=dict)
     reasons: list[str] = dataclasses.field(default_factory=list)
+    species: str | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

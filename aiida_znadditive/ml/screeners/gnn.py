@@ -6,6 +6,11 @@ it raises :class:`~.base.ScreenerError` saying how to train one. Its predictions
 the meta-database's names and units (``gap_ev``, ``homo_ev``, ``lumo_ev``, ...); their uncertainty is the ensemble's
 standard deviation (None for a one-member ensemble). The provenance records the checkpoint's ``checkpoint_hash``.
 
+Each molecule is judged as its dominant species at the electrolyte's pH (``ph``, default 4.5; None judges the SMILES
+as written): acetic acid and glycine's zwitterion at pH 4.5, acetate at pH 7. That is the form the labeller
+computed and the model learned, and the form the complexation WorkChain computes; :attr:`Screening.species` names it
+where it differs from the input. A molecule without a species at that pH fails with the speciation's reason.
+
 Criteria (defaults in :data:`DEFAULTS`, every one a setting):
 
 - the molecule can be featurised (parsable; of a salt the largest fragment is judged, as by the ``rules`` screener);
@@ -40,6 +45,7 @@ electrochemically stable) ranks higher, and an uncertain prediction ranks lower.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Sequence
@@ -48,12 +54,14 @@ from pathlib import Path
 from rdkit import Chem
 
 from ... import __version__
+from ...structures.speciation import DEFAULT_PH, SpeciationError, check_ph, speciate
 from .base import Screener, ScreenerError, Screening
 
 _PERIODIC_TABLE = Chem.GetPeriodicTable()
 
 # Bump when a criterion, a default threshold or the score changes: the version recorded with promoted candidates.
-GNN_SCREENER_VERSION = '2'  # 2: a 2D ensemble fails unknown elements before predicting
+# 2: a 2D ensemble fails unknown elements before predicting; 3: molecules judged as their species at `ph`
+GNN_SCREENER_VERSION = '3'
 
 DEFAULTS: dict = {
     # The checkpoint directory (`aiida-znadditive ml train --out DIR`); required.
@@ -76,6 +84,8 @@ DEFAULTS: dict = {
     'score_kappa': 1.0,
     # SMILES per prediction batch.
     'batch_size': 1024,
+    # pH of the electrolyte: molecules are judged as their dominant species there; None: as written.
+    'ph': DEFAULT_PH,
 }
 # Orbital window settings -> the target they judge.
 _ORBITAL = {
@@ -185,6 +195,11 @@ class GnnScreener(Screener):
             raise ScreenerError(f'max_uncertainty must be positive or None, got {merged["max_uncertainty"]}')
         if int(merged['batch_size']) < 1:
             raise ScreenerError('batch_size must be at least 1')
+        if merged['ph'] is not None:
+            try:
+                merged['ph'] = check_ph(merged['ph'])
+            except ValueError as error:
+                raise ScreenerError(f'gnn setting ph: {error}') from None
         self.training_elements = set(self.ensemble.config.get('training_elements', []))
         self._training_numbers = {_PERIODIC_TABLE.GetAtomicNumber(symbol) for symbol in self.training_elements}
         super().__init__(**merged)
@@ -210,6 +225,28 @@ class GnnScreener(Screener):
     def screen(self, smiles: Sequence[str], rows: Sequence[dict] | None = None) -> list[Screening]:
         if rows is not None and len(rows) != len(smiles):
             raise ValueError(f'{len(smiles)} SMILES but {len(rows)} rows.')
+        if self.settings['ph'] is None:
+            return self._screen_as_written(smiles, rows)
+        species = [_species(text, self.settings['ph']) for text in smiles]
+        judged = [index for index, (form, _, _) in enumerate(species) if form is not None]
+        # A 3D ensemble's rows carry geometries of the molecule as written: only those of unchanged molecules fit.
+        judged_rows = None if rows is None else [rows[i] if species[i][1] else {} for i in judged]
+        screenings = self._screen_as_written([species[i][0] for i in judged], judged_rows)
+        return self._merge(smiles, species, dict(zip(judged, screenings, strict=True)))
+
+    def _merge(self, smiles: Sequence[str], species: list, screened: dict[int, Screening]) -> list[Screening]:
+        """Each input's screening, as its input SMILES, with the species it was judged as (failed speciations fail)."""
+        results = []
+        for index, text in enumerate(smiles):
+            form, unchanged, reason = species[index]
+            if form is None:
+                reason = f'no species at pH {self.settings["ph"]}: {reason}'
+                results.append(Screening(smiles=text, passed=False, reasons=[reason]))
+                continue
+            results.append(dataclasses.replace(screened[index], smiles=text, species=None if unchanged else form))
+        return results
+
+    def _screen_as_written(self, smiles: Sequence[str], rows: Sequence[dict] | None = None) -> list[Screening]:
         if self.ensemble.kind == '2d':  # featurised here, so that the element check runs before the forward pass
             from ..models.featurize import encode_many
 
@@ -232,6 +269,17 @@ class GnnScreener(Screener):
             return self.screen(smiles, rows), list(mols) if mols is not None else [None] * len(smiles)
         if len(mols) != len(smiles):
             raise ValueError(f'{len(smiles)} SMILES but {len(mols)} molecules.')
+        if self.settings['ph'] is not None:
+            # The parsed molecule is reused where the species is the molecule itself; the others are parsed anew.
+            species = [_species(text, self.settings['ph']) for text in smiles]
+            judged = [index for index, (form, _, _) in enumerate(species) if form is not None]
+            screenings, _ = self._screen_parsed_as_written(
+                [species[i][0] for i in judged], [mols[i] if species[i][1] else None for i in judged]
+            )
+            return self._merge(smiles, species, dict(zip(judged, screenings, strict=True))), list(mols)
+        return self._screen_parsed_as_written(smiles, mols)
+
+    def _screen_parsed_as_written(self, smiles: Sequence[str], mols: Sequence) -> tuple[list[Screening], list]:
         from ..models.featurize import FeaturizeError, encode_many, encode_parsed
 
         limit = self.ensemble.max_heavy_atoms
@@ -318,6 +366,20 @@ class GnnScreener(Screener):
         path = Path(directory) / 'gnn-test-checkpoint'
         _tiny_test_ensemble().save(path)
         return cls(checkpoint=str(path))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _species(smiles: str, ph: float) -> tuple[str | None, bool, str | None]:
+    """(species SMILES or None, whether it is the molecule as written, why there is none) of ``smiles`` at ``ph``;
+    cached because a generator proposes the same molecules again and again."""
+    try:
+        species = speciate(smiles, ph)
+    except SpeciationError as error:
+        if error.reason == 'invalid_smiles':
+            return smiles, True, None  # judged as written: the featuriser names what is wrong with it
+        return None, False, str(error)
+    # The species can differ from the input without a change from the neutral form (acetate given, acid judged).
+    return species.smiles, species.smiles == Chem.CanonSmiles(smiles), None
 
 
 @functools.cache
