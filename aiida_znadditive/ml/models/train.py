@@ -4,8 +4,10 @@ Each member:
 
 - targets standardised with the training split's mean and std (stored in the checkpoint; predictions are scaled
   back), so that targets in eV and Debye weigh alike in one multitask loss;
-- loss: mean squared error over the (molecule, target) pairs that have a value: a missing label is masked out, not
-  imputed, so data sets that label different properties can be trained together;
+- loss: for each target the mean squared error over the molecules that have its value, averaged over the targets
+  present in the batch: a missing label is masked out, not imputed, so data sets that label different properties can
+  be trained together, and a sparsely labelled target weighs as much as a dense one (with every label present this
+  is the plain mean over all pairs);
 - AdamW; learning rate with a short linear warm-up, then ``cosine`` decay to 1 % (progress is the larger of the
   fraction of steps and the fraction of the time budget spent, so a budget-limited run still anneals) or
   ``plateau`` (halved after 3 epochs without improvement of the validation score);
@@ -258,7 +260,12 @@ def _train_member(  # noqa: PLR0915 - one training loop, read top to bottom
                 for group in optimizer.param_groups:
                     group['lr'] = lr
             predicted = member(data)
-            loss = ((predicted - target) ** 2 * mask).sum() / mask.sum().clamp(min=1)
+            # Each target's mean over its labelled molecules, then the mean over targets: a target that labels a
+            # tenth of the molecules (the relabelled free energies) weighs as much as one that labels them all.
+            squared = ((predicted - target) ** 2 * mask).sum(dim=0)
+            counts = mask.sum(dim=0)
+            present = counts > 0
+            loss = (squared[present] / counts[present]).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(member.parameters(), 10.0)  # one bad batch must not blow the weights up
