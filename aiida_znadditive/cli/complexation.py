@@ -60,17 +60,19 @@ def cmd_complexation(
             results, node = run_get_node(builder)
         except Exception as exception:  # one molecule's crash must not end the batch
             echo.echo_error(f'{molecule}: crashed: {exception}')
-            rows.append((molecule, None, None, None, None, 'crashed'))
+            rows.append((molecule, None, None, None, None, None, 'crashed'))
             continue
         elapsed = time.perf_counter() - start
         if node.is_finished_ok:
             solvated = results.get('exchange_energy_solvated')
+            free = results.get('exchange_free_energy_calibrated') or results.get('exchange_free_energy')
             rows.append(
                 (
                     molecule,
                     node.pk,
                     results['exchange_energy'].value,
                     solvated.value if solvated else None,
+                    free.value if free else None,
                     f'{elapsed:.0f}',
                     results['binding_mode']['label'],
                 )
@@ -78,19 +80,22 @@ def cmd_complexation(
             echo.echo_success(
                 f'{molecule}: ΔE = {results["exchange_energy"].value:+.3f} eV (gas)'
                 + (f', {solvated.value:+.3f} eV (water)' if solvated else '')
+                + (f'; ΔG = {free.value:+.3f} eV' if free else '')
+                + (' (calibrated)' if 'exchange_free_energy_calibrated' in results else '')
                 + f', {results["binding_mode"]["label"]}, PK {node.pk}'
             )
         else:
             rows.append(
-                (molecule, node.pk, None, None, f'{elapsed:.0f}', f'exit {node.exit_status}: {node.exit_message}')
+                (molecule, node.pk, None, None, None, f'{elapsed:.0f}', f'exit {node.exit_status}: {node.exit_message}')
             )
             echo.echo_error(f'{molecule}: exit {node.exit_status}: {node.exit_message} (PK {node.pk})')
     if rows:
         echo.echo('')
         echo.echo(
-            f'{"SMILES":<24} {"PK":>6} {"ΔE gas/eV":>10} {"ΔE water/eV":>12} {"wall/s":>7}  binding mode / status'
+            f'{"SMILES":<24} {"PK":>6} {"ΔE gas/eV":>10} {"ΔE water/eV":>12} {"ΔG/eV":>8} {"wall/s":>7}  '
+            'binding mode / status'
         )
-        for molecule, pk, gas, water, wall, status in rows:
-            gas_text = f'{gas:+.3f}' if gas is not None else '-'
-            water_text = f'{water:+.3f}' if water is not None else '-'
-            echo.echo(f'{molecule:<24} {pk or "-":>6} {gas_text:>10} {water_text:>12} {wall or "-":>7}  {status}')
+        for molecule, pk, gas, water, free, wall, status in rows:
+            gas_text, water_text, free_text = (f'{v:+.3f}' if v is not None else '-' for v in (gas, water, free))
+            energies = f'{gas_text:>10} {water_text:>12} {free_text:>8}'
+            echo.echo(f'{molecule:<24} {pk or "-":>6} {energies} {wall or "-":>7}  {status}')

@@ -91,6 +91,7 @@ def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
     table = output.split('binding mode / status')[1].splitlines()
     water_row = next(line for line in table if line.startswith('O '))
     assert float(water_row.split()[2]) == pytest.approx(0.0, abs=0.05)  # ΔE of water for water
+    assert float(water_row.split()[4]) == pytest.approx(0.0, abs=0.05)  # and its ΔG
 
 
 @pytest.mark.parametrize(
