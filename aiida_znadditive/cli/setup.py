@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import sys
 
 import click
@@ -12,9 +13,28 @@ from aiida.cmdline.utils import echo
 from ..environment import services
 from .root import cmd_root
 
+PROFILE_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_-]{0,50}')
+
+
+def _check_profile_name(value: str) -> str:
+    """The profile name, or a usage error naming it: it becomes a folder name and, with hyphens as underscores, a
+    PostgreSQL database name, so nothing but letters, digits, ``_`` and ``-`` may pass."""
+    if not PROFILE_NAME.fullmatch(value):
+        raise click.BadParameter(
+            f'{value!r}: use letters, digits, _ and - only, a letter first, at most 51 characters',
+            param_hint="'--profile-name'",
+        )
+    return value
+
 
 @cmd_root.command('setup')
-@click.option('--profile-name', default='znadditive', show_default=True, help='Name of the profile to create or reuse.')
+@click.option(
+    '--profile-name',
+    default='znadditive',
+    show_default=True,
+    callback=lambda _ctx, _param, value: _check_profile_name(value),
+    help='Name of the profile to create or reuse: letters, digits, _ and - (it names a folder and a database).',
+)
 @click.option('--production', is_flag=True, help='PostgreSQL + RabbitMQ profile and a running daemon, not embedded.')
 @click.option(
     '--storage-dir',

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -115,15 +116,36 @@ def _psql(sql: str, port: int) -> str:
     return result.stdout.strip()
 
 
+#: What a database or role name may be: SQL identifiers without quoting, so nothing a user types becomes SQL.
+SQL_IDENTIFIER = re.compile(r'[A-Za-z_][A-Za-z0-9_]{0,62}')
+
+
+def check_sql_identifier(value: str, what: str) -> str:
+    """Return ``value`` unchanged; raise :class:`ServiceError` naming it unless it is a plain SQL identifier."""
+    if not isinstance(value, str) or not SQL_IDENTIFIER.fullmatch(value):
+        raise ServiceError(
+            f'{what} {value!r} is not allowed: use letters, digits and underscores (a letter first, at most 63).'
+        )
+    return value
+
+
+def _sql_literal(value: str) -> str:
+    """``value`` as an SQL string literal (quotes doubled): a password is data, never SQL."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def ensure_database(name: str, user: str, password: str, port: int = 5432) -> str:
     """Create the PostgreSQL role and database for a profile if they do not exist yet.
 
     The database uses the ``C.UTF-8`` locale from ``template0``: Debian images often lack ``en_US.UTF-8``, which
-    is what ``verdi quicksetup`` would ask for.
+    is what ``verdi quicksetup`` would ask for. ``name`` and ``user`` must be plain SQL identifiers
+    (:func:`check_sql_identifier`): the statements run as the database superuser.
     """
+    check_sql_identifier(name, 'database name')
+    check_sql_identifier(user, 'database user')
     done = []
     if not _psql(f"SELECT 1 FROM pg_roles WHERE rolname='{user}'", port):
-        _psql(f'CREATE USER "{user}" WITH PASSWORD \'{password}\' CREATEDB', port)
+        _psql(f'CREATE USER "{user}" WITH PASSWORD {_sql_literal(password)} CREATEDB', port)
         done.append(f'created role {user}')
     if not _psql(f"SELECT 1 FROM pg_database WHERE datname='{name}'", port):
         _psql(

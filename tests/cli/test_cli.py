@@ -106,3 +106,22 @@ def test_adsorption_names_the_bad_input(user_home, args, message):
     result = run_cli(['adsorption', '-p', 'cli-test', *args], user_home)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize('name', ["a'; SELECT 'INJECTED", 'a b', '-x', 'naïve', 'x' * 60])
+def test_setup_refuses_a_profile_name_that_could_become_sql(tmp_path, name):
+    """The profile name becomes a PostgreSQL database name in statements run as the superuser: anything but letters,
+    digits, _ and - is a usage error naming the name, before any service, profile or database is touched."""
+    result = run_cli(['setup', '--production', '--profile-name', name], tmp_path)
+    assert result.returncode == 2
+    assert "Invalid value for '--profile-name'" in result.stderr and 'letters, digits' in result.stderr
+    assert 'Success' not in result.stdout
+    assert not list(tmp_path.glob('.aiida/znadditive'))  # no storage made
+
+
+def test_database_statements_take_identifiers_only():
+    from aiida_znadditive.environment.services import ServiceError, check_sql_identifier, ensure_database
+
+    assert check_sql_identifier('znadditive_cli_test', 'database name') == 'znadditive_cli_test'
+    with pytest.raises(ServiceError, match='database name "x\'; DROP DATABASE y; --" is not allowed'):
+        ensure_database("x'; DROP DATABASE y; --", 'aiida_znadditive', 'secret')
