@@ -22,7 +22,9 @@ fi
 
 # RabbitMQ: no consumer timeout (AiiDA's long-running processes would be cut after 30 min) and loopback only.
 if [ "$(id -u)" -eq 0 ] && [ -d /etc/rabbitmq ]; then
-  echo '[{rabbit,[{consumer_timeout,undefined}]}].' > /etc/rabbitmq/advanced.config
+  # kernel.inet_dist_use_interface: the inter-node port (25672) on the loopback too; NODE_IP_ADDRESS covers 5672.
+  echo '[{rabbit,[{consumer_timeout,undefined}]},{kernel,[{inet_dist_use_interface,{127,0,0,1}}]}].' \
+    > /etc/rabbitmq/advanced.config
   # '^': Debian's file holds a commented-out NODE_IP_ADDRESS line, which must not count as the setting.
   grep -q '^NODE_IP_ADDRESS' /etc/rabbitmq/rabbitmq-env.conf 2>/dev/null ||
     printf 'NODE_IP_ADDRESS=127.0.0.1\nERL_EPMD_ADDRESS=127.0.0.1\n' >> /etc/rabbitmq/rabbitmq-env.conf
