@@ -18,14 +18,7 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
 
 from ..analysis.energies import best_binding_mode, exchange_energy, orbital_gap, rank_binding_modes
-from ..analysis.free_energy import (
-    calibrate_exchange_free_energy,
-    check_thermo_parameters,
-    exchange_free_energy,
-    shipped_calibration,
-    shipped_calibration_names,
-    thermal_correction,
-)
+from ..analysis.free_energy import check_thermo_parameters, shipped_calibration_names
 from ..analysis.geometry import zn_donor_distances
 from ..analysis.quality import check_relaxed_complexes
 from ..analysis.speciation import (
@@ -44,6 +37,7 @@ from ..structures.ligands import LigandError
 from ..structures.speciation import DEFAULT_PH, check_ph
 from ..structures.zinc_aqua import ZN_O_EXPERIMENT, build_zn_aqua_complex
 from .calculator import CalculatorWorkChain, calculator_inputs
+from .free_energy import REFERENCES, FreeEnergySteps, define_free_energy_outputs
 from .references import find_reference, reference_key, tag_reference
 
 LIGAND_ERRORS = {
@@ -64,7 +58,6 @@ SPECIATION_ERRORS = {
     EXIT_NO_SPECIES: 'ERROR_NO_SPECIES',
     EXIT_IMPOSSIBLE_CHARGE: 'ERROR_SPECIES_CHARGE',
 }
-REFERENCES = {'hexaaqua': 2, 'water': 0}  # species -> charge
 
 
 def load_protocol_file() -> dict:
@@ -100,7 +93,7 @@ def validate_ph(value: orm.Float, _) -> str | None:
     return None
 
 
-class ZnComplexationWorkChain(WorkChain):
+class ZnComplexationWorkChain(FreeEnergySteps, WorkChain):
     """Exchange energy of an additive against the waters of [Zn(H2O)6]2+, with the geometry and binding mode."""
 
     @classmethod
@@ -180,52 +173,7 @@ class ZnComplexationWorkChain(WorkChain):
             'dft_quality', valid_type=orm.Dict, required=False, help='Quality checks of the DFT-relaxed complexes.'
         )
         spec.output('dft_ranking', valid_type=orm.Dict, help='The relaxed modes ranked at the DFT level (gas).')
-        free = 'where `thermochemistry` is on and every frequency calculation gave a minimum'
-        spec.output(
-            'exchange_free_energy',
-            valid_type=orm.Float,
-            required=False,
-            help=f'ΔG of the best mode, eV: ΔE (solvated where computed) + thermal + standard-state terms, {free}.',
-        )
-        spec.output(
-            'thermal_contribution',
-            valid_type=orm.Float,
-            required=False,
-            help="ΔG_therm of the best mode, eV: the change of the species' quasi-RRHO thermal corrections.",
-        )
-        spec.output(
-            'standard_state_contribution',
-            valid_type=orm.Float,
-            required=False,
-            help='ΔG_ss of the best mode, eV: 1 M solutes and 55.34 M released water.',
-        )
-        spec.output(
-            'displaced_waters', valid_type=orm.Int, required=False, help='Waters the best mode releases from Zn2+.'
-        )
-        spec.output(
-            'exchange_free_energy_calibrated',
-            valid_type=orm.Float,
-            required=False,
-            help='ΔG calibrated against measured stability constants, eV, where the DFT level has a shipped fit.',
-        )
-        spec.output(
-            'prerank_exchange_free_energy',
-            valid_type=orm.Float,
-            required=False,
-            help='ΔG of the best mode at the cheap level (its energies at the frequency minima), eV.',
-        )
-        spec.output(
-            'prerank_exchange_free_energy_calibrated',
-            valid_type=orm.Float,
-            required=False,
-            help="The cheap level's ΔG calibrated against measured stability constants, eV.",
-        )
-        spec.output_namespace(
-            'thermal_corrections',
-            valid_type=orm.Dict,
-            required=False,
-            help='Quasi-RRHO thermal corrections (ZPE, H, S, G) of the species: complex, ligand, hexaaqua, water.',
-        )
+        define_free_energy_outputs(spec)
         spec.exit_code(210, 'ERROR_INVALID_SMILES', message='{message}')
         spec.exit_code(211, 'ERROR_UNSUPPORTED_ELEMENTS', message='{message}')
         spec.exit_code(212, 'ERROR_RADICAL', message='{message}')
@@ -247,11 +195,6 @@ class ZnComplexationWorkChain(WorkChain):
             306,
             'ERROR_QUALITY_FAILED',
             message='Every {what} changed on relaxation ({stage}), e.g. {problem}: no binding mode to report.',
-        )
-        spec.exit_code(
-            307,
-            'ERROR_FREE_ENERGY_FAILED',
-            message='No exchange free energy (the exchange energies are out): {message}',
         )
 
     @classmethod
@@ -494,9 +437,6 @@ class ZnComplexationWorkChain(WorkChain):
 
     # -- DFT level -------------------------------------------------------------------------------------------------
 
-    def should_run_thermo(self) -> bool:
-        return self.ctx.settings.get('thermochemistry') is not None
-
     def run_dft_relax(self):
         """Relax the selected complexes, the best ligand conformer and the references with the DFT calculator and,
         at the same time, take their frequencies with the cheap one (from its relaxed structures, in its solvent)."""
@@ -619,78 +559,3 @@ class ZnComplexationWorkChain(WorkChain):
         if self.should_run_thermo() and best not in free:
             return self.exit_codes.ERROR_FREE_ENERGY_FAILED.format(message=self.ctx.free_energy_problem)
         return None
-
-    # -- free energies ---------------------------------------------------------------------------------------------
-
-    def _thermal_corrections(self) -> dict[str, orm.Dict]:
-        """Species -> its thermal correction (calcfunction), for every species whose frequency calculation and
-        correction succeeded; each failure is reported and the first kept in ``ctx.free_energy_problem``."""
-        settings = {key: value for key, value in self.ctx.settings.thermochemistry.items() if key != 'calibration'}
-        parameters = orm.Dict(settings)
-        corrections = {}
-        for key in ['ligand', *REFERENCES, *self.ctx.relaxed]:
-            node = self.ctx[f'thermo_{key}']
-            name = self.ctx.modes[key]['label'] if key in self.ctx.modes else key
-            if not node.is_finished_ok:
-                problem = f'the frequency calculation of {name} failed ({node.exit_message or node.exit_status})'
-            else:
-                if key in REFERENCES and 'znadditive_reference' not in node.base.extras:
-                    tag_reference(node, self.ctx.reference_keys[f'thermo_{key}'])
-                result, calculation = thermal_correction.run_get_node(
-                    node.outputs.frequencies, node.outputs.structure, parameters
-                )
-                if calculation.is_finished_ok:
-                    corrections[key] = result
-                    continue
-                problem = f'{name}: {calculation.exit_message}'
-            self.report(problem)
-            self.ctx.setdefault('free_energy_problem', problem)
-        return corrections
-
-    def _calibrations(self) -> dict[str, orm.Dict]:
-        names = self.ctx.settings.thermochemistry.get('calibration') or {}
-        return {level: orm.Dict(shipped_calibration(name)) for level, name in names.items() if name}
-
-    def _free_energies(self, exchange_energies: dict[str, orm.Float]) -> dict[str, dict[str, orm.Data]]:
-        """Mode key -> its free-energy outputs (ΔG and its terms at the DFT level, ΔG at the cheap level, the
-        calibrated values where a calibration is set), for every mode whose species all have thermal corrections."""
-        corrections = self._thermal_corrections()
-        if not {'ligand', *REFERENCES} <= set(corrections):
-            return {}
-        calibrations = self._calibrations()
-        is_water = orm.Bool(self.ctx.species['smiles'] == 'O')
-        charge = orm.Int(self.ctx.ligand_charge)
-        free = {}
-        for key in self.ctx.relaxed:
-            if key not in corrections:
-                continue
-            waters = orm.Int(self.ctx.modes[key]['displaced_waters'])
-            thermal = {
-                'complex_thermal': corrections[key],
-                'ligand_thermal': corrections['ligand'],
-                'hexaaqua_thermal': corrections['hexaaqua'],
-                'water_thermal': corrections['water'],
-                'displaced_waters': waters,
-                'ligand_is_water': is_water,
-            }
-            outputs = dict(exchange_free_energy(exchange_energies[key], **thermal))
-            # The cheap level's ΔG: its own energies at the minima its frequencies were taken at.
-            prerank = exchange_free_energy(self._exchange_energy('thermo', key), **thermal)['exchange_free_energy']
-            outputs['prerank_exchange_free_energy'] = prerank
-            for level, value in (('dft', outputs['exchange_free_energy']), ('prerank', prerank)):
-                if level in calibrations:
-                    name = (
-                        'exchange_free_energy_calibrated'
-                        if level == 'dft'
-                        else f'{level}_exchange_free_energy_calibrated'
-                    )
-                    outputs[name] = calibrate_exchange_free_energy(value, calibrations[level], charge, waters)
-            outputs['displaced_waters'] = waters
-            outputs['thermal_corrections'] = {
-                'complex': corrections[key],
-                'ligand': corrections['ligand'],
-                'hexaaqua': corrections['hexaaqua'],
-                'water': corrections['water'],
-            }
-            free[key] = outputs
-        return free
