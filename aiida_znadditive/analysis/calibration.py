@@ -29,8 +29,10 @@ the error on a new molecule. Pure numpy (and scipy's Spearman).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, fields
+from importlib import resources
 
 import numpy as np
 
@@ -137,3 +139,18 @@ def metrics(predicted, measured) -> dict:
         'slope': slope,
         'max_error': float(np.max(np.abs(errors))),
     }
+
+
+def shipped_calibration_names() -> list[str]:
+    """Names of the calibrations that ship in ``aiida_znadditive/ml/shipped/zn_calibration/`` (one per level)."""
+    folder = resources.files('aiida_znadditive.ml.shipped').joinpath('zn_calibration')
+    return sorted(entry.name.removesuffix('.json') for entry in folder.iterdir() if entry.name.endswith('.json'))
+
+
+def shipped_calibration(name: str) -> dict:
+    """The shipped calibration ``name`` (``gfn2_xtb``: the cheap level's), with its level, fit and figures."""
+    names = shipped_calibration_names()
+    if name not in names:
+        raise ValueError(f'no shipped calibration {name!r}; there are {", ".join(names) or "none"}')
+    path = resources.files('aiida_znadditive.ml.shipped').joinpath('zn_calibration', f'{name}.json')
+    return json.loads(path.read_text())

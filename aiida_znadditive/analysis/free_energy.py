@@ -12,13 +12,10 @@ re-open every one.
   (:func:`~.thermochemistry.exchange_standard_state`).
 
 The calibrated ΔG applies a fit against measured stability constants (:mod:`.calibration`); the shipped fits are
-named by the level they were made for and are read with :func:`shipped_calibration`.
+named by the level they were made for and are read with :func:`~.calibration.shipped_calibration`.
 """
 
 from __future__ import annotations
-
-import json
-from importlib import resources
 
 from aiida import orm
 from aiida.engine import ExitCode, calcfunction
@@ -127,20 +124,6 @@ def calibrate_exchange_free_energy(
     free_energy: orm.Float, calibration: orm.Dict, charge: orm.Int, displaced_waters: orm.Int
 ) -> orm.Float:
     """ΔG calibrated against measured stability constants with ``calibration`` (a fit of :mod:`.calibration`, as
-    :func:`shipped_calibration` reads it; its level, figures and source stay in the node)."""
+    :func:`~.calibration.shipped_calibration` reads it; its level, figures and source stay in the node)."""
     fitted = Calibration.from_dict(calibration.get_dict())
     return orm.Float(fitted.apply(free_energy.value, charge.value, displaced_waters.value))
-
-
-def shipped_calibration_names() -> list[str]:
-    folder = resources.files('aiida_znadditive.ml.shipped').joinpath('zn_calibration')
-    return sorted(entry.name.removesuffix('.json') for entry in folder.iterdir() if entry.name.endswith('.json'))
-
-
-def shipped_calibration(name: str) -> dict:
-    """The shipped calibration ``name`` (``gfn2_xtb``: the cheap level's), with its level, fit and figures."""
-    names = shipped_calibration_names()
-    if name not in names:
-        raise ValueError(f'no shipped calibration {name!r}; there are {", ".join(names) or "none"}')
-    path = resources.files('aiida_znadditive.ml.shipped').joinpath('zn_calibration', f'{name}.json')
-    return json.loads(path.read_text())

@@ -17,8 +17,9 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
 
+from ..analysis.calibration import shipped_calibration_names
 from ..analysis.energies import best_binding_mode, exchange_energy, orbital_gap, rank_binding_modes
-from ..analysis.free_energy import check_thermo_parameters, shipped_calibration_names
+from ..analysis.free_energy import check_thermo_parameters
 from ..analysis.geometry import zn_donor_distances
 from ..analysis.quality import check_relaxed_complexes
 from ..analysis.speciation import (

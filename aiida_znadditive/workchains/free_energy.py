@@ -11,12 +11,8 @@ from __future__ import annotations
 
 from aiida import orm
 
-from ..analysis.free_energy import (
-    calibrate_exchange_free_energy,
-    exchange_free_energy,
-    shipped_calibration,
-    thermal_correction,
-)
+from ..analysis.calibration import shipped_calibration
+from ..analysis.free_energy import calibrate_exchange_free_energy, exchange_free_energy, thermal_correction
 from .references import tag_reference
 
 REFERENCES = {'hexaaqua': 2, 'water': 0}  # species -> charge

@@ -8,13 +8,12 @@ import pytest
 from aiida import orm
 from ase import Atoms
 
+from aiida_znadditive.analysis.calibration import shipped_calibration, shipped_calibration_names
 from aiida_znadditive.analysis.free_energy import (
     EXIT_IMAGINARY_MODES,
     calibrate_exchange_free_energy,
     check_thermo_parameters,
     exchange_free_energy,
-    shipped_calibration,
-    shipped_calibration_names,
     thermal_correction,
 )
 from aiida_znadditive.analysis.thermochemistry import gas_to_1m, water_55m

@@ -30,7 +30,6 @@ in the waters they release, the modes of one denticity mostly in ΔE), and the l
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -38,6 +37,7 @@ from ase import Atoms
 from rdkit import Chem
 
 from aiida_znadditive.analysis.calibration import Calibration
+from aiida_znadditive.analysis.calibration import shipped_calibration as load_shipped_calibration
 from aiida_znadditive.analysis.energies import exchange_energy_value
 from aiida_znadditive.analysis.thermochemistry import ThermoError, exchange_standard_state
 from aiida_znadditive.ml.labels.gfn2 import Deadline, minimum_with_thermo, relax
@@ -54,11 +54,9 @@ WATER_POSITIONS = ((0.0, 0.0, 0.0), (0.0, 0.7572, 0.5865), (0.0, -0.7572, 0.5865
 
 @cache
 def shipped_calibration() -> dict:
-    """The calibration of ΔG against measured stability constants that ships with the package (see
-    :mod:`aiida_znadditive.ml.shipped`)."""
-    from aiida_znadditive.ml.shipped import SHIPPED
-
-    return json.loads((SHIPPED / 'zn_calibration' / 'gfn2_xtb.json').read_text())
+    """The calibration of ΔG against measured stability constants that ships with the package for the labeller's
+    level (see :mod:`aiida_znadditive.ml.shipped`)."""
+    return load_shipped_calibration('gfn2_xtb')
 
 
 def calibrated(delta_g: float, denticity: int, charge: int, settings: LabelSettings) -> float | None:

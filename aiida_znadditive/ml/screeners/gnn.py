@@ -227,12 +227,16 @@ class GnnScreener(Screener):
             raise ValueError(f'{len(smiles)} SMILES but {len(rows)} rows.')
         if self.settings['ph'] is None:
             return self._screen_as_written(smiles, rows)
-        species = [_species(text, self.settings['ph']) for text in smiles]
-        judged = [index for index, (form, _, _) in enumerate(species) if form is not None]
+        species, judged = self._speciate(smiles)
         # A 3D ensemble's rows carry geometries of the molecule as written: only those of unchanged molecules fit.
         judged_rows = None if rows is None else [rows[i] if species[i][1] else {} for i in judged]
         screenings = self._screen_as_written([species[i][0] for i in judged], judged_rows)
         return self._merge(smiles, species, dict(zip(judged, screenings, strict=True)))
+
+    def _speciate(self, smiles: Sequence[str]) -> tuple[list, list[int]]:
+        """Each input's (species, unchanged, reason) at the setting's pH, and the indices of those with a species."""
+        species = [_species(text, self.settings['ph']) for text in smiles]
+        return species, [index for index, (form, _, _) in enumerate(species) if form is not None]
 
     def _merge(self, smiles: Sequence[str], species: list, screened: dict[int, Screening]) -> list[Screening]:
         """Each input's screening, as its input SMILES, with the species it was judged as (failed speciations fail)."""
@@ -271,8 +275,7 @@ class GnnScreener(Screener):
             raise ValueError(f'{len(smiles)} SMILES but {len(mols)} molecules.')
         if self.settings['ph'] is not None:
             # The parsed molecule is reused where the species is the molecule itself; the others are parsed anew.
-            species = [_species(text, self.settings['ph']) for text in smiles]
-            judged = [index for index, (form, _, _) in enumerate(species) if form is not None]
+            species, judged = self._speciate(smiles)
             screenings, _ = self._screen_parsed_as_written(
                 [species[i][0] for i in judged], [mols[i] if species[i][1] else None for i in judged]
             )
