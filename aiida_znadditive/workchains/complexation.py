@@ -136,6 +136,7 @@ class ZnComplexationWorkChain(FreeEnergySteps, WorkChain):
             cls.build_candidates,
             cls.run_prerank,
             cls.inspect_prerank,
+            if_(cls.should_run_thermo)(cls.run_thermo, cls.inspect_thermo),
             cls.run_dft_relax,
             cls.inspect_dft_relax,
             if_(cls.should_run_solvated)(cls.run_dft_solvated, cls.inspect_dft_solvated),
@@ -430,7 +431,9 @@ class ZnComplexationWorkChain(FreeEnergySteps, WorkChain):
         )
         self.out('prerank_ranking', ranking)
         ranked = [mode for mode in ranking['ranking'] if mode['exchange_energy'] is not None]
-        self.ctx.selected = [mode['structure'] for mode in ranked[: self.ctx.settings.dft['n_best']]]
+        self.ctx.prerank_order = [mode['structure'] for mode in ranked]
+        # By ΔE; the free-energy steps, where they run, choose again by ΔG.
+        self.ctx.selected = self.ctx.prerank_order[: self.ctx.settings.dft['n_best']]
         self.report(
             'cheap-level ranking: ' + ', '.join(f'{mode["label"]} {mode["exchange_energy"]:+.3f} eV' for mode in ranked)
         )
@@ -439,18 +442,16 @@ class ZnComplexationWorkChain(FreeEnergySteps, WorkChain):
     # -- DFT level -------------------------------------------------------------------------------------------------
 
     def run_dft_relax(self):
-        """Relax the selected complexes, the best ligand conformer and the references with the DFT calculator and,
-        at the same time, take their frequencies with the cheap one (from its relaxed structures, in its solvent)."""
-        starts = {
-            'ligands': {'ligand': self.ctx.prerank_ligand.outputs.structure},
-            'complexes': {key: self.ctx[f'prerank_{key}'].outputs.structure for key in self.ctx.selected},
-            'references': {species: self.ctx[f'prerank_{species}'].outputs.structure for species in REFERENCES},
-        }
-        launched = self._launch_stage('dft', 'dft', 'relax', None, **starts)
-        if self.should_run_thermo():
-            solvent = self.ctx.settings.prerank.get('solvent')
-            launched.update(self._launch_stage('thermo', 'prerank', 'frequencies', solvent, **starts))
-        return launched
+        """Relax the selected complexes, the best ligand conformer and the references with the DFT calculator."""
+        return self._launch_stage(
+            'dft',
+            'dft',
+            'relax',
+            None,
+            ligands={'ligand': self.ctx.prerank_ligand.outputs.structure},
+            complexes={key: self.ctx[f'prerank_{key}'].outputs.structure for key in self.ctx.selected},
+            references={species: self.ctx[f'prerank_{species}'].outputs.structure for species in REFERENCES},
+        )
 
     def inspect_dft_relax(self):
         if (exit_code := self._check_references('dft', 'DFT relax')) is not None:

@@ -1,10 +1,11 @@
-"""The free-energy steps of ``ZnComplexationWorkChain``: the cheap calculator's frequencies of the species the DFT
-level relaxes, their quasi-RRHO thermal corrections and the exchange free energy with each term an output
-(calcfunctions of :mod:`aiida_znadditive.analysis.free_energy`; the science is in docs/source/binding.md).
+"""The free-energy steps of ``ZnComplexationWorkChain``: the cheap calculator's frequencies of every mode that passed
+the cheap level, the ligand and the references, their quasi-RRHO thermal corrections and the exchange free energy
+with each term an output (calcfunctions of :mod:`aiida_znadditive.analysis.free_energy`; the science is in
+docs/source/binding.md).
 
-A mixin, so that the complexation WorkChain's module keeps its own stages; it uses the WorkChain's context: the
-``thermo_<key>`` frequency calculations, ``relaxed`` modes, ``modes``, ``species``, ``ligand_charge``, ``settings``
-and ``reference_keys``, and its ``_exchange_energy``.
+A mixin, so that the complexation WorkChain's module keeps its own stages; it uses the WorkChain's context
+(``prerank_order``: the modes that passed the cheap level, by ΔE; ``prerank_ligand``, ``modes``, ``relaxed``,
+``species``, ``ligand_charge``, ``settings``, ``reference_keys``) and its ``_launch_stage`` and ``_exchange_energy``.
 """
 
 from __future__ import annotations
@@ -79,13 +80,51 @@ class FreeEnergySteps:
     def should_run_thermo(self) -> bool:
         return self.ctx.settings.get('thermochemistry') is not None
 
-    def _thermal_corrections(self) -> dict[str, orm.Dict]:
+    def run_thermo(self):
+        """Frequencies, with the cheap calculator in its solvent, of every mode that passed the cheap level, the best
+        ligand conformer and the references, from their cheap relaxed structures. They run before the DFT level
+        because the modes it relaxes are chosen by ΔG: a chelate releases more waters, which ΔE does not see."""
+        return self._launch_stage(
+            'thermo',
+            'prerank',
+            'frequencies',
+            self.ctx.settings.prerank.get('solvent'),
+            ligands={'ligand': self.ctx.prerank_ligand.outputs.structure},
+            complexes={key: self.ctx[f'prerank_{key}'].outputs.structure for key in self.ctx.prerank_order},
+            references={species: self.ctx[f'prerank_{species}'].outputs.structure for species in REFERENCES},
+        )
+
+    def inspect_thermo(self):
+        """Thermal corrections of every species; the cheap level's ΔG of every mode that has them; the ``n_best``
+        modes by that ΔG go to the DFT level. Without a ΔG for the references or the ligand the choice stays by ΔE,
+        and the WorkChain ends with 307 once its exchange energies are out."""
+        corrections = self._thermal_corrections(self.ctx.prerank_order)
+        self.ctx.thermal_corrections = corrections
+        self.ctx.prerank_free = {}
+        if not {'ligand', *REFERENCES} <= set(corrections):
+            return None
+        for key in self.ctx.prerank_order:
+            if key in corrections:
+                energy = self._exchange_energy('thermo', key)
+                self.ctx.prerank_free[key] = exchange_free_energy(energy, **self._thermal_inputs(key))[
+                    'exchange_free_energy'
+                ]
+        ranked = sorted(self.ctx.prerank_free, key=lambda key: self.ctx.prerank_free[key].value)
+        if ranked:
+            self.ctx.selected = ranked[: self.ctx.settings.dft['n_best']]
+        self.report(
+            'cheap-level ΔG: '
+            + ', '.join(f'{self.ctx.modes[key]["label"]} {self.ctx.prerank_free[key].value:+.3f} eV' for key in ranked)
+        )
+        return None
+
+    def _thermal_corrections(self, modes) -> dict[str, orm.Dict]:
         """Species -> its thermal correction (calcfunction), for every species whose frequency calculation and
         correction succeeded; each failure is reported and the first kept in ``ctx.free_energy_problem``."""
         settings = {key: value for key, value in self.ctx.settings.thermochemistry.items() if key != 'calibration'}
         parameters = orm.Dict(settings)
         corrections = {}
-        for key in ['ligand', *REFERENCES, *self.ctx.relaxed]:
+        for key in ['ligand', *REFERENCES, *modes]:
             node = self.ctx[f'thermo_{key}']
             name = self.ctx.modes[key]['label'] if key in self.ctx.modes else key
             if not node.is_finished_ok:
@@ -104,47 +143,45 @@ class FreeEnergySteps:
             self.ctx.setdefault('free_energy_problem', problem)
         return corrections
 
+    def _thermal_inputs(self, key: str) -> dict[str, orm.Data]:
+        """The inputs of ``exchange_free_energy`` besides ΔE, for mode ``key``."""
+        corrections = self.ctx.thermal_corrections
+        return {
+            'complex_thermal': corrections[key],
+            'ligand_thermal': corrections['ligand'],
+            'hexaaqua_thermal': corrections['hexaaqua'],
+            'water_thermal': corrections['water'],
+            'displaced_waters': orm.Int(self.ctx.modes[key]['displaced_waters']),
+            'ligand_is_water': orm.Bool(self.ctx.species['smiles'] == 'O'),
+        }
+
     def _calibrations(self) -> dict[str, orm.Dict]:
         names = self.ctx.settings.thermochemistry.get('calibration') or {}
         return {level: orm.Dict(shipped_calibration(name)) for level, name in names.items() if name}
 
     def _free_energies(self, exchange_energies: dict[str, orm.Float]) -> dict[str, dict[str, orm.Data]]:
         """Mode key -> its free-energy outputs (ΔG and its terms at the DFT level, ΔG at the cheap level, the
-        calibrated values where a calibration is set), for every mode whose species all have thermal corrections."""
-        corrections = self._thermal_corrections()
-        if not {'ligand', *REFERENCES} <= set(corrections):
-            return {}
+        calibrated values where a calibration is set), for every relaxed mode that has a cheap-level ΔG."""
         calibrations = self._calibrations()
-        is_water = orm.Bool(self.ctx.species['smiles'] == 'O')
         charge = orm.Int(self.ctx.ligand_charge)
+        corrections = self.ctx.thermal_corrections
         free = {}
         for key in self.ctx.relaxed:
-            if key not in corrections:
+            if key not in self.ctx.prerank_free:
                 continue
-            waters = orm.Int(self.ctx.modes[key]['displaced_waters'])
-            thermal = {
-                'complex_thermal': corrections[key],
-                'ligand_thermal': corrections['ligand'],
-                'hexaaqua_thermal': corrections['hexaaqua'],
-                'water_thermal': corrections['water'],
-                'displaced_waters': waters,
-                'ligand_is_water': is_water,
-            }
+            thermal = self._thermal_inputs(key)
             outputs = dict(exchange_free_energy(exchange_energies[key], **thermal))
-            # The cheap level's ΔG: its own energies at the minima its frequencies were taken at.
-            prerank = exchange_free_energy(self._exchange_energy('thermo', key), **thermal)['exchange_free_energy']
+            prerank = self.ctx.prerank_free[key]
             outputs['prerank_exchange_free_energy'] = prerank
             for level, value in (('dft', outputs['exchange_free_energy']), ('prerank', prerank)):
                 if level in calibrations:
                     outputs[CALIBRATED[level]] = calibrate_exchange_free_energy(
-                        value, calibrations[level], charge, waters
+                        value, calibrations[level], charge, thermal['displaced_waters']
                     )
-            outputs['displaced_waters'] = waters
+            outputs['displaced_waters'] = thermal['displaced_waters']
             outputs['thermal_corrections'] = {
-                'complex': corrections[key],
-                'ligand': corrections['ligand'],
-                'hexaaqua': corrections['hexaaqua'],
-                'water': corrections['water'],
+                species: corrections[key if species == 'complex' else species]
+                for species in ('complex', 'ligand', 'hexaaqua', 'water')
             }
             free[key] = outputs
         return free

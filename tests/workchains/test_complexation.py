@@ -178,6 +178,30 @@ def test_glycine_is_computed_as_its_zwitterion(run_complexation):
     assert any(problem.startswith('ligand_bonds_changed') for problem in results['dft_quality']['problems']['ligand'])
 
 
+def test_glycinate_goes_on_as_its_chelate(run_complexation):
+    """At pH 9.6 (its pKa) glycinate binds Zn2+ as the five-membered N,O chelate ([Zn(gly)(H2O)4]+, crystal
+    structures and log K1 5.4 against acetate's 1.6). By ΔE at the cheap level a monodentate O mode ranks first (the
+    chelate releases two waters, whose entropy ΔE does not see); the modes the DFT level relaxes are chosen by ΔG, so
+    with `n_best` 1 the chelate is the one relaxed and reported. Every mode that passed the cheap level has its
+    frequencies and a cheap ΔG in the graph."""
+    results, node = run_complexation('NCC(=O)[O-]', ph=9.6)
+    assert node.is_finished_ok, node.exit_message
+    assert results['species']['smiles'] == 'NCC(=O)[O-]'
+    mode = results['binding_mode']
+    assert mode['denticity'] == 2
+    assert sorted(mode['elements']) == ['N', 'O']
+    assert results['displaced_waters'].value == 2
+    passed = [key for key in results['prerank_quality']['passed'] if not key.startswith('ligand')]
+    thermo = node.base.links.get_outgoing(link_type=LinkType.CALL_WORK, link_label_filter='thermo_%').all()
+    assert {link.link_label for link in thermo} >= {f'thermo_{key}' for key in passed} | {'thermo_ligand'}
+    labels = {link.link_label for link in node.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all()}
+    assert [key for key in passed if f'dft_{key}' in labels] == [mode['structure']]
+    by_energy = [entry for entry in results['prerank_ranking']['ranking'] if entry['exchange_energy'] is not None]
+    assert by_energy[0]['structure'] != mode['structure'], 'ΔE alone would have chosen the chelate too'
+    # The chelate wins on ΔG, and the released water's entropy is what makes it win.
+    assert results['standard_state_contribution'].value == pytest.approx(0.1031 * 2 + 0.0822, abs=2e-3)
+
+
 @pytest.mark.parametrize(
     ('smiles', 'ph', 'charge'),
     [
