@@ -16,6 +16,8 @@ if [ "$what" = all ] || [ "$what" = zib_xtb ]; then
     --targets gap,homo,lumo,solvation_free_energy,zn_exchange_free_energy_calibrated \
     --split random --seed 0 --ensemble 3 --epochs 300 --patience 30 --time-budget 600 --threads 2 \
     --out aiida_znadditive/ml/shipped/zib_xtb
+  # The spread as a calibrated σ (uncertainty.json), which the gnn screener's probability gate reads.
+  .venv/bin/aiida-znadditive ml calibrate aiida_znadditive/ml/shipped/zib_xtb --threads 2
 fi
 
 if [ "$what" = all ] || [ "$what" = selfies_lm ]; then

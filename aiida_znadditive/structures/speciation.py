@@ -403,3 +403,27 @@ def speciate_many(smiles_list: Iterable[str], ph: float = DEFAULT_PH) -> list[Sp
         except SpeciationError as error:
             results.append(error)
     return results
+
+
+@cache
+def site_pkas(smiles: str) -> tuple[float, ...]:
+    """The pKa values of the ionisable sites of ``smiles`` (its main fragment, neutralised), as :func:`speciate`
+    uses them (:data:`PKA_OVERRIDES` first, then dimorphite-dl's table), sorted; () when it has none or cannot be
+    read. One site search, without building any protonation state: for questions such as whether a molecule
+    buffers near the electrolyte's pH, asked of every molecule a generator proposes."""
+    from dimorphite_dl.mol import MoleculeRecord
+    from dimorphite_dl.protonate.detect import ProtonationSiteDetector
+
+    with BlockLogs():
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None or mol.GetNumAtoms() == 0:
+            return ()
+        fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)
+        neutral = rdMolStandardize.Uncharger().uncharge(fragments[main_fragment(fragments)])
+        detector = ProtonationSiteDetector()
+        detector.pka_data = _pka_table()
+        try:
+            _, sites = detector.find_sites(MoleculeRecord(Chem.MolToSmiles(neutral)))
+        except Exception:  # a molecule the tool cannot read has no site it knows of
+            return ()
+    return tuple(sorted(float(pka.mean) for site in sites for pka in site.pkas))

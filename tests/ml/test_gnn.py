@@ -411,20 +411,20 @@ def test_gnn_screener(tmp_path):
     with pytest.raises(ScreenerError, match='aiida-znadditive ml train'):
         GnnScreener()
     screener = GnnScreener.for_tests(tmp_path)
-    assert screener.settings['homo_max'] == -5.6 and screener.settings['lumo_min'] == -2.0
+    assert screener.settings['homo_max'] == -5.6 and screener.settings['lumo_min'] is None
     assert screener.settings['gap_min'] == 4.5 and screener.settings['score_target'] == 'gap_ev'
     assert (
         screener.provenance()['checkpoint_hash'] == (tmp_path / 'gnn-test-checkpoint' / 'hash.txt').read_text().strip()
     )
     ethylene_glycol, dmso, _, broken = screener.screen(['OCCO', 'CS(C)=O', 'CC(=O)[O-]', 'C1CC(N'])
-    assert set(ethylene_glycol.predictions) == {'gap_ev', 'homo_ev', 'lumo_ev'}
+    assert set(ethylene_glycol.predictions) == {'gap_ev', 'homo_ev', 'lumo_ev', 'pass_probability'}
     assert all(value > 0 for value in ethylene_glycol.uncertainty.values())
     gap = ethylene_glycol.predictions['gap_ev']
     assert ethylene_glycol.score == pytest.approx(gap - ethylene_glycol.uncertainty['gap_ev'])
     # Sulfur is outside QM9: failed before the forward pass, without predictions; predicted when asked to.
     assert dmso.reasons == ['element(s) S not in the training data (C, F, N, O)'] and dmso.predictions == {}
     lenient = GnnScreener(checkpoint=screener.settings['checkpoint'], known_elements_only=False)
-    assert set(lenient.screen(['CS(C)=O'])[0].predictions) == {'gap_ev', 'homo_ev', 'lumo_ev'}
+    assert set(lenient.screen(['CS(C)=O'])[0].predictions) == {'gap_ev', 'homo_ev', 'lumo_ev', 'pass_probability'}
     assert (
         not broken.passed and broken.score is None and broken.reasons == ['unparseable SMILES (RDKit cannot parse it)']
     )
@@ -443,7 +443,7 @@ def test_gnn_screener(tmp_path):
     with pytest.raises(ScreenerError, match=r'outside 0\.\.14'):
         GnnScreener(checkpoint=screener.settings['checkpoint'], ph=15)
     certain = GnnScreener(checkpoint=screener.settings['checkpoint'], max_uncertainty=1e-6)
-    assert all('ensemble std' in ' '.join(result.reasons) for result in certain.screen(['OCCO', 'CCO']))
+    assert all('calibrated std' in ' '.join(result.reasons) for result in certain.screen(['OCCO', 'CCO']))
     # Molecules parsed by an earlier screener (or None: parsed here) give the same screenings.
     smiles = ['OCCO', 'CS(C)=O', 'CC(=O)[O-]', 'C1CC(N']
     mols = [Chem.MolFromSmiles(item) for item in smiles[:3]] + [None]

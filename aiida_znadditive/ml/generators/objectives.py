@@ -1,28 +1,18 @@
 """Ready-made objectives: the ZIB default, built-in function scorers, and the text form the command line reads.
 
-The ZIB default (:func:`zib_objectives`) is cheap: the ``rules`` screener's score, a Derringer desirability that is
-0 for a molecule failing any rule (elements, size, charge, logP ≤ 3 for water solubility, a Zn2+ donor, no redox
-alert inside the aqueous window, SA ≤ 4.5, no PAINS) and otherwise rewards low logP, easy synthesis, chelating
-donors and few Brenk toxicity alerts. With a ``gnn`` checkpoint (by default the shipped ``zib_xtb`` model, a D-MPNN
-ensemble trained on our GFN2-xTB labels; see :mod:`aiida_znadditive.ml.shipped`) it adds, from the ensemble's
-predictions:
+The ZIB default (:func:`zib_objectives`) is one objective: the score of the ``mechanisms`` screener
+(:mod:`~aiida_znadditive.ml.screeners.mechanisms`), must-pass. It judges each molecule as its species at the
+electrolyte's pH by every mechanism through which published additives work (solvation sheath, surface adsorption,
+H-bond disruption, interphase, pH buffer, surfactant), combines them with a noisy OR so that an additive good by one
+mechanism is not zeroed by another, and multiplies by solubility (ESOL, an aqueous-solubility model, not a logP
+ceiling) and ease of synthesis. With a ``gnn`` checkpoint (by default the shipped ``zib_xtb`` model) its solvation
+term reads the calibrated exchange free energy of the species and its interphase term the LUMO, each with the
+ensemble's calibrated uncertainty; without one, the terms' stated descriptor fallbacks apply. The known-additive
+benchmark (``benchmarks/known_additives.py``; figures in docs/source/screening.md) measures it.
 
-- ``gnn``: the orbital window of the ``gnn`` screener as a must-pass (HOMO/LUMO inside water's window, thresholds of
-  the checkpoint's level of theory), and its score (a lower confidence bound of the HOMO-LUMO gap) as a ``larger``
-  desirability: from 4.5 to 7.0 eV for a DFT-level model, from 2.5 to 6.0 eV for a GFN2-level one (GFN2 compresses
-  gaps: DMSO 5.1, acetone 4.1, pyridine 3.2 eV in our labels; 2.5 eV is the ``xtb`` screener's floor);
-- ``zn_exchange``: when the checkpoint predicts the calibrated exchange free energy of the species at pH 4.5
-  (``zn_exchange_free_energy_calibrated_ev``, on the scale of measured stability constants: acetate −0.09,
-  glycinate −0.32, EDTA4− −1.07 eV), a ``window`` desirability of −1.1 to −0.05 eV with a 0.15 eV tolerance: binding
-  Zn2+ more strongly than water, up to the strongest measured chelator; binding exactly like water (0) scores 0.67.
-  With an older checkpoint that predicts ``zn_exchange_energy_ev`` (ΔE, uncalibrated), a ``window`` of −1.0 to
-  0.0 eV with a 0.5 eV tolerance: replacing a water at Zn2+ should be favourable, but not so strongly that the
-  additive holds the ion (GFN2 labels of known additives: DMSO −0.10, imidazole −0.31, acetate −0.48, sulfate −1.12
-  eV; to be tuned against the complexation WorkChain's DFT numbers);
-- ``solubility``: when it predicts ``solvation_free_energy_ev`` (ALPB water), a ``smaller`` desirability from −0.3
-  (1) to +0.1 eV (0), weight 0.5: a nudge toward polar molecules beyond what the logP ceiling already demands. It is
-  deliberately soft: water-miscible THF has only −0.06 eV (desirability 0.41), acetone −0.15 (0.62), ethylene glycol
-  −0.37 (1) in our labels.
+It replaces a product of the ``rules`` desirability, a GFN2 gap term and an exchange-energy window, which rejected
+ionic surfactants (logP), reducible interphase formers (LUMO), penalised carbonyl, amide and acid groups (the GFN2
+gap) and saturated at 1.0 for hundreds of small amino alcohols that are ammonium ions at pH 4.5.
 
 Text form of an objective (``--objective``): ``SCORER[:KEY][,OPTION=VALUE...]``, where SCORER is a screener entry
 point (``rules``, ``xtb``, ``gnn``) or a built-in function (:data:`FUNCTIONS`), KEY is ``score`` (default),
@@ -66,65 +56,22 @@ FUNCTIONS = {'qed': qed, 'heavy_atoms': heavy_atoms}
 _OPTIONS = {'weight', 'kind', 'low', 'high', 'tolerance', 'must_pass', 'name'}
 
 
-#: Desirability range of the gnn score (a lower bound of the gap, eV) by the checkpoint's level-of-theory family.
-GAP_DESIRABILITY = {'dft': (4.5, 7.0), 'gfn2': (2.5, 6.0)}
-
-
-def zib_objectives(checkpoint: str | Path | None = 'shipped') -> list[Objective]:
-    """The default objectives of a ZIB additive search (module docstring). ``checkpoint``: a ``gnn`` model folder,
-    ``'shipped'`` (the shipped ``zib_xtb`` model, when this installation has it) or None (the rules score alone)."""
-    objectives = [Objective(scorer='rules', key='score', name='rules')]
+def zib_objectives(checkpoint: str | Path | None = 'shipped', ph: float | None = None) -> list[Objective]:
+    """The default objective of a ZIB additive search (module docstring). ``checkpoint``: a ``gnn`` model folder,
+    ``'shipped'`` (the shipped ``zib_xtb`` model, when this installation has it) or None (descriptors only);
+    ``ph``: the electrolyte's pH (default that of the ``mechanisms`` screener, 4.5)."""
     if checkpoint == 'shipped':
         from ..shipped import shipped_model
 
         checkpoint = shipped_model('zib_xtb')
-    if checkpoint is None:
-        return objectives
+    settings = {'checkpoint': None if checkpoint is None else str(checkpoint)}
+    if ph is not None:
+        settings['ph'] = ph
     try:
-        gnn = load_screener('gnn', checkpoint=str(checkpoint))
+        scorer = load_screener('mechanisms', **settings)
     except ScreenerError as error:
         raise GeneratorError(str(error)) from None
-    family = gnn.ensemble.config.get('level_of_theory', {}).get('family', 'dft')
-    low, high = GAP_DESIRABILITY.get(family, GAP_DESIRABILITY['dft'])
-    objectives.append(
-        Objective(
-            scorer=gnn,
-            key='score',
-            name='gnn',
-            desirability={'kind': 'larger', 'low': low, 'high': high},
-            must_pass=True,
-        )
-    )
-    targets = gnn.ensemble.target_names
-    if 'zn_exchange_free_energy_calibrated_ev' in targets:
-        objectives.append(
-            Objective(
-                scorer=gnn,
-                key='zn_exchange_free_energy_calibrated_ev',
-                name='zn_exchange',
-                desirability={'kind': 'window', 'low': -1.1, 'high': -0.05, 'tolerance': 0.15},
-            )
-        )
-    elif 'zn_exchange_energy_ev' in targets:
-        objectives.append(
-            Objective(
-                scorer=gnn,
-                key='zn_exchange_energy_ev',
-                name='zn_exchange',
-                desirability={'kind': 'window', 'low': -1.0, 'high': 0.0, 'tolerance': 0.5},
-            )
-        )
-    if 'solvation_free_energy_ev' in targets:
-        objectives.append(
-            Objective(
-                scorer=gnn,
-                key='solvation_free_energy_ev',
-                name='solubility',
-                weight=0.5,
-                desirability={'kind': 'smaller', 'low': -0.3, 'high': 0.1},
-            )
-        )
-    return objectives
+    return [Objective(scorer=scorer, key='score', name='zib', must_pass=True)]
 
 
 def _value(text: str):

@@ -16,8 +16,8 @@ A checkpoint is a directory:
   of each, in that order). The loader recomputes it and refuses a checkpoint whose files changed; a screener
   records it in the provenance of every candidate it promotes.
 
-Files written later (``parity_test.png``, ``evaluation.json``) are derived and not part of the hash. Saving is
-deterministic: the same ensemble saved twice gives the same bytes, hence the same hash.
+Files written later (``parity_test.png``, ``evaluation.json``, ``uncertainty.json``) are derived and not part of the
+hash. Saving is deterministic: the same ensemble saved twice gives the same bytes, hence the same hash.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from .featurize import (
     row_to_3d,
 )
 from .splits import Split
+from .uncertainty import read_scales
 
 __all__ = (
     'FORMAT',
@@ -179,6 +180,8 @@ class Ensemble:
         self.max_heavy_atoms = int(config.get('featurizer', {}).get('max_heavy_atoms', DEFAULT_MAX_HEAVY_ATOMS))
         self.checkpoint_hash: str | None = None
         self.directory: Path | None = None
+        # Per-target factors that make the spread a calibrated σ (``uncertainty.json``, :mod:`.uncertainty`); {}: none.
+        self.uncertainty_scale: dict[str, float] = {}
 
     @property
     def units(self) -> dict[str, str]:
@@ -366,6 +369,7 @@ class Ensemble:
         split_data = json.loads(contents['split.json'])
         ensemble = cls(config, members, Split.from_dict(split_data) if split_data else None)
         ensemble.checkpoint_hash, ensemble.directory = digest, directory
+        ensemble.uncertainty_scale = read_scales(directory, digest)
         return ensemble
 
 

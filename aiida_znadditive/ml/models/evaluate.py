@@ -123,12 +123,8 @@ def predict_subset(ensemble: Ensemble, data: MoleculeSet, index: np.ndarray) -> 
     return mean, std
 
 
-def evaluate_checkpoint(
-    directory: str | os.PathLike, split: str = 'test', plot: str | os.PathLike | None = None
-) -> dict:
-    """Metrics of the checkpoint in ``directory`` on its ``split`` (reloading its training data, which must be
-    unchanged: same fingerprint), a parity plot (``plot``, default ``<directory>/parity_<split>.png``), and the
-    metrics also written to ``<directory>/evaluation.json``. Returns ``{'metrics', 'plot', 'n', ...}``."""
+def checkpoint_data(directory: str | os.PathLike) -> tuple[Ensemble, MoleculeSet]:
+    """The checkpoint in ``directory`` and its training data reloaded, which must be unchanged (same fingerprint)."""
     ensemble = load_checkpoint(directory)
     config = ensemble.config
     if ensemble.split is None:
@@ -146,6 +142,17 @@ def evaluate_checkpoint(
             f'The training data changed since {directory} was trained (fingerprint {data.source["fingerprint"]}, '
             f'recorded {source.get("fingerprint")}): the split indices no longer name the same molecules'
         )
+    return ensemble, data
+
+
+def evaluate_checkpoint(
+    directory: str | os.PathLike, split: str = 'test', plot: str | os.PathLike | None = None
+) -> dict:
+    """Metrics of the checkpoint in ``directory`` on its ``split`` (reloading its training data, which must be
+    unchanged: same fingerprint), a parity plot (``plot``, default ``<directory>/parity_<split>.png``), and the
+    metrics also written to ``<directory>/evaluation.json``. Returns ``{'metrics', 'plot', 'n', ...}``."""
+    ensemble, data = checkpoint_data(directory)
+    config = ensemble.config
     index = getattr(ensemble.split, split)
     mean, std = predict_subset(ensemble, data, index)
     baseline = np.asarray(config['normalisation']['mean'])

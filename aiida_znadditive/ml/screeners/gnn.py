@@ -24,23 +24,33 @@ Criteria (defaults in :data:`DEFAULTS`, every one a setting):
   optional ``homo_min``, ``lumo_max``, ``gap_max``. ``'auto'`` takes the thresholds of the checkpoint's level of
   theory, because GFN2 orbital energies lie several eV below DFT ones:
 
-  - DFT (QM9's B3LYP, PCQM4Mv2, MP molecules): the ``rules`` screener's window, HOMO ≤ −5.6 eV and LUMO ≥ −2.0 eV,
-    and gap ≥ 4.5 eV. QM9's own B3LYP values place common additives well inside (ethylene glycol −7.06/+1.59 eV,
-    ethylene carbonate −7.99/+1.09, acetone −6.62/−0.24, pyridine −6.85/−0.61, gaps 6.2-9.1 eV) and fail easily
+  - DFT (QM9's B3LYP, PCQM4Mv2, MP molecules): the ``rules`` screener's HOMO ≤ −5.6 eV and gap ≥ 4.5 eV (and
+    LUMO ≥ −2.0 eV when ``lumo_min`` is 'auto'). QM9's own B3LYP values place common additives well inside
+    (ethylene glycol −7.06/+1.59 eV, ethylene carbonate −7.99/+1.09, acetone −6.62/−0.24, pyridine −6.85/−0.61, gaps 6.2-9.1 eV) and fail easily
     oxidised aromatics (aniline HOMO −5.42, hydroquinone −5.39 eV), easily reduced nitro and dicarbonyl compounds
     (nitrobenzene LUMO −2.34, diacetyl −2.25, glyoxal −3.03 eV); the gap floor catches conjugated dicarbonyls and
     dyes (glyoxal 4.23, diacetyl 4.30 eV) while phenol (5.99) and benzaldehyde (5.23 eV) pass it;
-  - GFN2-xTB (our ``znadditive-xtb`` labels): the ``xtb`` screener's ``homo_max``, ``lumo_min`` and ``gap_min``;
+  - GFN2-xTB (our ``znadditive-xtb`` labels): the ``xtb`` screener's ``homo_max`` and ``gap_min``;
+  - no LUMO floor by default at either level: being reduced at the anode is how interphase-forming additives work
+    (saccharin, trimethyl phosphate), so reducibility is a term of the objective
+    (:mod:`~aiida_znadditive.ml.screeners.mechanism_terms`), not a rejection; set ``lumo_min`` to judge it here
+    (the easily reduced groups that only waste charge, nitro, azo, quinones, are the ``rules`` screener's alerts);
   - mixed or unknown: no orbital window unless given;
 - ``windows``: ``{target: [low, high]}`` for any other target of the checkpoint (None for an open end), for all
   molecules, e.g. ``{'dipole_debye': [2.0, None]}``;
-- ``max_uncertainty``: the ensemble std of every judged target (and the score's) at most this, in the target's unit
-  (default 0.5: about five times the spread of a QM9 ensemble on QM9-like molecules); above, the molecule is
-  outside what the model knows and fails.
+- the gate is a probability, not a spread: each judged bound is passed with the chance P = Φ(±(bound − mean)/σ)
+  under a normal error with the **calibrated** σ (the ensemble's std times the checkpoint's per-target scale from
+  ``uncertainty.json``, :mod:`~aiida_znadditive.ml.models.uncertainty`; the raw std where it has none); a molecule
+  fails only when the chance that it lies inside every bound (their product) is below ``min_pass_probability``
+  (default 0.05): confidently outside. A molecule the model is unsure of passes, with that chance as the
+  prediction ``pass_probability``, so that a funnel sends it on to computation instead of dropping it silently;
+  and a molecule of the training data, which the model knows, never fails for being unknown;
+- ``max_uncertainty`` (default None, off): a hard ceiling on the calibrated σ of every judged target, for a user
+  who wants only molecules the model knows.
 
 Score (higher is better, also for failed molecules with a prediction): a lower confidence bound of ``score_target``
-(``'auto'``: ``gap_ev`` when predicted, else the first target), mean − ``score_kappa`` × std: a wider gap (more
-electrochemically stable) ranks higher, and an uncertain prediction ranks lower.
+(``'auto'``: ``gap_ev`` when predicted, else the first target), mean − ``score_kappa`` × σ (calibrated): a wider gap
+(more electrochemically stable) ranks higher, and an uncertain prediction ranks lower.
 """
 
 from __future__ import annotations
@@ -60,8 +70,9 @@ from .base import Screener, ScreenerError, Screening
 _PERIODIC_TABLE = Chem.GetPeriodicTable()
 
 # Bump when a criterion, a default threshold or the score changes: the version recorded with promoted candidates.
-# 2: a 2D ensemble fails unknown elements before predicting; 3: molecules judged as their species at `ph`
-GNN_SCREENER_VERSION = '3'
+# 2: a 2D ensemble fails unknown elements before predicting; 3: molecules judged as their species at `ph`;
+# 4: a calibrated probability gate instead of a spread ceiling, no LUMO floor by default
+GNN_SCREENER_VERSION = '4'
 
 DEFAULTS: dict = {
     # The checkpoint directory (`aiida-znadditive ml train --out DIR`); required.
@@ -69,14 +80,16 @@ DEFAULTS: dict = {
     # Orbital window for neutral molecules: 'auto' (by the checkpoint's level of theory), a number, or None (off).
     'homo_min': None,
     'homo_max': 'auto',
-    'lumo_min': 'auto',
+    'lumo_min': None,
     'lumo_max': None,
     'gap_min': 'auto',
     'gap_max': None,
     # Further windows {target: [low, high]} on any predicted target, for every molecule.
     'windows': {},
-    # Largest ensemble std accepted for a judged target, in its unit; None disables.
-    'max_uncertainty': 0.5,
+    # A molecule fails when the calibrated chance that it lies inside every judged bound is below this.
+    'min_pass_probability': 0.05,
+    # Largest calibrated std accepted for a judged target, in its unit; None (default) disables.
+    'max_uncertainty': None,
     # Heavy elements must occur in the training data.
     'known_elements_only': True,
     # Score: lower confidence bound mean - kappa * std of this target ('auto': gap_ev, else the first target).
@@ -193,6 +206,9 @@ class GnnScreener(Screener):
         merged['score_target'] = score_target
         if merged['max_uncertainty'] is not None and merged['max_uncertainty'] <= 0:
             raise ScreenerError(f'max_uncertainty must be positive or None, got {merged["max_uncertainty"]}')
+        if not 0 <= float(merged['min_pass_probability']) < 1:
+            raise ScreenerError(f'min_pass_probability must be in [0, 1), got {merged["min_pass_probability"]}')
+        self.sigma_scale = dict(self.ensemble.uncertainty_scale)
         if int(merged['batch_size']) < 1:
             raise ScreenerError('batch_size must be at least 1')
         if merged['ph'] is not None:
@@ -332,33 +348,41 @@ class GnnScreener(Screener):
             if unknown:  # a 3D ensemble's molecule (a 2D one's failed before its forward pass)
                 reasons.append(self._unknown_reason(unknown))
         judged = {settings['score_target']}
+        sigma = {key: (None if value is None else value * self.sigma_scale.get(key, 1.0)) for key, value in std.items()}
+        outside, chance = [], 1.0
         for target, side, value, neutral_only in self.bounds:
             if neutral_only and prediction.charge != 0:
                 continue  # an ion's gas-phase orbitals are shifted by its charge: the window says nothing of it
             judged.add(target)
             predicted = values[target]
+            inside = _inside_probability(predicted, sigma.get(target), side, value)
+            chance *= inside
             label = _LABELS.get(target, target)
             unit = self.ensemble.units.get(target, '')
             meaning = _MEANING.get((target, side), 'outside the window')
-            if side == 'max' and predicted > value:
-                reasons.append(f'{label} {predicted:.2f} {unit} > {value:.2f} {unit}: {meaning}')
-            elif side == 'min' and predicted < value:
-                reasons.append(f'{label} {predicted:.2f} {unit} < {value:.2f} {unit}: {meaning}')
+            sign = '>' if side == 'max' else '<'
+            if (side == 'max' and predicted > value) or (side == 'min' and predicted < value):
+                outside.append(f'{label} {predicted:.2f} {unit} {sign} {value:.2f} {unit}: {meaning}')
+        if chance < settings['min_pass_probability']:
+            reasons += [f'{reason} (chance inside {chance:.2f})' for reason in outside]
         limit = settings['max_uncertainty']
         if limit is not None:
             for target in sorted(judged):
-                sigma = std.get(target)
-                if sigma is not None and sigma > limit:
+                spread = sigma.get(target)
+                if spread is not None and spread > limit:
                     unit = self.ensemble.units.get(target, '')
-                    reasons.append(f'ensemble std of {target} {sigma:.2f} {unit} > {limit:.2f} {unit}: {_UNKNOWN}')
+                    reasons.append(f'calibrated std of {target} {spread:.2f} {unit} > {limit:.2f} {unit}: {_UNKNOWN}')
         target = settings['score_target']
-        score = values[target] - settings['score_kappa'] * (std.get(target) or 0.0)
+        score = values[target] - settings['score_kappa'] * (sigma.get(target) or 0.0)
+        predicted = {key: float(value) for key, value in values.items()}
+        if self.bounds:
+            predicted['pass_probability'] = float(chance)
         return Screening(
             smiles=prediction.smiles,
             passed=not reasons,
             score=float(score) if math.isfinite(score) else None,
-            predictions={key: float(value) for key, value in values.items()},
-            uncertainty={key: (None if value is None else float(value)) for key, value in std.items()},
+            predictions=predicted,
+            uncertainty={key: (None if value is None else float(value)) for key, value in sigma.items()},
             reasons=reasons,
         )
 
@@ -369,6 +393,14 @@ class GnnScreener(Screener):
         path = Path(directory) / 'gnn-test-checkpoint'
         _tiny_test_ensemble().save(path)
         return cls(checkpoint=str(path))
+
+
+def _inside_probability(mean: float, sigma: float | None, side: str, bound: float) -> float:
+    """The chance, under N(mean, sigma²), of lying on the allowed side of ``bound`` (1 or 0 without a sigma)."""
+    margin = (bound - mean) if side == 'max' else (mean - bound)
+    if not sigma:
+        return float(margin >= 0)
+    return 0.5 * (1.0 + math.erf(margin / (sigma * math.sqrt(2.0))))
 
 
 @functools.lru_cache(maxsize=100_000)

@@ -6,9 +6,12 @@ cheapest first:
 
 - elements: H B C N O F Si P S Cl Br I (what def2 basis sets, GFN2-xTB and the complexation WorkChain cover);
 - heavy atoms: 2 to 40 (an additive, not an ion or a polymer);
-- net charge −2 to +1, no atom beyond ±1, no radical (what the WorkChain takes);
-- water solubility: Crippen logP ≤ 3.0 (TPSA reported, with an optional minimum);
-- Zn2+ donors: at least one O/N/S donor as :func:`~aiida_znadditive.structures.ligands.find_donors` finds them;
+- net charge −4 to +2, no atom beyond ±1, no radical (what the WorkChain takes);
+- water solubility: Crippen logP ≤ 3.0 for a neutral molecule (an ion dissolves as a salt; TPSA reported, with an
+  optional minimum);
+- Zn2+ donors: for a neutral molecule or an anion, at least one O/N/S donor as
+  :func:`~aiida_znadditive.structures.ligands.find_donors` finds them (a cation acts at the surface, not in the
+  solvation shell);
 - redox window: no group reduced above Zn2+/Zn or oxidised below the cathode's potential (:data:`REDOX_ALERTS`);
 - orbital window: HOMO ≤ −5.6 eV and LUMO ≥ −2.0 eV, when a meta-database row gives them;
 - synthetic accessibility: SA score ≤ 4.5 (Ertl & Schuffenhauer, RDKit Contrib);
@@ -60,7 +63,7 @@ from .descriptors import _TABLE_PRIMITIVES, AtomTable, CrippenLogP, _primitives,
 from .descriptors import sa_score as _sa_score
 
 # Bump when a rule, a threshold default or the score changes: the version recorded with promoted candidates.
-RULES_VERSION = '1'
+RULES_VERSION = '2'  # 2: charges -4..+2, logP of neutral molecules only, no donor rule for cations, SA uncharged
 
 DEFAULTS: dict = {
     # What the complexation WorkChain accepts (protocols/complexation.yaml) and def2 basis sets and GFN2-xTB cover.
@@ -68,16 +71,19 @@ DEFAULTS: dict = {
     # One heavy atom is water or an ion; above 40 (~550 Da) a molecule is no longer a cheap, mobile additive.
     'min_heavy_atoms': 2,
     'max_heavy_atoms': 40,
-    # Neutral molecules, mono- and dianions (carboxylates, sulfonates, HPO4 2-) and monocations (quaternary
-    # ammonium surfactants that shield Zn tips); +2 and beyond compete with Zn2+ itself.
-    'min_charge': -2,
-    'max_charge': 1,
-    # Crippen logP: at ≤ 3 a neutral organic is soluble in water at the 0.1-1 M of additive use; None disables.
+    # What the complexation WorkChain and the speciation accept: citrate3- and EDTA4- (published chelating
+    # additives) down to -4, ammonium surfactants and diammonium ions up to +2.
+    'min_charge': -4,
+    'max_charge': 2,
+    # Crippen logP: at ≤ 3 a neutral organic is soluble in water at the 0.1-1 M of additive use; None disables. An
+    # ion is exempt: a salt dissolves as ions, which Crippen's atom contributions do not describe (sodium dodecyl
+    # sulfate, a working surfactant additive, has logP 3.4 as its anion).
     'logp_max': 3.0,
     'logp_min': None,
     # TPSA (Å², N and O only) is reported; a minimum is optional (DMSO has 17, THF 9).
     'tpsa_min': None,
-    # Zn2+-binding donors (O/N/S, as the complexation WorkChain finds them).
+    # Zn2+-binding donors (O/N/S, as the complexation WorkChain finds them), for neutral molecules and anions; a cation
+    # acts at the zinc surface (an electrostatic shield at the tips: tetraalkylammonium additives), not in the shell.
     'min_donors': 1,
     # Group alerts for redox inside the aqueous Zn window (see REDOX_ALERTS); names to switch off one.
     'redox_alerts': True,
@@ -826,7 +832,7 @@ class RulesScreener(Screener):
 
         logp = _CRIPPEN(mol, table)
         predictions['logp'] = logp
-        if judge and settings['logp_max'] is not None and logp > settings['logp_max']:
+        if judge and charge == 0 and settings['logp_max'] is not None and logp > settings['logp_max']:
             reasons.append(f'logP {logp:.2f} above {settings["logp_max"]:.2f}')
         if judge and settings['logp_min'] is not None and logp < settings['logp_min']:
             reasons.append(f'logP {logp:.2f} below {settings["logp_min"]:.2f}')
@@ -840,7 +846,7 @@ class RulesScreener(Screener):
         predictions['n_donors'] = float(n_donors)
         if not judge:
             return logp, n_donors
-        if n_donors < settings['min_donors']:
+        if charge <= 0 and n_donors < settings['min_donors']:
             reasons.append(f'{n_donors} Zn2+ donor atom(s), fewer than {settings["min_donors"]}')
         if not settings['redox_alerts'] or self._any_redox is None:
             pass
@@ -863,7 +869,9 @@ class RulesScreener(Screener):
         """SA score, PAINS and Brenk/NIH: their predictions and reasons; returns the SA score and the number of
         Brenk/NIH alerts (Brenk/NIH are skipped after a failure unless ``complete_reasons``)."""
         settings = self.settings
-        sa = sa_score(mol)
+        # Of the molecule as bought or made: the score's fragment table knows few charged fragments, so citrate3-
+        # scores 4.7 where citric acid scores 2.4.
+        sa = sa_score(_uncharged(mol))
         predictions['sa_score'] = sa
         if settings['sa_max'] is not None and sa > settings['sa_max']:
             reasons.append(f'SA score {sa:.2f} above {settings["sa_max"]:.2f}')
@@ -925,6 +933,22 @@ _PERIODIC_TABLE = Chem.GetPeriodicTable()
 def _symbol(number: int) -> str:
     """The element symbol of an atomic number, as ``Atom.GetSymbol`` gives it (dummy atoms never have a table)."""
     return _PERIODIC_TABLE.GetElementSymbol(number)
+
+
+_UNCHARGER = None
+
+
+def _uncharged(mol: Chem.Mol) -> Chem.Mol:
+    """``mol`` neutralised where it has charged atoms (RDKit's Uncharger; a quaternary N stays charged)."""
+    global _UNCHARGER  # noqa: PLW0603 - built once per process, on the first charged molecule
+    if not any(atom.GetFormalCharge() for atom in mol.GetAtoms()):
+        return mol
+    if _UNCHARGER is None:
+        from rdkit.Chem.MolStandardize import rdMolStandardize
+
+        _UNCHARGER = rdMolStandardize.Uncharger()
+    with BlockLogs():
+        return _UNCHARGER.uncharge(mol)
 
 
 def _largest_fragment(mol: Chem.Mol) -> Chem.Mol:
