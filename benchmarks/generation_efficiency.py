@@ -9,7 +9,7 @@ Usage (from the repository root)::
 
 For each generator, each budget (``--budgets``, default 2,000 and 10,000 scorer calls) and each seed, one run of
 ``Generator.generate`` on the ZIB objective (:func:`~aiida_znadditive.ml.generators.objectives.zib_objectives`:
-the ``rules`` score, and with a ``gnn`` checkpoint the predicted orbital window, gap and Zn2+ exchange energy) under
+the ``mechanisms`` screener's score, with a ``gnn`` checkpoint's calibrated Zn2+ exchange free energy and LUMO) under
 the default constraints; every budget is its own run, because a generator may plan with its budget (the GA scores
 up to a third of it as its first population). Printed per generator and budget: the mean of the top-10 fitness
 values (mean ± standard deviation over seeds), the top-1, the area under the top-10-mean curve over the calls

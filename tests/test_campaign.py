@@ -52,7 +52,7 @@ def test_generated_molecules_are_recorded_and_the_best_promoted(aiida_profile, t
     assert screener['version'] == generation.version and screener['settings']['seed'] == 1
     assert screener['settings']['constraints']['max_heavy_atoms'] == 12
     assert max(Chem.MolFromSmiles(m.smiles).GetNumHeavyAtoms() for m in generation.scored) <= 12
-    assert [objective['name'] for objective in screener['settings']['objectives']] == ['rules']
+    assert [objective['name'] for objective in screener['settings']['objectives']] == ['zib']
     assert candidate_smiles(result.promoted[0]).value == result.promoted[0]['smiles']
 
     funnel = dict(result.funnel())

@@ -68,8 +68,8 @@ def cmd_list() -> None:
     'objective_specs',
     multiple=True,
     help='SCORER[:KEY][,weight=W][,kind=larger|smaller|window,low=L,high=H][,set.NAME=V]; repeatable. '
-    'Default: the ZIB objective (rules score, and the gnn window, gap, Zn2+ exchange and solubility of the shipped '
-    'zib_xtb model or --checkpoint; --rules-only: the rules score alone).',
+    'Default: the ZIB objective (the mechanisms screener, with the calibrated Zn2+ exchange free energy and LUMO of '
+    'the shipped zib_xtb model or --checkpoint; --rules-only: its descriptors alone, no model).',
 )
 @click.option(
     '--objectives-file', type=click.Path(dir_okay=False, exists=True, path_type=Path), help='YAML list of objectives.'
@@ -79,7 +79,7 @@ def cmd_list() -> None:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help='gnn model checkpoint for the default objective (instead of the shipped zib_xtb) and for gnn objectives.',
 )
-@click.option('--rules-only', is_flag=True, help='Default objective without a gnn model: the rules score alone.')
+@click.option('--rules-only', is_flag=True, help='Default objective without a gnn model: descriptors only.')
 @click.option('--budget', type=click.IntRange(min=0), default=100, show_default=True, help='Scorer calls (molecules).')
 @click.option('--seed', type=int, default=0, show_default=True, help='Random seed (same seed, same molecules).')
 @click.option('--selection', type=click.Choice(SELECTIONS), default='scalar', show_default=True)

@@ -150,6 +150,7 @@ def test_costly_rules_after_the_gnn_pass_the_same_molecules(screeners, library):
         lumo_min=None,
         gap_min=None,
         windows={'gap_ev': [4.3, None]},
+        min_pass_probability=0.5,  # the mean decides: the tiny test model's spread would pass nearly everything
     )
     smiles = [*library, BENZYLIDENE_RHODANINE, 'O=C1C=CC(=O)c2ccccc21', *moses_sample(500)[40:]]
     stages = defer_costly_rules([rules, loose])

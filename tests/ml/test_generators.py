@@ -308,7 +308,7 @@ def test_random_baseline_from_moses():
     assert first.calls == 12 and first.stopped_by == 'budget'
     assert [m.smiles for m in first.molecules] == [m.smiles for m in again.molecules]
     assert all(Constraints().check(m.smiles) == [] for m in first.molecules)
-    assert all(m.origin == 'library' and 0.0 <= m.values['rules'] <= 1.0 for m in first.molecules)
+    assert all(m.origin == 'library' and 0.0 <= m.values['zib'] <= 1.0 for m in first.molecules)
 
 
 # -- objectives in text and YAML form ------------------------------------------------------------------------------
@@ -394,11 +394,11 @@ def test_cli_run_writes_results_and_provenance(tmp_path):
     assert 'ga ' in result.output and '20 scorer calls' in result.output
     assert 'stopped: budget of 20 scorer calls spent' in result.output
     rows = list(csv.DictReader(out.open()))
-    assert len(rows) == 20 and {'smiles', 'fitness', 'rules', 'rules:desirability', 'pareto_rank'} <= set(rows[0])
+    assert len(rows) == 20 and {'smiles', 'fitness', 'zib', 'zib:desirability', 'pareto_rank'} <= set(rows[0])
     provenance = json.loads(out.with_suffix('.json').read_text())
     assert provenance['generator'] == 'ga' and provenance['seed'] == 1 and provenance['calls'] == 20
     assert provenance['constraints']['elements'] == ['H', 'C', 'N', 'O']
-    assert provenance['objectives'][0]['scorer'] == 'rules'
+    assert provenance['objectives'][0]['scorer'] == 'mechanisms'
     listed = gen('list')
     assert listed.exit_code == 0 and {'ga', 'random'} <= {line.split()[0] for line in listed.output.splitlines()}
 

@@ -24,12 +24,12 @@ Criteria (defaults in :data:`DEFAULTS`, every one a setting):
   optional ``homo_min``, ``lumo_max``, ``gap_max``. ``'auto'`` takes the thresholds of the checkpoint's level of
   theory, because GFN2 orbital energies lie several eV below DFT ones:
 
-  - DFT (QM9's B3LYP, PCQM4Mv2, MP molecules): the ``rules`` screener's HOMO ≤ −5.6 eV and gap ≥ 4.5 eV (and
-    LUMO ≥ −2.0 eV when ``lumo_min`` is 'auto'). QM9's own B3LYP values place common additives well inside
-    (ethylene glycol −7.06/+1.59 eV, ethylene carbonate −7.99/+1.09, acetone −6.62/−0.24, pyridine −6.85/−0.61, gaps 6.2-9.1 eV) and fail easily
-    oxidised aromatics (aniline HOMO −5.42, hydroquinone −5.39 eV), easily reduced nitro and dicarbonyl compounds
-    (nitrobenzene LUMO −2.34, diacetyl −2.25, glyoxal −3.03 eV); the gap floor catches conjugated dicarbonyls and
-    dyes (glyoxal 4.23, diacetyl 4.30 eV) while phenol (5.99) and benzaldehyde (5.23 eV) pass it;
+  - DFT (QM9's B3LYP, PCQM4Mv2, MP molecules): the ``rules`` screener's HOMO ≤ −5.6 eV and gap ≥ 4.5 eV (and LUMO ≥ −2.0
+    eV when ``lumo_min`` is 'auto'). QM9's own B3LYP values place common additives well inside (ethylene glycol
+    −7.06/+1.59 eV, ethylene carbonate −7.99/+1.09, acetone −6.62/−0.24, pyridine −6.85/−0.61, gaps 6.2-9.1 eV) and fail
+    easily oxidised aromatics (aniline HOMO −5.42, hydroquinone −5.39 eV), easily reduced nitro and dicarbonyl compounds
+    (nitrobenzene LUMO −2.34, diacetyl −2.25, glyoxal −3.03 eV); the gap floor catches conjugated dicarbonyls and dyes
+    (glyoxal 4.23, diacetyl 4.30 eV) while phenol (5.99) and benzaldehyde (5.23 eV) pass it;
   - GFN2-xTB (our ``znadditive-xtb`` labels): the ``xtb`` screener's ``homo_max`` and ``gap_min``;
   - no LUMO floor by default at either level: being reduced at the anode is how interphase-forming additives work
     (saccharin, trimethyl phosphate), so reducibility is a term of the objective
@@ -132,7 +132,8 @@ def level_thresholds(family: str) -> dict[str, float]:
     if family == 'gfn2':
         from .xtb import DEFAULTS as XTB  # imported only here: the xtb screener loads ASE and AiiDA's helpers
 
-        return {'homo_max': XTB['homo_max'], 'lumo_min': XTB['lumo_min'], 'gap_min': XTB['gap_min']}
+        # The xtb screener's LUMO floor is off by default; -7.5 eV is the value it had, for 'auto'.
+        return {'homo_max': XTB['homo_max'], 'lumo_min': -7.5, 'gap_min': XTB['gap_min']}
     return {}
 
 
@@ -382,7 +383,7 @@ class GnnScreener(Screener):
             passed=not reasons,
             score=float(score) if math.isfinite(score) else None,
             predictions=predicted,
-            uncertainty={key: (None if value is None else float(value)) for key, value in sigma.items()},
+            uncertainty={key: (None if sigma.get(key) is None else float(sigma[key])) for key in predicted},
             reasons=reasons,
         )
 

@@ -40,10 +40,10 @@ product across mechanisms.
 
 Solubility and synthesis:
 
-- solubility (:func:`solubility`), per mechanism: ESOL (Delaney, J. Chem. Inf. Comput. Sci. 2004, 44, 1000;
-  refitted for RDKit's Crippen logP, :func:`esol`), an aqueous solubility estimate (log S, mol/L) from logP,
-  weight, rotatable bonds and the aromatic proportion, of the neutral molecule as added (one log unit more for an ion); 1 at the log S the mechanism
-  needs (:data:`REQUIRED_LOG_S`: a co-solvent works at molar, a surfactant at millimolar), 0 two units below;
+- solubility (:func:`solubility`), per mechanism: ESOL (Delaney, J. Chem. Inf. Comput. Sci. 2004, 44, 1000; refitted for
+  RDKit's Crippen logP, :func:`esol`), an aqueous solubility estimate (log S, mol/L) from logP, weight, rotatable bonds
+  and the aromatic proportion, of the neutral molecule as added (one log unit more for an ion); 1 at the log S the
+  mechanism needs (:data:`REQUIRED_LOG_S`: a co-solvent works at molar, a surfactant at millimolar), 0 two units below;
 - synthesis and cost (:func:`synthesis`): the SA score (Ertl & Schuffenhauer, J. Cheminform. 2009, 1, 8) of the
   neutral molecule as added, 1 at 1 falling linearly to 0.3 at 6 and above, with up to 2 units forgiven for the
   smallest molecules, whose SA scores the fragment table overstates.

@@ -153,7 +153,7 @@ class MechanismsScreener(Screener):
         predictions |= {f'solubility.{name}': value for name, value in soluble.items()}
         predictions |= {'synthesis': synthesis, 'esol_logs': d.esol_logs, 'sa_score': d.sa_score}
         predictions |= {key: value for key, value in values.items() if math.isfinite(value)}
-        uncertainty = {key: sigmas.get(key) for key in values}
+        uncertainty = {key: sigmas.get(key) for key in predictions}  # None: a descriptor, or no spread
         return Screening(
             smiles=smiles,
             passed=True,

@@ -18,8 +18,10 @@ Criteria (defaults in :data:`DEFAULTS`, every one a setting):
   0.4 eV are the margin of a one-complex GFN2/ALPB model: DMSO -0.10, ethylene glycol +0.32, diglyme +0.52 eV here).
   Below: it holds Zn2+ so tightly that plating must strip it first (sulfate, a dianion that forms contact ion pairs,
   lies at -1.1 eV; acetate at -0.48 eV passes);
-- orbital window, for **neutral** molecules: LUMO ≥ ``lumo_min`` (-7.5 eV), HOMO ≤ ``homo_max`` (-9.0 eV) and gap ≥
-  ``gap_min`` (2.5 eV). GFN2 orbital energies are not electrode potentials (GFN2 puts the C=O π* of acetone at
+- orbital window, for **neutral** molecules: HOMO ≤ ``homo_max`` (-9.0 eV), gap ≥ ``gap_min`` (2.5 eV) and,
+  only when set, LUMO ≥ ``lumo_min`` (off by default, -7.5 eV below is what it was: being reduced at plating zinc is
+  how interphase-forming additives such as saccharin work, so reducibility is a term of the ZIB objective, not a
+  rejection). GFN2 orbital energies are not electrode potentials (GFN2 puts the C=O π* of acetone at
   -6.8 eV and compresses gaps), so the thresholds are relative to known additives at the same level, chosen to fail
   only molecules clearly more reducible or oxidisable than every common co-solvent: the lowest LUMOs of stable
   additives are pyridine -6.8, acetone -6.8 and FEC -6.7 eV, benzotriazole -7.4 eV, while benzaldehyde (-8.0),
@@ -44,12 +46,12 @@ from ..labels.xtb import PROPERTY_COLUMNS, SOURCE, LabelError, LabelSettings, la
 from .base import Screener, ScreenerError, Screening
 
 # Bump when a criterion, a default threshold or the score changes: the version recorded with promoted candidates.
-XTB_SCREENER_VERSION = '1'
+XTB_SCREENER_VERSION = '2'  # 2: no LUMO floor by default
 
 DEFAULTS: dict = {
     'exchange_min': -1.0,
     'exchange_max': 0.5,
-    'lumo_min': -7.5,
+    'lumo_min': None,
     'homo_max': -9.0,
     'gap_min': 2.5,
     # LabelSettings fields to override (e.g. {'conformers': 1, 'timeout_s': 120}); the exchange energy must stay on.
@@ -154,7 +156,7 @@ class XtbScreener(Screener):
             elif exchange < low:
                 reasons.append(f'Zn2+ exchange energy {exchange:+.2f} eV < {low:+.2f} eV: binds Zn2+ too strongly')
         if charge == 0:
-            if values['lumo_ev'] < settings['lumo_min']:
+            if settings['lumo_min'] is not None and values['lumo_ev'] < settings['lumo_min']:
                 reasons.append(f'LUMO {values["lumo_ev"]:.2f} eV < {settings["lumo_min"]:.2f} eV: easily reduced')
             if values['homo_ev'] > settings['homo_max']:
                 reasons.append(f'HOMO {values["homo_ev"]:.2f} eV > {settings["homo_max"]:.2f} eV: easily oxidised')
