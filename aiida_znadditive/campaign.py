@@ -3,7 +3,8 @@
 1. **generate**: a generator (default the graph GA) proposes molecules under the ZIB objective
    (:func:`~aiida_znadditive.ml.generators.objectives.zib_objectives`: the ``mechanisms`` screener's score, each
    published additive mechanism judged on the species at pH 4.5, with the shipped GFN2-level ``gnn`` model's
-   calibrated Zn2+ exchange free energy and LUMO) within a budget of scorer calls; every scored molecule goes to ``OUT/generated.csv`` with its provenance in ``OUT/generated.json``;
+   calibrated Zn2+ exchange free energy and LUMO) within a budget of scorer calls; every scored molecule goes to
+   ``OUT/generated.csv`` with its provenance in ``OUT/generated.json``;
 2. **record**: those molecules enter the meta-database in ``OUT/molecules`` as the source ``generated:<generator>``
    (importer ``generated``), like molecules of any other source;
 3. **promote**: the ``promote`` best molecules with a fitness above 0 become candidate nodes (calcfunction
