@@ -82,7 +82,33 @@ class TimedObjectives:
             scorer.screen = timed
 
 
-def run_one(name: str, budget: int, seed: int, checkpoint: str | None, settings: dict) -> dict:
+def cation_share(smiles: list[str], ph: float = 4.5) -> float:
+    """The share of ``smiles`` whose species at ``ph`` is a cation (an ammonium that binds no Zn2+)."""
+    from aiida_znadditive.structures.speciation import SpeciationError, speciate
+
+    charges = []
+    for text in smiles:
+        try:
+            charges.append(speciate(text, ph).charge)
+        except SpeciationError:
+            continue
+    return sum(charge > 0 for charge in charges) / max(len(charges), 1)
+
+
+def known_additive_fitness(checkpoint: str | None) -> dict[str, float]:
+    """The ZIB fitness of each known additive of data/benchmarks/known_additives.csv."""
+    import csv
+
+    from aiida_znadditive.ml.generators.base import ScorerBudget
+
+    path = Path(__file__).resolve().parents[1] / 'data' / 'benchmarks' / 'known_additives.csv'
+    with path.open(newline='') as handle:
+        known = {row['name']: row['smiles'] for row in csv.DictReader(handle)}
+    scored = ScorerBudget(zib_objectives(checkpoint), budget=len(known)).score(list(known.values()))
+    return {name: (record.fitness or 0.0) if record else 0.0 for name, record in zip(known, scored, strict=True)}
+
+
+def run_one(name: str, budget: int, seed: int, checkpoint: str | None, settings: dict, *, known=None) -> dict:
     timed = TimedObjectives(zib_objectives(checkpoint))
     generator = load_generator(name, **settings.get(name, {}))
     started = time.perf_counter()
@@ -90,6 +116,9 @@ def run_one(name: str, budget: int, seed: int, checkpoint: str | None, settings:
     wall = time.perf_counter() - started
     fitness = [molecule.fitness for molecule in result.molecules]
     calls = len(fitness)
+    generated = sorted((f for f in fitness if f is not None), reverse=True)
+    # Where each known additive would rank among this run's molecules (1: above all of them).
+    known_ranks = {k: 1 + sum(f > value for f in generated) for k, value in (known or {}).items()}
     return {
         'generator': name,
         'version': result.version,
@@ -103,6 +132,8 @@ def run_one(name: str, budget: int, seed: int, checkpoint: str | None, settings:
         'scorer_seconds': timed.seconds,
         'molecules_per_second': calls / wall if wall > 0 else float('nan'),
         'best': [(m.smiles, m.fitness) for m in result.best(TOP)],
+        'top100_cation_share': cation_share([m.smiles for m in result.best(100)]),
+        'known_ranks': known_ranks,
         '_result': result,
     }
 
@@ -197,19 +228,22 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     print(f'objective: ZIB, gnn checkpoint {checkpoint or "none (rules score only)"}; results in {out}', flush=True)
 
+    known = known_additive_fitness(checkpoint)
     runs = []
     total = len(names) * len(budgets) * len(seeds)
     for name in names:
         for budget in budgets:
             for seed in seeds:
-                run = run_one(name, budget, seed, checkpoint, settings)
+                run = run_one(name, budget, seed, checkpoint, settings, known=known)
                 run.pop('_result').write_csv(out / f'{name}_{budget}_{seed}.csv')
                 runs.append(run)
                 print(
                     f'[{len(runs)}/{total}] {name:<9} budget {budget:>6} seed {seed}: top-10 {run["top10_mean"]:.3f}, '
                     f'top-1 {run["top1"]:.3f}, {run["calls"]} calls in {run["seconds"]:.0f} s '
                     f'({run["molecules_per_second"]:.0f} mol/s, scorer {run["scorer_seconds"]:.0f} s); '
-                    f'{run["stop_reason"]}',
+                    f'{run["stop_reason"]}; cations in the top 100 {run["top100_cation_share"]:.0%}; known additives '
+                    f'rank (median of {len(known)}) {statistics.median(run["known_ranks"].values()):.0f}, best '
+                    + ', '.join(f'{k} {r}' for k, r in sorted(run['known_ranks'].items(), key=lambda x: x[1])[:5]),
                     flush=True,
                 )
 
