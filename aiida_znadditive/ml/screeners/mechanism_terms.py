@@ -175,11 +175,22 @@ def describe(mol: Chem.Mol, added: Chem.Mol | None = None) -> SpeciesDescriptors
         motif_value=motif_value,
         chain=longest_alkyl_chain(mol),
         quaternary=mol.HasSubstructMatch(_QUATERNARY),
-        # Of the neutral molecule (ESOL was fitted to neutral molecules), one log unit more for an ion: a salt
-        # dissolves better than its neutral parent, but a lipophilic ion stays poorly soluble.
-        esol_logs=esol(added if added is not None else mol) + (1.0 if Chem.GetFormalCharge(mol) else 0.0),
+        esol_logs=_log_solubility(mol, added),
         sa_score=float(sa_score(added if added is not None else mol)),
     )
+
+
+def _log_solubility(mol: Chem.Mol, added: Chem.Mol | None) -> float:
+    """ESOL of the neutral molecule as added (ESOL was fitted to neutral molecules), one log unit more for an ion (a
+    salt dissolves better than its neutral parent, but a lipophilic ion stays poorly soluble). A permanent ion (one
+    that stays charged when neutralised: quaternary ammonium) is outside ESOL's domain; its salts dissolve at least to
+    the millimolar levels they are used at (cetyltrimethylammonium bromide about 0.1 M, tetrabutylammonium salts
+    above 1 M), so its log S is taken as at least -2."""
+    neutral = added if added is not None else mol
+    value = esol(neutral) + (1.0 if Chem.GetFormalCharge(mol) else 0.0)
+    if Chem.GetFormalCharge(neutral) != 0:
+        value = max(value, -2.0)
+    return value
 
 
 def _chelating(mol: Chem.Mol, donors: list[int]) -> bool:
