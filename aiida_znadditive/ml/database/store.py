@@ -9,7 +9,7 @@ Layout of a database folder::
 Writing streams: records are gathered ``batch_size`` at a time (the only rows in memory), turned into one Arrow
 table, and appended as a row group to the open shard. A shard is written under a hidden temporary name and renamed
 when complete, so a reader never sees half a shard and a crash leaves no partial one. One writer per folder at a
-time; any number of readers.
+time, enforced by a lock (:mod:`.lock`: a second import waits, naming the first one's pid); any number of readers.
 
 Reading goes through DuckDB over ``read_parquet`` of the healthy shards, as two views:
 
@@ -27,6 +27,7 @@ the other shards still answer queries.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -44,6 +45,7 @@ import pyarrow.parquet as pq
 
 from .importers import get_importer
 from .importers.base import ImportContext, SkipLog
+from .lock import WriterLock
 from .schema import (
     ALL_COLUMNS,
     ARROW_SCHEMA,
@@ -137,6 +139,24 @@ class MetaDatabase:
         #: shard file name -> why it is left out of the views
         self.problems: dict[str, str] = {}
         self._checked: dict[str, tuple[tuple, list[str] | None]] = {}
+        self._lock_depth = 0
+
+    @contextlib.contextmanager
+    def writing(self):
+        """Hold the folder's writer lock (:mod:`.lock`); re-entrant within this object."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        with WriterLock(self.directory):
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
 
     # -- writing ------------------------------------------------------------------------------------------------
 
@@ -165,13 +185,18 @@ class MetaDatabase:
         context = ImportContext(skips, StandardiseSettings.coerce(settings), limit, workers)
         started = time.perf_counter()
         shards: list[str] = []
-        try:
-            records = importer.read(None if path is None else Path(path), context, **options)
-            written = self.import_records(
-                records, batch_size=batch_size, shard_rows=shard_rows, progress=progress, label=name, shards=shards
-            )
-        finally:
-            context.close()
+        with self.writing():
+            try:
+                records = importer.read(None if path is None else Path(path), context, **options)
+                written = self.import_records(
+                    records, batch_size=batch_size, shard_rows=shard_rows, progress=progress, label=name, shards=shards
+                )
+            finally:
+                context.close()
+            return self._finish_import(name, path, skips=skips, written=written, started=started, shards=shards)
+
+    def _finish_import(self, name, path, *, skips, written, started, shards) -> ImportReport:
+        """The import's report, also recorded in the manifest (under the writer lock of ``import_source``)."""
         report = ImportReport(
             source=name,
             path=None if path is None else str(path),
@@ -205,6 +230,12 @@ class MetaDatabase:
         Rows are gathered ``batch_size`` at a time; a record without an identity or provenance column is dropped
         with a warning. When ``records`` raises, the rows gathered before are still written, then the error passes.
         """
+        with self.writing():
+            return self._import_records(
+                records, batch_size=batch_size, shard_rows=shard_rows, progress=progress, label=label, shards=shards
+            )
+
+    def _import_records(self, records, *, batch_size, shard_rows, progress, label, shards) -> int:
         self.directory.mkdir(parents=True, exist_ok=True)
         writer = _ShardWriter(self, shard_rows, shards if shards is not None else [])
         meter = _Progress(label, progress)

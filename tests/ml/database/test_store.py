@@ -194,3 +194,46 @@ def test_parallel_workers_give_the_same_rows(tmp_path):
     two.import_source('moses', limit=1500, workers=2, progress=False)
     sql = 'SELECT source_id, inchikey, smiles FROM molecules ORDER BY source_id'
     assert one.query(sql).to_pylist() == two.query(sql).to_pylist()
+
+
+def _import_qm9(directory: str, limit: int, ready, go) -> None:
+    """One writer process: import ``limit`` QM9 molecules in small shards, starting when ``go`` is set."""
+    database = MetaDatabase(directory)
+    ready.set()
+    go.wait(30)
+    database.import_source('qm9', limit=limit, batch_size=50, shard_rows=100, progress=False)
+
+
+def test_two_imports_at_once_lose_nothing(tmp_path):
+    """Two processes import into one folder at the same moment (real processes, real files): the second waits for
+    the first's writer lock instead of taking its shard numbers and deleting its temporary shards, and afterwards
+    every row of both imports is there, each exactly twice (once per import), and both imports are in the manifest."""
+    import multiprocessing
+
+    from aiida_znadditive.ml.database.lock import DatabaseBusy, WriterLock
+
+    context = multiprocessing.get_context('spawn')
+    go = context.Event()
+    ready = [context.Event(), context.Event()]
+    workers = [context.Process(target=_import_qm9, args=(str(tmp_path / 'db'), 400, ready[i], go)) for i in range(2)]
+    for worker in workers:
+        worker.start()
+    assert all(event.wait(120) for event in ready)
+    go.set()
+    for worker in workers:
+        worker.join(300)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    database = MetaDatabase(tmp_path / 'db')
+    counts = database.query(
+        'SELECT sum(n) AS rows, count(*) AS ids, max(n) AS most, min(n) AS least FROM '
+        '(SELECT source_id, count(*) AS n FROM molecules GROUP BY source_id)'
+    ).to_pylist()[0]
+    imports = database.manifest()['imports']
+    written = [entry['rows_written'] for entry in imports]
+    assert len(imports) == 2 and written[0] == written[1] > 350
+    assert counts == {'rows': sum(written), 'ids': written[0], 'most': 2, 'least': 2}
+    assert database.stats()['problems'] == {}
+    # A writer that will not wait is told who holds the folder.
+    with WriterLock(tmp_path / 'db'), pytest.raises(DatabaseBusy, match=r'another import into .* is running \(pid'):
+        with WriterLock(tmp_path / 'db', wait=False):
+            pass
