@@ -62,6 +62,19 @@ def test_energy_in_ev_and_structure_returned(calculator):
     assert 0.3 < energies[1] - energies[0] < 0.7
 
 
+def test_a_single_ion_relaxes_as_its_single_point(calculator):
+    """A halide (F-, a ligand of the calibration table) has no geometry to optimise; a relaxation of it must end as
+    its single point, with the structure returned unchanged, not as an optimiser's failure."""
+    name, code = calculator
+    if 'relax' not in load_calculator(name).tasks:
+        pytest.skip(f'{name} does not relax')
+    fluoride = orm.StructureData(ase=Atoms('F', positions=[[5.0, 5.0, 5.0]], cell=[10, 10, 10]))
+    results, node = run_task(name, code, fluoride, task='relax', charge=-1)
+    assert node.is_finished_ok, node.exit_message
+    assert math.isfinite(results['energy'].value)
+    assert results['structure'].get_ase().get_positions().tolist() == [[pytest.approx(5.0, abs=1e-6)] * 3]
+
+
 def test_frequencies_in_wavenumbers_at_a_minimum(calculator):
     """A calculator that declares `frequencies` relaxes first and returns water's 3 vibrations in cm⁻¹: the bend
     above 1000 and the stretches below 4200 (in eV they would be below 0.5, in Hartree far below 1)."""

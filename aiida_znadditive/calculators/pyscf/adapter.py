@@ -62,8 +62,12 @@ class PyscfCalculator(Calculator):
             parameters['mean_field']['solvent'] = settings['solvents'][task.solvent]
         if task.kind == 'singlepoint' and not task.forces:
             parameters['results']['forces'] = False
-        if task.kind == 'relax':
+        # A single atom (F-, Cl-, a metal ion) has no geometry: geomeTRIC fails on it, so its relaxation is its single
+        # point (get_outputs returns the input structure as the relaxed one).
+        if task.kind == 'relax' and len(structure.sites) > 1:
             parameters['optimizer'] = copy.deepcopy(settings['optimizer'])
+        elif task.kind == 'relax' and not task.forces:
+            parameters['results']['forces'] = False
         parameters = recursive_merge(parameters, overrides or {})
         builder = PyscfRestartWorkChain.get_builder()
         builder.pyscf.code = code
@@ -74,7 +78,8 @@ class PyscfCalculator(Calculator):
 
     def get_outputs(self, node, task: Task) -> dict[str, orm.Data]:
         outputs = dict(normalise_pyscf_outputs(node.outputs.parameters))
-        outputs['structure'] = node.outputs.structure if task.kind == 'relax' else node.inputs.pyscf.structure
+        relaxed = task.kind == 'relax' and 'structure' in node.outputs
+        outputs['structure'] = node.outputs.structure if relaxed else node.inputs.pyscf.structure
         if 'trajectory' in node.outputs:
             outputs['trajectory'] = node.outputs.trajectory
         return outputs
