@@ -39,14 +39,6 @@ from rdkit.Chem import rdFingerprintGenerator
 ROOT = Path(__file__).resolve().parents[1]
 KNOWN = ROOT / 'data' / 'benchmarks' / 'known_additives.csv'
 DECOYS = ROOT / 'data' / 'benchmarks' / 'decoys.csv'
-MECHANISMS = (
-    'solvation_sheath',
-    'surface_adsorption',
-    'hbond_disruption',
-    'interphase_former',
-    'ph_buffer',
-    'surfactant',
-)
 RDLogger.DisableLog('rdApp.*')
 _MORGAN = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
