@@ -278,9 +278,13 @@ def test_xtb_screener_thresholds_and_rows(monkeypatch):
     # A row of another source or version is not used: the label would be computed (here: the patched failure).
     with pytest.raises(pytest.fail.Exception):
         screener.screen(['CSC=O'], rows=[{**row, 'source_version': 'tblite-0.0.0/GFN2/other'}])
-    # The orbital window applies to neutral molecules only.
+    # The orbital window applies to neutral molecules only; no LUMO floor by default (reduction is how interphase
+    # formers work), one when asked for.
     reasons, _ = screener._judge({'zn_exchange_energy_ev': -0.5, 'lumo_ev': -9.0, 'homo_ev': -8.0, 'gap_ev': 1.0}, 0)
-    assert len(reasons) == 3
+    assert [reason.split()[0] for reason in reasons] == ['HOMO', 'HOMO-LUMO']
+    floored = XtbScreener(exchange_max=-0.2, lumo_min=-7.5)
+    reasons, _ = floored._judge({'zn_exchange_energy_ev': -0.5, 'lumo_ev': -9.0, 'homo_ev': -8.0, 'gap_ev': 1.0}, 0)
+    assert len(reasons) == 3 and 'easily reduced' in reasons[0]
     assert screener._judge({'zn_exchange_energy_ev': -0.5, 'lumo_ev': -9.0, 'homo_ev': -8.0, 'gap_ev': 1.0}, -1) == (
         [],
         0.5,
