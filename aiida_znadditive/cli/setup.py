@@ -68,6 +68,43 @@ def cmd_setup(
     daemon_workers,
 ) -> None:
     """Create (or check) a profile, its services, the computer and the codes. Running it twice changes nothing."""
+    from aiida.manage.configuration import get_config, reset_config
+
+    from ..environment.locking import ExclusiveLock
+
+    # One setup at a time per AiiDA folder: two at once created the same code twice (every command then failed with
+    # MultipleObjectsError) or raced through the storage migration of a new profile. The second one waits.
+    lock = ExclusiveLock(pathlib.Path(get_config(create=True).dirpath) / '.znadditive-setup.lock', 'setup')
+    with lock:
+        # The configuration as the previous holder left it, not as it was read before the wait.
+        reset_config()
+        _setup(
+            profile_name,
+            production,
+            storage_dir,
+            codes_file,
+            email,
+            database_host,
+            database_port,
+            broker_host,
+            broker_port,
+            daemon_workers,
+        )
+    echo.echo_report(f'Ready. Check it with: aiida-znadditive doctor -p {profile_name}')
+
+
+def _setup(
+    profile_name,
+    production,
+    storage_dir,
+    codes_file,
+    email,
+    database_host,
+    database_port,
+    broker_host,
+    broker_port,
+    daemon_workers,
+) -> None:
     from aiida import load_profile
 
     from ..environment import codes, profiles, services
@@ -102,7 +139,6 @@ def cmd_setup(
             echo.echo_success(_ensure_daemon(profile_name, daemon_workers))
     except (services.ServiceError, profiles.ProfileError, codes.CodeSetupError) as exception:
         echo.echo_critical(str(exception))
-    echo.echo_report(f'Ready. Check it with: aiida-znadditive doctor -p {profile_name}')
 
 
 def _ensure_daemon(profile_name: str, workers: int) -> str:

@@ -38,6 +38,23 @@ def test_setup_twice_changes_nothing(user_home):
     assert all('unchanged' in line for line in lines), result.stdout
 
 
+def test_two_setups_at_once_make_one_of_everything(tmp_path):
+    """Two ``setup`` processes started together on a fresh folder: the second waits for the first (a lock in the AiiDA
+    folder) instead of creating the same codes again, after which every command failed with MultipleObjectsError.
+    Both succeed, and a third finds everything there exactly once."""
+    env = {**os.environ, 'AIIDA_PATH': str(tmp_path)}
+    args = [*CLI, 'setup', '--profile-name', 'twice']
+    runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in '12']
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    created = [stdout for stdout, _ in outputs if 'created embedded profile `twice`' in stdout]
+    assert len(created) == 1
+    third = run_cli(['setup', '--profile-name', 'twice'], tmp_path)
+    assert third.returncode == 0, third.stderr
+    lines = [line for line in third.stdout.splitlines() if line.startswith('Success')]
+    assert len(lines) == 6 and all('unchanged' in line for line in lines), third.stdout
+
+
 def test_doctor_passes_after_setup(user_home):
     result = run_cli(['doctor', '-p', 'cli-test'], user_home)
     assert result.returncode == 0, result.stdout + result.stderr
