@@ -55,18 +55,7 @@ def _check_profile_name(value: str) -> str:
 @click.option('--broker-host', default='127.0.0.1', show_default=True, help='RabbitMQ host (--production).')
 @click.option('--broker-port', default=5672, show_default=True, help='RabbitMQ port (--production).')
 @click.option('--daemon-workers', default=2, show_default=True, help='Daemon workers to start (--production).')
-def cmd_setup(
-    profile_name,
-    production,
-    storage_dir,
-    codes_file,
-    email,
-    database_host,
-    database_port,
-    broker_host,
-    broker_port,
-    daemon_workers,
-) -> None:
+def cmd_setup(**options) -> None:
     """Create (or check) a profile, its services, the computer and the codes. Running it twice changes nothing."""
     from aiida.manage.configuration import get_config, reset_config
 
@@ -78,22 +67,12 @@ def cmd_setup(
     with lock:
         # The configuration as the previous holder left it, not as it was read before the wait.
         reset_config()
-        _setup(
-            profile_name,
-            production,
-            storage_dir,
-            codes_file,
-            email,
-            database_host,
-            database_port,
-            broker_host,
-            broker_port,
-            daemon_workers,
-        )
-    echo.echo_report(f'Ready. Check it with: aiida-znadditive doctor -p {profile_name}')
+        _setup(**options)
+    echo.echo_report(f'Ready. Check it with: aiida-znadditive doctor -p {options["profile_name"]}')
 
 
 def _setup(
+    *,
     profile_name,
     production,
     storage_dir,
@@ -105,6 +84,7 @@ def _setup(
     broker_port,
     daemon_workers,
 ) -> None:
+    """The work of `setup`, under its lock."""
     from aiida import load_profile
 
     from ..environment import codes, profiles, services
