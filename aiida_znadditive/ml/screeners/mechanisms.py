@@ -38,6 +38,7 @@ from ...structures.ligands import main_fragment
 from ...structures.speciation import DEFAULT_PH, SpeciationError, check_ph, site_pkas, speciate
 from . import mechanism_terms as terms
 from .base import Screener, ScreenerError, Screening
+from .rules import REDOX_ALERTS
 
 MECHANISMS_VERSION = '1'
 
@@ -55,7 +56,8 @@ DEFAULTS: dict = {
     'min_heavy_atoms': 2,
     'max_heavy_atoms': 40,
 }
-_OXIDANT = Chem.MolFromSmarts('[OX2,OX1-][OX2,OX1-]')
+# The rules screener's peroxide alert: the one redox group that fails a molecule here (zinc reduces it on contact).
+_OXIDANT = Chem.MolFromSmarts(next(smarts for name, smarts, _ in REDOX_ALERTS if name == 'peroxide'))
 _DG = 'zn_exchange_free_energy_calibrated_ev'
 _LUMO = 'lumo_ev'
 
