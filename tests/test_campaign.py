@@ -11,11 +11,11 @@ from aiida import orm
 from click.testing import CliRunner
 from rdkit import Chem
 
-from aiida_znadditive.campaign import CampaignSettings, plot_campaign, run_campaign
 from aiida_znadditive.cli import cmd_root
 from aiida_znadditive.ml.database.store import MetaDatabase
 from aiida_znadditive.ml.generators import GeneratorError
-from aiida_znadditive.ml.promote import GROUP_PREFIX, candidate_smiles
+from aiida_znadditive.orchestration.campaign import CampaignSettings, plot_campaign, run_campaign
+from aiida_znadditive.orchestration.promotion import GROUP_PREFIX, candidate_smiles
 
 SEEDS = ['OCCO', 'OCC(O)CO', 'CC(=O)O', 'CS(C)=O', 'NCC(=O)O', 'OC(=O)CC(O)(CC(=O)O)C(=O)O', 'CCOC(=O)C', 'C1COCCO1']
 

@@ -24,6 +24,8 @@ import yaml
 from aiida import orm
 from aiida.engine import ProcessBuilder
 
+from ..protocols import recursive_merge
+
 ENTRY_POINT_GROUP = 'znadditive.calculators'
 TASKS = ('singlepoint', 'relax', 'frequencies', 'md')
 PROTOCOLS = ('fast', 'moderate', 'precise')
@@ -172,17 +174,6 @@ class Calculator(abc.ABC):
     @abc.abstractmethod
     def get_outputs(self, node: orm.ProcessNode, task: Task) -> dict[str, orm.Data]:
         """Return the normalised outputs of a finished engine process (see the module docstring)."""
-
-
-def recursive_merge(base: dict, update: dict) -> dict:
-    merged = dict(base)
-    for key, value in (update or {}).items():
-        merged[key] = (
-            recursive_merge(merged[key], value)
-            if isinstance(value, dict) and isinstance(merged.get(key), dict)
-            else value
-        )
-    return merged
 
 
 def calculator_names() -> list[str]:

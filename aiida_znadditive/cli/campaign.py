@@ -56,8 +56,8 @@ def cmd_campaign(
     """Generate additives on the ZIB objective, record them in the meta-database, promote the best to candidate
     nodes and run ZnComplexationWorkChain for the top-k; print the funnel and write OUT/campaign.png."""
     profile = load_profile_or_fail(profile_name)
-    from ..campaign import CampaignSettings, plot_campaign, run_campaign
     from ..ml.generators import GeneratorError
+    from ..orchestration.campaign import CampaignSettings, plot_campaign, run_campaign
 
     codes = [load_code_or_fail(code, profile) for code in (prerank_code, dft_code)]
     settings = CampaignSettings(

@@ -16,7 +16,7 @@ def cmd_demo(profile_name, code_label) -> None:
     profile = load_profile_or_fail(profile_name)
     from ase.units import Hartree
 
-    from ..demo import run_demo
+    from ..orchestration.demo import run_demo
 
     code = load_code_or_fail(code_label, profile)
     echo.echo_report(f'Profile `{profile.name}`: running PySCF on [Zn(H2O)6]2+ (B3LYP-D3BJ/def2-SVP, energy + forces)')

@@ -6,6 +6,35 @@ from importlib import resources
 
 import yaml
 
+#: Sections whose keys belong to someone else (a calculator's settings, the scheduler's options): overrides may add keys
+#: there, which the calculator or the scheduler then checks.
+OPEN_SECTIONS = frozenset({'settings', 'options'})
+
+
+def recursive_merge(base: dict, update: dict) -> dict:
+    """``base`` updated with ``update``, nested dictionaries merged key by key (neither argument is changed)."""
+    merged = dict(base)
+    for key, value in (update or {}).items():
+        merged[key] = (
+            recursive_merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
+    return merged
+
+
+def unknown_keys(base: dict, update: dict, path: str = '') -> list[str]:
+    """The keys of ``update`` that ``base`` does not have, as dotted paths (``dft.task``); keys inside an open section
+    (:data:`OPEN_SECTIONS`) or under a value that is not a dictionary in ``base`` (a None to be replaced) are free."""
+    unknown = []
+    for key, value in (update or {}).items():
+        where = f'{path}{key}'
+        if key not in base:
+            unknown.append(where)
+        elif key not in OPEN_SECTIONS and isinstance(value, dict) and isinstance(base[key], dict):
+            unknown.extend(unknown_keys(base[key], value, f'{where}.'))
+    return unknown
+
 
 def load_protocol_file(name: str) -> dict:
     """The content of the WorkChain protocol file ``<name>.yaml``."""
@@ -15,14 +44,16 @@ def load_protocol_file(name: str) -> dict:
 def resolve_protocol(name: str, protocol: str | None = None, overrides: dict | None = None) -> tuple[str, dict]:
     """The protocol's name and settings: ``default_inputs``, updated with the protocol's differences and ``overrides``.
 
-    :raises ValueError: for an unknown protocol, naming the known ones.
+    :raises ValueError: for an unknown protocol, naming the known ones, or an override key the protocol does not
+        have (a typo would otherwise be merged and ignored), naming it.
     """
-    from ..calculators.base import recursive_merge
-
     content = load_protocol_file(name)
     protocol = protocol or content['default_protocol']
     if protocol not in content['protocols']:
         raise ValueError(f'Unknown protocol `{protocol}`; choose from {", ".join(content["protocols"])}.')
     settings = recursive_merge(content['default_inputs'], content['protocols'][protocol])
     settings.pop('description', None)
+    unknown = unknown_keys(settings, overrides or {})
+    if unknown:
+        raise ValueError(f'Unknown override key(s) for the `{name}` protocol: {", ".join(unknown)}.')
     return protocol, recursive_merge(settings, overrides or {})

@@ -22,6 +22,7 @@ from rdkit import Chem
 
 from ..analysis.adsorption import adsorption_energies, compare_with_water, plot_adsorption, zn_lattice
 from ..calculators.base import Task, load_calculator
+from ..exit_codes import declare
 from ..protocols import resolve_protocol
 from ..structures.zinc_slab import build_adsorption_configurations, build_zn_bulk, build_zn_slab
 from .calculator import CalculatorWorkChain, calculator_inputs
@@ -102,13 +103,17 @@ class SlabAdsorptionWorkChain(WorkChain):
             spec.output(f'{molecule}.prerank', valid_type=orm.Dict, required=False, help='Every one at the pre-rank.')
         spec.output('comparison', valid_type=orm.Dict, required=False, help='E_ads(additive) - E_ads(water).')
         spec.output('figure', valid_type=orm.SinglefileData, required=False, help='E_ads per configuration (PNG).')
-        spec.exit_code(210, 'ERROR_INVALID_MOLECULE', message='The molecule cannot be used: {message}')
-        spec.exit_code(211, 'ERROR_UNSUPPORTED_ELEMENTS', message='{message}')
-        spec.exit_code(212, 'ERROR_MOLECULE_TOO_LARGE', message='The molecule does not fit the slab: {message}')
-        spec.exit_code(214, 'ERROR_INVALID_SETTINGS', message='{message}')
-        spec.exit_code(401, 'ERROR_BULK_FAILED', message='The Zn bulk relaxation failed: {message}')
-        spec.exit_code(402, 'ERROR_REFERENCE_FAILED', message='The {reference} reference calculation failed: {message}')
-        spec.exit_code(403, 'ERROR_NO_CONFIGURATION', message='No configuration of {molecule} survived: {message}')
+        declare(
+            spec,
+            'ERROR_INVALID_SMILES',
+            'ERROR_INVALID_MOLECULE',
+            'ERROR_UNSUPPORTED_ELEMENTS',
+            'ERROR_MOLECULE_TOO_LARGE',
+            'ERROR_INVALID_SETTINGS',
+            'ERROR_BULK_FAILED',
+            'ERROR_REFERENCE_FAILED',
+            'ERROR_NO_CONFIGURATION',
+        )
 
     @classmethod
     def get_builder_from_protocol(
@@ -167,7 +172,7 @@ class SlabAdsorptionWorkChain(WorkChain):
             for name, smiles in self.ctx.molecules.items():
                 mol = Chem.MolFromSmiles(smiles)
                 if mol is None:
-                    return self.exit_codes.ERROR_INVALID_MOLECULE.format(message=f'`{smiles}` is not a valid SMILES.')
+                    return self.exit_codes.ERROR_INVALID_SMILES.format(message=f'`{smiles}` is not a valid SMILES.')
                 elements = {'Zn', 'H'} | {atom.GetSymbol() for atom in mol.GetAtoms()}
                 missing = ', '.join(sorted(elements - covered))
                 if missing:

@@ -11,6 +11,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
 from ..calculators.base import PROTOCOLS, TASKS, CalculatorError, Task, load_calculator
+from ..exit_codes import declare
 
 #: CalculatorError.reason -> exit code label
 REASONS = {
@@ -68,15 +69,18 @@ class CalculatorWorkChain(WorkChain):
         spec.output(
             'remote_folder', valid_type=orm.RemoteData, required=False, help='Folder of the last run, to continue from.'
         )
-        spec.exit_code(201, 'ERROR_UNKNOWN_CALCULATOR', message='{message}')
-        spec.exit_code(202, 'ERROR_UNSUPPORTED_TASK', message='{message}')
-        spec.exit_code(203, 'ERROR_UNSUPPORTED_ELEMENTS', message='{message}')
-        spec.exit_code(204, 'ERROR_INVALID_SPIN', message='{message}')
-        spec.exit_code(205, 'ERROR_INVALID_CHARGE', message='{message}')
-        spec.exit_code(206, 'ERROR_UNSUPPORTED_SOLVENT', message='{message}')
-        spec.exit_code(207, 'ERROR_UNKNOWN_PROTOCOL', message='{message}')
-        spec.exit_code(208, 'ERROR_UNSUPPORTED_RESTART', message='{message}')
-        spec.exit_code(300, 'ERROR_CALCULATION_FAILED', message='The {engine} process failed: {message}')
+        declare(
+            spec,
+            'ERROR_UNKNOWN_CALCULATOR',
+            'ERROR_UNSUPPORTED_TASK',
+            'ERROR_UNSUPPORTED_ELEMENTS',
+            'ERROR_INVALID_SPIN',
+            'ERROR_INVALID_CHARGE',
+            'ERROR_UNSUPPORTED_SOLVENT',
+            'ERROR_UNKNOWN_PROTOCOL',
+            'ERROR_UNSUPPORTED_RESTART',
+            'ERROR_CALCULATION_FAILED',
+        )
 
     @property
     def task(self) -> Task:

@@ -30,6 +30,7 @@ from ..analysis.speciation import (
     speciate_additive,
 )
 from ..calculators.base import CalculatorError, Task, load_calculator
+from ..exit_codes import declare
 from ..protocols import load_protocol_file as protocol_file
 from ..protocols import resolve_protocol
 from ..structures.candidates import build_complexation_candidates, build_water, prepare_ligand
@@ -176,27 +177,26 @@ class ZnComplexationWorkChain(FreeEnergySteps, WorkChain):
         )
         spec.output('dft_ranking', valid_type=orm.Dict, help='The relaxed modes ranked at the DFT level (gas).')
         define_free_energy_outputs(spec)
-        spec.exit_code(210, 'ERROR_INVALID_SMILES', message='{message}')
-        spec.exit_code(211, 'ERROR_UNSUPPORTED_ELEMENTS', message='{message}')
-        spec.exit_code(212, 'ERROR_RADICAL', message='{message}')
-        spec.exit_code(213, 'ERROR_IMPOSSIBLE_CHARGE', message='{message}')
-        spec.exit_code(214, 'ERROR_NO_DONOR', message='{message}')
-        spec.exit_code(215, 'ERROR_TOO_LARGE', message='{message}')
-        spec.exit_code(216, 'ERROR_EMBEDDING_FAILED', message='{message}')
-        spec.exit_code(217, 'ERROR_NO_BINDING_MODE', message='No binding mode could be placed: {message}')
-        spec.exit_code(218, 'ERROR_CALCULATOR_CANNOT', message='{message}')
-        spec.exit_code(219, 'ERROR_SPECIATION_FAILED', message='The species at the pH is unknown: {message}')
-        spec.exit_code(220, 'ERROR_NO_SPECIES', message='{message}')
-        spec.exit_code(221, 'ERROR_SPECIES_CHARGE', message='{message}')
-        spec.exit_code(301, 'ERROR_PRERANK_FAILED', message='Every binding mode failed at the cheap level.')
-        spec.exit_code(302, 'ERROR_LIGAND_FAILED', message='The free ligand calculation failed ({stage}).')
-        spec.exit_code(303, 'ERROR_REFERENCE_FAILED', message='The reference {species} failed ({stage}).')
-        spec.exit_code(304, 'ERROR_DFT_FAILED', message='Every selected binding mode failed at the DFT level.')
-        spec.exit_code(305, 'ERROR_SOLVATED_FAILED', message='A solvated single point failed: {label}.')
-        spec.exit_code(
-            306,
+        declare(
+            spec,
+            'ERROR_INVALID_SMILES',
+            'ERROR_UNSUPPORTED_ELEMENTS',
+            'ERROR_RADICAL',
+            'ERROR_IMPOSSIBLE_CHARGE',
+            'ERROR_NO_DONOR',
+            'ERROR_TOO_LARGE',
+            'ERROR_EMBEDDING_FAILED',
+            'ERROR_NO_BINDING_MODE',
+            'ERROR_CALCULATOR_CANNOT',
+            'ERROR_SPECIATION_FAILED',
+            'ERROR_NO_SPECIES',
+            'ERROR_SPECIES_CHARGE',
+            'ERROR_PRERANK_FAILED',
+            'ERROR_LIGAND_FAILED',
+            'ERROR_REFERENCE_FAILED',
+            'ERROR_DFT_FAILED',
+            'ERROR_SOLVATED_FAILED',
             'ERROR_QUALITY_FAILED',
-            message='Every {what} changed on relaxation ({stage}), e.g. {problem}: no binding mode to report.',
         )
 
     @classmethod
@@ -335,7 +335,7 @@ class ZnComplexationWorkChain(FreeEnergySteps, WorkChain):
             label = f'{prefix}_{species}'
             node = self.ctx[label]
             if not node.is_finished_ok:
-                return self.exit_codes.ERROR_REFERENCE_FAILED.format(species=species, stage=stage)
+                return self.exit_codes.ERROR_REFERENCE_FAILED.format(reference=species, message=stage)
             if 'znadditive_reference' not in node.base.extras:
                 tag_reference(node, self.ctx.reference_keys[label])
         return None
@@ -401,7 +401,7 @@ class ZnComplexationWorkChain(FreeEnergySteps, WorkChain):
         ligands = {key: self.ctx[f'prerank_{key}'] for key in self.ctx.ligand_conformers}
         ligands = {key: node for key, node in ligands.items() if node.is_finished_ok}
         if not ligands:
-            return self.exit_codes.ERROR_LIGAND_FAILED.format(stage='cheap relax of every conformer')
+            return self.exit_codes.ERROR_LIGAND_FAILED.format(message='cheap relax of every conformer')
         energies = {}
         for key in self.ctx.modes:
             node = self.ctx[f'prerank_{key}']
@@ -457,7 +457,7 @@ class ZnComplexationWorkChain(FreeEnergySteps, WorkChain):
         if (exit_code := self._check_references('dft', 'DFT relax')) is not None:
             return exit_code
         if not self.ctx.dft_ligand.is_finished_ok:
-            return self.exit_codes.ERROR_LIGAND_FAILED.format(stage='DFT relax')
+            return self.exit_codes.ERROR_LIGAND_FAILED.format(message='DFT relax')
         relaxed = [key for key in self.ctx.selected if self.ctx[f'dft_{key}'].is_finished_ok]
         for key in set(self.ctx.selected) - set(relaxed):
             self.report(f'binding mode {self.ctx.modes[key]["label"]} failed at the DFT level: dropped')
@@ -496,7 +496,7 @@ class ZnComplexationWorkChain(FreeEnergySteps, WorkChain):
             return exit_code
         for label in ['solvated_ligand'] + [f'solvated_{key}' for key in self.ctx.relaxed]:
             if not self.ctx[label].is_finished_ok:
-                return self.exit_codes.ERROR_SOLVATED_FAILED.format(label=label)
+                return self.exit_codes.ERROR_SOLVATED_FAILED.format(message=label)
         return None
 
     # -- results ---------------------------------------------------------------------------------------------------

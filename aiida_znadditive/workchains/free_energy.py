@@ -14,6 +14,7 @@ from aiida import orm
 
 from ..analysis.calibration import shipped_calibration
 from ..analysis.free_energy import calibrate_exchange_free_energy, exchange_free_energy, thermal_correction
+from ..exit_codes import declare
 from .references import tag_reference
 
 REFERENCES = {'hexaaqua': 2, 'water': 0}  # species -> charge
@@ -67,10 +68,9 @@ def define_free_energy_outputs(spec) -> None:
         required=False,
         help='Quasi-RRHO thermal corrections (ZPE, H, S, G) of the species: complex, ligand, hexaaqua, water.',
     )
-    spec.exit_code(
-        307,
+    declare(
+        spec,
         'ERROR_FREE_ENERGY_FAILED',
-        message='No exchange free energy (the exchange energies are out): {message}',
     )
 
 

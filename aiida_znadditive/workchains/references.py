@@ -14,7 +14,8 @@ import json
 
 from aiida import orm
 
-from ..calculators.base import load_calculator, recursive_merge
+from ..calculators.base import load_calculator
+from ..protocols import recursive_merge
 
 EXTRA = 'znadditive_reference'
 

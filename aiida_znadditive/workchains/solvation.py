@@ -19,15 +19,16 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, calcfunction, while_
 
 from ..analysis.solvation import analyse_solvation_shell, plot_solvation_shell
-from ..calculators.base import CalculatorError, Task, load_calculator, recursive_merge
+from ..calculators.base import CalculatorError, Task, load_calculator
 from ..calculators.cp2k.trajectory import join_trajectories
-from ..protocols import resolve_protocol
+from ..exit_codes import declare
+from ..protocols import recursive_merge, resolve_protocol
 from ..structures.electrolyte import build_solvation_box
 from .calculator import CalculatorWorkChain, calculator_inputs
 
 STARTS = ('hydrated', 'bound')
 #: build_solvation_box exit status -> our exit code
-BOX_ERRORS = {300: 'ERROR_PACKING_FAILED', 301: 'ERROR_INVALID_ADDITIVE', 302: 'ERROR_INVALID_SETTINGS'}
+BOX_ERRORS = {300: 'ERROR_PACKING_FAILED', 301: 'ERROR_INVALID_MOLECULE', 302: 'ERROR_INVALID_SETTINGS'}
 
 
 def validate_settings(value: orm.Dict, _) -> str | None:
@@ -84,13 +85,16 @@ class SolvationShellWorkChain(WorkChain):
         spec.output('results', valid_type=orm.Dict, required=False, help='Peaks, CNs, shell fractions, residence.')
         spec.output('md_statistics', valid_type=orm.Dict, required=False, help='Temperature and energy averages.')
         spec.output('figure', valid_type=orm.SinglefileData, required=False, help='RDF and CN plot (PNG).')
-        spec.exit_code(210, 'ERROR_INVALID_ADDITIVE', message='The additive cannot be used: {message}')
-        spec.exit_code(211, 'ERROR_UNSUPPORTED_ELEMENTS', message='{message}')
-        spec.exit_code(212, 'ERROR_PACKING_FAILED', message='packmol could not build the box: {message}')
-        spec.exit_code(213, 'ERROR_BOX_TOO_SMALL', message='{message}')
-        spec.exit_code(214, 'ERROR_INVALID_SETTINGS', message='{message}')
-        spec.exit_code(400, 'ERROR_SEGMENT_FAILED', message='MD segment {index} failed: {message}')
-        spec.exit_code(410, 'ERROR_ANALYSIS_FAILED', message='The analysis failed: {message}')
+        declare(
+            spec,
+            'ERROR_INVALID_MOLECULE',
+            'ERROR_UNSUPPORTED_ELEMENTS',
+            'ERROR_PACKING_FAILED',
+            'ERROR_BOX_TOO_SMALL',
+            'ERROR_INVALID_SETTINGS',
+            'ERROR_SEGMENT_FAILED',
+            'ERROR_ANALYSIS_FAILED',
+        )
 
     @classmethod
     def get_builder_from_protocol(

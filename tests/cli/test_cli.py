@@ -104,7 +104,8 @@ def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
     result = run_cli(args, user_home)
     assert result.returncode == 0, result.stderr
     output = result.stdout + result.stderr
-    assert "C1CC: exit 210: Additive 'C1CC'" in output  # found by the speciation, the first step
+    # found by the speciation, the first step
+    assert "C1CC: exit 210: The SMILES cannot be read: Additive 'C1CC'" in output
     table = output.split('binding mode / status')[1].splitlines()
     water_row = next(line for line in table if line.startswith('O '))
     assert float(water_row.split()[2]) == pytest.approx(0.0, abs=0.05)  # ΔE of water for water
@@ -115,7 +116,7 @@ def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
     ('args', 'message'),
     [
         (['C1CC'], 'C1CC: exit 210'),
-        (['CCCCCCCCCCCC', '--supercell', '2', '2', '--experimental-lattice'], 'exit 212'),
+        (['CCCCCCCCCCCC', '--supercell', '2', '2', '--experimental-lattice'], 'exit 230'),
         (['--bulk', '999999'], 'No node with PK 999999'),
     ],
 )

@@ -16,7 +16,8 @@ from importlib.metadata import entry_points
 import pytest
 from aiida import orm
 
-from aiida_znadditive.ml.promote import (
+from aiida_znadditive.ml.screeners.base import GROUP, Screener, ScreenerError, Screening, load_screener, screener_names
+from aiida_znadditive.orchestration.promotion import (
     EXTRA_COMPLEXATION,
     GROUP_PREFIX,
     PromotionError,
@@ -30,7 +31,6 @@ from aiida_znadditive.ml.promote import (
     submit_top_k,
     top_k,
 )
-from aiida_znadditive.ml.screeners.base import GROUP, Screener, ScreenerError, Screening, load_screener, screener_names
 
 BROKEN = 'C1CC(N'  # unclosed ring and branch: no screener can read it
 # A diacid (a dianion at pH 4.5) and a lipophilic alcohol (logP above the rules' ceiling) among ordinary additives.

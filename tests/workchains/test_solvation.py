@@ -25,7 +25,7 @@ TINY = {
 
 
 def builder_for(code, additive=None, overrides=None, **kwargs):
-    from aiida_znadditive.calculators.base import recursive_merge
+    from aiida_znadditive.protocols import recursive_merge
 
     return SolvationShellWorkChain.get_builder_from_protocol(
         code, additive, protocol='fast', overrides=recursive_merge(TINY, overrides or {}), **kwargs
@@ -89,20 +89,20 @@ def test_tiny_box_in_three_segments(cp2k_code):
 
 
 @pytest.mark.parametrize(
-    ('additive', 'overrides', 'exit_status'),
+    ('additive', 'overrides', 'exit_code'),
     [
-        (None, {'analysis': {'r_max': 6.0}}, 213),  # an 8 Å box cannot hold a 6 Å RDF
-        ('C1CC', {}, 210),  # invalid SMILES
-        ('CCCCCCCCCC(=O)O', {'box': {'n_additives': 6}}, 212),  # six decanoic acids do not fit in 8 Å
+        (None, {'analysis': {'r_max': 6.0}}, 'ERROR_BOX_TOO_SMALL'),  # an 8 Å box cannot hold a 6 Å RDF
+        ('C1CC', {}, 'ERROR_INVALID_MOLECULE'),  # invalid SMILES
+        ('CCCCCCCCCC(=O)O', {'box': {'n_additives': 6}}, 'ERROR_PACKING_FAILED'),  # six decanoic acids do not fit
         (
             'O=[Se]=O',
             {'box': {'allowed_elements': ['O', 'Se'], 'n_waters': 16}, 'calculator': {'settings': {'method': 'dft'}}},
-            211,
+            'ERROR_UNSUPPORTED_ELEMENTS',
         ),  # Se: no DZVP-MOLOPT-SR/GTH in the DFT protocol
     ],
 )
-def test_bad_input_ends_before_md(cp2k_code, additive, overrides, exit_status):
+def test_bad_input_ends_before_md(cp2k_code, additive, overrides, exit_code):
     _, node = run_get_node(builder_for(cp2k_code, additive, overrides))
-    assert node.exit_status == exit_status, node.exit_message
+    assert node.exit_status == SolvationShellWorkChain.exit_codes[exit_code].status, node.exit_message
     assert node.exit_message
     assert not [child for child in node.called if child.process_label == 'CalculatorWorkChain']

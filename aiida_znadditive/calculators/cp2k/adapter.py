@@ -12,7 +12,8 @@ from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 from ase.units import Bohr, Hartree
 
-from ..base import Calculator, Task, merge_options, recursive_merge, site_symbols
+from ...protocols import recursive_merge
+from ..base import Calculator, Task, merge_options, site_symbols
 from .restart import PARENT, WAVEFUNCTION, Cp2kRestartWorkChain
 from .trajectory import ENERGY_FILE
 

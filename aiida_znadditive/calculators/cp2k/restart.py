@@ -16,6 +16,7 @@ from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 from aiida.plugins import CalculationFactory
 
+from ...exit_codes import declare
 from .trajectory import RESTART_FILE, join_md_runs, restart_step, unconverged_scf_steps
 
 Cp2kCalculation = CalculationFactory('cp2k')
@@ -61,9 +62,12 @@ class Cp2kRestartWorkChain(BaseRestartWorkChain):
             while_(cls.should_run_process)(cls.run_process, cls.inspect_process),
             cls.results,
         )
-        spec.exit_code(300, 'ERROR_UNRECOVERABLE_FAILURE', message='The CP2K calculation failed: {message}')
-        spec.exit_code(310, 'ERROR_SCF_NOT_CONVERGED', message='The SCF did not converge after {rescues} rescues.')
-        spec.exit_code(320, 'ERROR_CRASHED', message='CP2K crashed {retries} times in a row; last: {message}')
+        declare(
+            spec,
+            'ERROR_UNRECOVERABLE_FAILURE',
+            'ERROR_SCF_NOT_CONVERGED',
+            'ERROR_CRASHED',
+        )
 
     def setup(self):
         super().setup()
@@ -172,7 +176,9 @@ class Cp2kRestartWorkChain(BaseRestartWorkChain):
     def _rescue_scf(self, node: orm.CalcJobNode) -> ProcessHandlerReport:
         if self.ctx.scf_rescues >= MAX_SCF_RESCUES:
             self.report_error_handled(node, 'SCF rescues exhausted, aborting')
-            return ProcessHandlerReport(True, self.exit_codes.ERROR_SCF_NOT_CONVERGED.format(rescues=MAX_SCF_RESCUES))
+            return ProcessHandlerReport(
+                True, self.exit_codes.ERROR_SCF_NOT_CONVERGED.format(message=f'{MAX_SCF_RESCUES} rescues')
+            )
         self.ctx.scf_rescues += 1
         parameters = copy.deepcopy(self.ctx.inputs.parameters.get_dict())
         scf = parameters['FORCE_EVAL']['DFT'].setdefault('SCF', {})

@@ -8,7 +8,8 @@ import numpy as np
 from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 
-from ..base import Calculator, Task, merge_options, recursive_merge
+from ...protocols import recursive_merge
+from ..base import Calculator, Task, merge_options
 from .restart import PyscfRestartWorkChain
 
 

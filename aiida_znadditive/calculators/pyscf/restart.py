@@ -12,6 +12,7 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 
+from ...exit_codes import declare
 from .calculation import ZnPyscfCalculation
 
 #: SCF rescue strategies, tried in this order: damping, then a level shift on top, then the Newton solver.
@@ -38,9 +39,10 @@ class PyscfRestartWorkChain(BaseRestartWorkChain):
             while_(cls.should_run_process)(cls.run_process, cls.inspect_process),
             cls.results,
         )
-        spec.exit_code(300, 'ERROR_UNRECOVERABLE_FAILURE', message='The PySCF calculation failed: {message}')
-        spec.exit_code(
-            401, 'ERROR_SCF_NOT_CONVERGED', message='The SCF did not converge with damping, level shift or Newton.'
+        declare(
+            spec,
+            'ERROR_UNRECOVERABLE_FAILURE',
+            'ERROR_SCF_NOT_CONVERGED',
         )
 
     def setup(self):
@@ -76,7 +78,10 @@ class PyscfRestartWorkChain(BaseRestartWorkChain):
         """SCF not converged: add damping, then a level shift, then switch to the Newton solver; then give up."""
         if self.ctx.scf_strategy >= len(SCF_STRATEGIES):
             self.report_error_handled(node, 'all SCF strategies tried, aborting')
-            return ProcessHandlerReport(True, self.exit_codes.ERROR_SCF_NOT_CONVERGED)
+            return ProcessHandlerReport(
+                True,
+                self.exit_codes.ERROR_SCF_NOT_CONVERGED.format(message='damping, level shift and Newton all failed'),
+            )
         strategy = SCF_STRATEGIES[self.ctx.scf_strategy]
         self.ctx.scf_strategy += 1
         self._update_mean_field(strategy)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 
-from ..base import Calculator, Task, merge_options, recursive_merge
+from ...protocols import recursive_merge
+from ..base import Calculator, Task, merge_options
 from .calculation import XtbCalculation
 
 

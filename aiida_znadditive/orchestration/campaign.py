@@ -28,10 +28,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .ml.generators import Constraints, GeneratorError, load_generator
-from .ml.generators.base import GenerationResult
-from .ml.generators.objectives import zib_objectives
-from .ml.screeners.base import Screener
+from ..ml.generators import Constraints, GeneratorError, load_generator
+from ..ml.generators.base import GenerationResult
+from ..ml.generators.objectives import zib_objectives
+from ..ml.screeners.base import Screener
 
 CANDIDATE_GROUP = 'campaign'
 
@@ -125,7 +125,7 @@ def generate(settings: CampaignSettings, out: Path) -> tuple[GenerationResult, s
 
 def record(out: Path) -> int:
     """Step 2: the generated molecules into the meta-database ``out/molecules``; the rows written."""
-    from .ml.database.store import MetaDatabase
+    from ..ml.database.store import MetaDatabase
 
     report = MetaDatabase(out / 'molecules').import_source('generated', out / 'generated.csv', progress=False)
     return report.rows_written
@@ -133,8 +133,8 @@ def record(out: Path) -> int:
 
 def promote_best(result: GenerationResult, checkpoint_hash: str | None, settings: CampaignSettings) -> list:
     """Step 3: the ``settings.promote`` best molecules with fitness > 0 as candidate nodes (best first)."""
-    from .ml.promote import promote
-    from .ml.screeners.base import Screening
+    from ..ml.screeners.base import Screening
+    from .promotion import promote
 
     best = [molecule for molecule in result.best(settings.promote, by='fitness') if molecule.fitness > 0]
     screenings = [
@@ -154,7 +154,7 @@ def compute(
     """Step 4: ``ZnComplexationWorkChain`` for the ``settings.top_k`` best candidates the protocol accepts."""
     from aiida.engine import run_get_node
 
-    from .ml.promote import complexation_builders
+    from .promotion import complexation_builders
 
     builders, skipped = complexation_builders(
         candidates, settings.top_k, prerank_code, dft_code, protocol=settings.protocol

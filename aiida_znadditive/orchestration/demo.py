@@ -14,9 +14,9 @@ import yaml
 from aiida import orm
 from aiida.engine import run_get_node
 
-from .analysis.geometry import zn_donor_distances
-from .structures.zinc_aqua import build_zn_aqua_complex
-from .workchains.calculator import CalculatorWorkChain
+from ..analysis.geometry import zn_donor_distances
+from ..structures.zinc_aqua import build_zn_aqua_complex
+from ..workchains.calculator import CalculatorWorkChain
 
 
 @dataclass

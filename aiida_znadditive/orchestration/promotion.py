@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from aiida import orm
 from aiida.engine import calcfunction
 
-from .screeners.base import GROUP, Screener, Screening
+from ..ml.screeners.base import GROUP, Screener, Screening
 
 GROUP_PREFIX = 'znadditive/candidates/'
 # Extras of a candidate node, for queries without loading the Dict: QueryBuilder can filter and order on them.

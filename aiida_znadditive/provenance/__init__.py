@@ -1,1 +1,0 @@
-"""QueryBuilder helpers, tables and figures for papers, archive export."""
