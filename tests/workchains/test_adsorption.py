@@ -12,7 +12,7 @@ from aiida import orm
 from aiida.common.links import LinkType
 from aiida.engine import run_get_node
 
-from aiida_znadditive.calculators.base import recursive_merge
+from aiida_znadditive.protocols import recursive_merge
 from aiida_znadditive.workchains.adsorption import SlabAdsorptionWorkChain
 
 from ..regression import check_regression
@@ -23,8 +23,9 @@ SMALL = {
     'bulk': {'relax': False},
     'slab': {'supercell': [2, 2], 'layers': 3, 'vacuum': 10.0},
     'configurations': {'sites': ['ontop', 'fcc'], 'min_image_distance': 2.0},
-    # Single points at the GFN1 geometry (the protocol relaxes with DFT: minutes even for this slab).
-    'dft': {'task': 'singlepoint', 'settings': {'cutoff': 250}},
+    # The protocol's stages at a lower cutoff: DFT single points of the placed poses, a DFT relaxation of the best.
+    'prerank': {'settings': {'cutoff': 250}},
+    'dft': {'settings': {'cutoff': 250}},
     # One CP2K run at a time: each already fills the 2 cores of a CI machine.
     'max_concurrent': 1,
     'options': {'max_wallclock_seconds': 900},
@@ -65,7 +66,7 @@ def test_unknown_protocol_is_named(cp2k_code):
 
 @pytest.mark.integration
 def test_water_on_small_slab_then_reuse_of_the_bulk(cp2k_code):
-    """Bulk relaxation, GFN1 pre-rank of 4 water poses, PBE-D3 on the best; a second run reuses the bulk."""
+    """DFT single points of 4 placed water poses, a DFT relaxation of the best: O-down on top, near 2.3-2.5 Å."""
     results, node = run_get_node(builder_for(cp2k_code))
     assert node.is_finished_ok, node.exit_message
 
@@ -84,17 +85,22 @@ def test_water_on_small_slab_then_reuse_of_the_bulk(cp2k_code):
     assert len(table['rows']) == 1  # keep: 1
     best = table['rows'][0]
     assert best['status'] == 'ok'
-    # GFN1-xTB underbinds water on the frozen Zn slab: its relaxation lifts the O-down pose to ~4.3 Å, where
-    # PBE-D3 (dispersion) still binds it weakly. The protocols relax the best poses with DFT for the real distance.
-    energy = water['adsorption_energy'].value
-    # A clean-clone CI run got +0.29 eV (another GFN1 geometry): a single point there is mechanics, not physics.
-    assert abs(energy) < 1.0
-    assert energy == pytest.approx(best['energy'] - table['slab_energy'] - table['molecule_energy'], abs=1e-9)
     prerank_best = next(row for row in prerank['rows'] if row['structure'] == best['structure'])
-    assert best['shortest_zn_distances'] == prerank_best['shortest_zn_distances']  # single point: same geometry
     assert prerank_best['adsorption_energy'] == min(
         row['adsorption_energy'] for row in prerank['rows'] if row['status'] == 'ok'
     )
+    # DFT binds a water monomer through O on top of a Zn atom, its plane tilted towards the surface (flat or O-down
+    # start; Zn-O about 2.3-2.5 Å in PBE-D3 studies). The old GFN1 pre-rank sent a physisorbed, H-down water to DFT
+    # (O 3.5 Å above the surface, closest atom an H): caught here.
+    print({row['label']: row['adsorption_energy'] for row in prerank['rows']}, best)  # noqa: T201 - measuring
+    assert prerank_best['site'] == 'ontop', prerank_best
+    assert best['closest_atom'] == 'O'
+    assert 2.1 <= best['shortest_zn_distances']['O'] <= 2.7, best
+    # Weakly bound, as in the literature's PBE-D3 range (about -0.2 to -0.4 eV on converged slabs; this slab is 2x2x3
+    # at Γ and 250 Ry, so a wide band, but the sign and the order of magnitude).
+    energy = water['adsorption_energy'].value
+    assert -0.8 < energy < -0.05
+    assert energy == pytest.approx(best['energy'] - table['slab_energy'] - table['molecule_energy'], abs=1e-9)
     assert len(water['structure'].sites) == 15
     assert results['figure'].get_content(mode='rb')[:4] == b'\x89PNG'
 
@@ -125,7 +131,7 @@ def test_bulk_relaxation_is_reused(cp2k_code):
 @pytest.mark.parametrize(
     ('molecule', 'exit_code'),
     [
-        ('C1CC', 'ERROR_INVALID_MOLECULE'),
+        ('C1CC', 'ERROR_INVALID_SMILES'),
         ('[SeH2]', 'ERROR_UNSUPPORTED_ELEMENTS'),
     ],
 )
