@@ -99,3 +99,6 @@ def cmd_complexation(
             gas_text, water_text, free_text = (f'{v:+.3f}' if v is not None else '-' for v in (gas, water, free))
             energies = f'{gas_text:>10} {water_text:>12} {free_text:>8}'
             echo.echo(f'{molecule:<24} {pk or "-":>6} {energies} {wall or "-":>7}  {status}')
+    if rows and all(row[2] is None for row in rows):
+        # Every molecule failed: a script or a scheduler must see it (one failure among several is reported above).
+        echo.echo_critical(f'all {len(rows)} molecule(s) failed')

@@ -82,6 +82,13 @@ def test_water_gfn2_single_point(xtb_code):
     assert results['wall_time'] >= 0
     assert results['converged_geometry'] is None
     assert 'structure' not in node.outputs
+    # `verdi calcjob res` prints the default output node
+    from aiida.cmdline.commands.cmd_calcjob import calcjob_res
+    from click.testing import CliRunner
+
+    printed = CliRunner().invoke(calcjob_res, [str(node.pk)])
+    assert printed.exit_code == 0, printed.output
+    assert '"total_energy"' in printed.output
 
 
 def test_water_gfnff_single_point(xtb_code):

@@ -112,6 +112,14 @@ def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
     assert float(water_row.split()[4]) == pytest.approx(0.0, abs=0.05)  # and its ΔG
 
 
+def test_complexation_batch_in_which_everything_failed_exits_non_zero(user_home):
+    result = run_cli(
+        ['complexation', '-p', 'cli-test', 'C1CC', '[CH3]', '--dft', 'xtb', '--dft-code', 'xtb@localhost'], user_home
+    )
+    assert result.returncode == 1
+    assert 'all 2 molecule(s) failed' in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     ('args', 'message'),
     [

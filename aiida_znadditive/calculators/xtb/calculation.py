@@ -166,6 +166,7 @@ class XtbCalculation(CalcJob):
             help='Energies (eV), HOMO/LUMO/gap (eV), dipole moment (Debye), partial charges (e), xtb version, '
             'wall time (s) and, for a relax, whether the geometry converged.',
         )
+        spec.default_output_node = 'parameters'  # what `verdi calcjob res` prints
         spec.output(
             'structure',
             valid_type=StructureData,
