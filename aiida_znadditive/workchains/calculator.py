@@ -112,6 +112,8 @@ class CalculatorWorkChain(WorkChain):
             self.report(str(exception))
             return self.exit_codes[REASONS[exception.reason]].format(message=str(exception))
         builder.metadata.call_link_label = f'{calculator.name}_{self.task.kind}'
+        # `verdi process list -P pk label ...` tells 40 engine runs apart by their caller's label
+        builder.metadata.label = f'{self.node.label or "calculation"} ({calculator.name} {self.task.kind})'
         node = self.submit(builder)
         self.report(f'launched {node.process_label}<{node.pk}> ({calculator.name}, {self.task.kind})')
         return ToContext(calculation=node)
@@ -164,4 +166,9 @@ def calculator_inputs(
         inputs['forces'] = orm.Bool(False)
     if task.settings:
         inputs['settings'] = orm.Dict(task.settings)
+    metadata = extra.get('metadata')
+    if metadata and 'call_link_label' in metadata and 'label' not in metadata:
+        # the link label names the job in its caller (`prerank_water_ontop_flat`): also the node's label, which
+        # `verdi process list -P pk label process_label` shows
+        extra = {**extra, 'metadata': {**metadata, 'label': metadata['call_link_label']}}
     return {**inputs, **extra}

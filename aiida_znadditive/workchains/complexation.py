@@ -311,7 +311,7 @@ class ZnComplexationWorkChain(FreeEnergySteps, WorkChain):
         return calculator_inputs(self.inputs[stage].calculator.value, self.inputs[stage].code, structure, job)
 
     def _launch(self, label: str, inputs: dict) -> orm.ProcessNode:
-        return self.submit(CalculatorWorkChain, **inputs, metadata={'call_link_label': label})
+        return self.submit(CalculatorWorkChain, **inputs, metadata={'call_link_label': label, 'label': label})
 
     def _launch_references(self, stage: str, starts: dict, task: str, solvent: str | None, prefix: str) -> dict:
         """Launch the references that no earlier WorkChain computed; reuse the others (stored in ``ctx``)."""

@@ -118,7 +118,10 @@ def check_free_energy_outputs(results, exchange_energy: float) -> float:
 
 def test_references_are_computed_once(run_complexation):
     run_complexation('CO')
-    run_complexation('CCO')
+    _, node = run_complexation('CCO')
+    # Every sub-process has a label naming its job, so `verdi process list -P pk label` tells them apart.
+    workflows = [child for child in node.called_descendants if isinstance(child, orm.WorkChainNode)]
+    assert workflows and all(child.label for child in workflows), [(c.pk, c.process_label) for c in workflows]
     tagged = (
         orm.QueryBuilder()
         .append(orm.WorkflowNode, filters={f'extras.{EXTRA}': {'like': 'hexaaqua|%'}}, project=[f'extras.{EXTRA}'])
