@@ -19,8 +19,8 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, calcfunction, while_
 
 from ..analysis.solvation import analyse_solvation_shell, plot_solvation_shell
+from ..analysis.trajectory import join_trajectories
 from ..calculators.base import CalculatorError, Task, load_calculator
-from ..calculators.cp2k.trajectory import join_trajectories
 from ..exit_codes import declare
 from ..protocols import recursive_merge, resolve_protocol
 from ..structures.electrolyte import build_solvation_box

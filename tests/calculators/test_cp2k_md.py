@@ -11,8 +11,9 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
+from aiida_znadditive.analysis.trajectory import Frames, splice
 from aiida_znadditive.calculators.base import Task, load_calculator
-from aiida_znadditive.calculators.cp2k.trajectory import Frames, parse_xyz_frames, restart_step, splice
+from aiida_znadditive.calculators.cp2k.trajectory import parse_xyz_frames, restart_step
 from aiida_znadditive.structures.zinc_aqua import zn_aqua_atoms
 
 XTB_MD = {'method': 'xtb', 'md': {'timestep': 1.0, 'hydrogen_mass': 2.0141, 'trajectory_stride': 10}}
