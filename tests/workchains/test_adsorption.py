@@ -92,7 +92,7 @@ def test_water_on_small_slab_then_reuse_of_the_bulk(cp2k_code):
     # DFT binds a water monomer through O on top of a Zn atom, its plane tilted towards the surface (flat or O-down
     # start; Zn-O about 2.3-2.5 Å in PBE-D3 studies). The old GFN1 pre-rank sent a physisorbed, H-down water to DFT
     # (O 3.5 Å above the surface, closest atom an H): caught here.
-    print({row['label']: row['adsorption_energy'] for row in prerank['rows']}, best)  # noqa: T201 - measuring
+    print({row['label']: row['adsorption_energy'] for row in prerank['rows']}, best)
     assert prerank_best['site'] == 'ontop', prerank_best
     assert best['closest_atom'] == 'O'
     assert 2.1 <= best['shortest_zn_distances']['O'] <= 2.7, best
