@@ -25,7 +25,9 @@ SMALL = {
     'configurations': {'sites': ['ontop', 'fcc'], 'min_image_distance': 2.0},
     # The protocol's stages at a lower cutoff: DFT single points of the placed poses, a DFT relaxation of the best.
     'prerank': {'settings': {'cutoff': 250}},
-    'dft': {'settings': {'cutoff': 250}},
+    # A looser force threshold than the protocol's 4.5e-4 Ha/bohr: in a full relaxation here (9 BFGS steps, about a
+    # minute each on 2 cores) the Zn-O distance stayed within 2.628-2.633 Å and E_ads moved by 0.02 eV.
+    'dft': {'settings': {'cutoff': 250, 'geo_opt': {'max_force': 1.0e-3}}},
     # One CP2K run at a time: each already fills the 2 cores of a CI machine.
     'max_concurrent': 1,
     'options': {'max_wallclock_seconds': 900},
@@ -66,7 +68,7 @@ def test_unknown_protocol_is_named(cp2k_code):
 
 @pytest.mark.integration
 def test_water_on_small_slab_then_reuse_of_the_bulk(cp2k_code):
-    """DFT single points of 4 placed water poses, a DFT relaxation of the best: O-down on top, near 2.3-2.5 Å."""
+    """DFT single points of 4 placed water poses, a DFT relaxation of the best: O on top of a Zn, not H-down above."""
     results, node = run_get_node(builder_for(cp2k_code))
     assert node.is_finished_ok, node.exit_message
 
@@ -92,7 +94,6 @@ def test_water_on_small_slab_then_reuse_of_the_bulk(cp2k_code):
     # DFT binds a water monomer through O on top of a Zn atom, its plane tilted towards the surface (flat or O-down
     # start; Zn-O about 2.3-2.5 Å in PBE-D3 studies). The old GFN1 pre-rank sent a physisorbed, H-down water to DFT
     # (O 3.5 Å above the surface, closest atom an H): caught here.
-    print({row['label']: row['adsorption_energy'] for row in prerank['rows']}, best)
     assert prerank_best['site'] == 'ontop', prerank_best
     assert best['closest_atom'] == 'O'
     assert 2.1 <= best['shortest_zn_distances']['O'] <= 2.7, best
