@@ -14,6 +14,7 @@ from __future__ import annotations
 #: say something with or without the formatted details.
 EXIT_CODES: dict[str, tuple[int, str]] = {
     # -- 20x: the calculator and the task ---------------------------------------------------------------------------
+    'ERROR_INCOMPATIBLE_CODE': (200, 'The code runs another engine than the calculator: {message}'),
     'ERROR_UNKNOWN_CALCULATOR': (201, 'Unknown calculator: {message}'),
     'ERROR_UNSUPPORTED_TASK': (202, 'The calculator cannot run this task: {message}'),
     'ERROR_UNSUPPORTED_ELEMENTS': (203, 'The calculator has no parameters for some element: {message}'),

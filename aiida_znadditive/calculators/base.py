@@ -86,6 +86,20 @@ class Calculator(abc.ABC):
     solvents: ClassVar[tuple[str, ...]] = ()
     #: whether ``get_builder`` can continue from a ``parent_folder`` (MD segments)
     restarts: ClassVar[bool] = False
+    #: CalcJob entry points a code of this engine may have as its default plugin; empty: any code
+    code_plugins: ClassVar[tuple[str, ...]] = ()
+
+    def check_code(self, code: orm.AbstractCode) -> None:
+        """Raise :class:`CalculatorError` when ``code`` runs another engine (a pyscf calculator handed the xtb code
+        would otherwise fail a minute later, deep inside its CalcJob, as a failed reference)."""
+        plugin = code.default_calc_job_plugin
+        # A code without a default plugin says nothing about its engine: it is let through
+        if self.code_plugins and plugin is not None and plugin not in self.code_plugins:
+            raise CalculatorError(
+                f'Code `{code.full_label}` runs `{plugin}`; the `{self.name}` calculator needs a code for '
+                f'{" or ".join(self.code_plugins)}.',
+                'incompatible_code',
+            )
 
     @functools.cached_property
     def protocol_file(self) -> dict:

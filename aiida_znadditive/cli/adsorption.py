@@ -49,7 +49,7 @@ def cmd_adsorption(
 
     from ..workchains.adsorption import SlabAdsorptionWorkChain
 
-    code = load_code_or_fail(code_label, profile)
+    code = load_code_or_fail(code_label, profile, 'cp2k')
     if submit:
         check_submit_possible(profile)
     overrides = protocol_overrides(supercell, layers, keep, no_water, code)

@@ -59,7 +59,8 @@ def cmd_campaign(
     from ..ml.generators import GeneratorError
     from ..orchestration.campaign import CampaignSettings, plot_campaign, run_campaign
 
-    codes = [load_code_or_fail(code, profile) for code in (prerank_code, dft_code)]
+    # the campaign's WorkChains use the complexation defaults: xtb to pre-rank, PySCF for DFT
+    codes = [load_code_or_fail(prerank_code, profile, 'xtb'), load_code_or_fail(dft_code, profile, 'pyscf')]
     settings = CampaignSettings(
         generator=generator,
         budget=budget,

@@ -36,7 +36,10 @@ def cmd_complexation(
 
     from ..workchains.complexation import ZnComplexationWorkChain
 
-    codes = {label: load_code_or_fail(label, profile) for label in (prerank_code, dft_code)}
+    codes = {
+        prerank_code: load_code_or_fail(prerank_code, profile, prerank_calculator),
+        dft_code: load_code_or_fail(dft_code, profile, dft_calculator),
+    }
     if submit:
         check_submit_possible(profile)
     rows = []

@@ -18,7 +18,7 @@ def cmd_demo(profile_name, code_label) -> None:
 
     from ..orchestration.demo import run_demo
 
-    code = load_code_or_fail(code_label, profile)
+    code = load_code_or_fail(code_label, profile, 'pyscf')
     echo.echo_report(f'Profile `{profile.name}`: running PySCF on [Zn(H2O)6]2+ (B3LYP-D3BJ/def2-SVP, energy + forces)')
     try:
         result = run_demo(code)

@@ -26,16 +26,25 @@ def load_profile_or_fail(name: str | None):
         echo.echo_critical(f'{str(exception).splitlines()[0]}\nCreate a profile with: aiida-znadditive setup')
 
 
-def load_code_or_fail(label: str, profile):
-    """The code labelled ``label``, or stop with the command that sets codes up."""
+def load_code_or_fail(label: str, profile, calculator: str | None = None):
+    """The code labelled ``label``, checked against the ``calculator`` that will run it (a code of another engine
+    stops here, before anything is launched), or stop with the command that sets codes up."""
     from aiida import orm
     from aiida.cmdline.utils import echo
     from aiida.common.exceptions import NotExistent
 
+    from ..calculators.base import CalculatorError, load_calculator
+
     try:
-        return orm.load_code(label)
+        code = orm.load_code(label)
     except NotExistent:
         echo.echo_critical(f'Code `{label}` not found in profile `{profile.name}`. Fix: aiida-znadditive setup')
+    if calculator is not None:
+        try:
+            load_calculator(calculator).check_code(code)
+        except CalculatorError as error:
+            echo.echo_critical(str(error))
+    return code
 
 
 def check_submit_possible(profile) -> None:

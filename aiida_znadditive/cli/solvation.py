@@ -47,7 +47,7 @@ def cmd_solvation(
 
     from ..workchains.solvation import SolvationShellWorkChain
 
-    code = load_code_or_fail(code_label, profile)
+    code = load_code_or_fail(code_label, profile, 'cp2k')
     if submit:
         check_submit_possible(profile)
     overrides: dict = {'box': {}, 'md': {}}

@@ -23,6 +23,7 @@ REASONS = {
     'unsupported_solvent': 'ERROR_UNSUPPORTED_SOLVENT',
     'unknown_protocol': 'ERROR_UNKNOWN_PROTOCOL',
     'unsupported_restart': 'ERROR_UNSUPPORTED_RESTART',
+    'incompatible_code': 'ERROR_INCOMPATIBLE_CODE',
 }
 
 
@@ -71,6 +72,7 @@ class CalculatorWorkChain(WorkChain):
         )
         declare(
             spec,
+            'ERROR_INCOMPATIBLE_CODE',
             'ERROR_UNKNOWN_CALCULATOR',
             'ERROR_UNSUPPORTED_TASK',
             'ERROR_UNSUPPORTED_ELEMENTS',
@@ -98,6 +100,7 @@ class CalculatorWorkChain(WorkChain):
         """Check that the calculator exists and can do this task on this structure, before anything runs."""
         try:
             calculator = load_calculator(self.inputs.calculator.value)
+            calculator.check_code(self.inputs.code)
             calculator.validate(self.inputs.structure, self.task)
         except CalculatorError as exception:
             self.report(str(exception))

@@ -149,3 +149,15 @@ def test_parent_folder_only_where_the_engine_restarts(aiida_localhost):
                 adapter.check_parent_folder(folder)
             assert error.value.reason == 'unsupported_restart'
         adapter.check_parent_folder(None)
+
+
+def test_a_code_of_another_engine_is_refused_before_anything_runs(calculator, znadditive_codes):
+    """Each calculator names the CalcJob plugins its codes have; another engine's code ends with exit 200."""
+    name, _ = calculator
+    accepted = load_calculator(name).code_plugins
+    assert accepted, f'{name} accepts any code: a mistaken --dft-code would fail only inside its CalcJob'
+    other = next(code for key, code in znadditive_codes.items() if code.default_calc_job_plugin not in accepted)
+    _, node = run_task(name, other, water(0.9572))
+    assert node.exit_status == CalculatorWorkChain.exit_codes.ERROR_INCOMPATIBLE_CODE.status == 200
+    assert other.full_label in node.exit_message
+    assert not node.called

@@ -112,6 +112,15 @@ def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
     assert float(water_row.split()[4]) == pytest.approx(0.0, abs=0.05)  # and its ΔG
 
 
+def test_a_code_of_another_engine_stops_before_anything_runs(user_home):
+    result = run_cli(
+        ['complexation', '-p', 'cli-test', 'CO', '--dft', 'pyscf', '--dft-code', 'xtb@localhost'], user_home
+    )
+    assert result.returncode == 1
+    assert 'Code `xtb@localhost` runs `znadditive.xtb`; the `pyscf` calculator needs a code for' in result.stderr
+    assert 'running' not in result.stdout + result.stderr
+
+
 def test_complexation_batch_in_which_everything_failed_exits_non_zero(user_home):
     result = run_cli(
         ['complexation', '-p', 'cli-test', 'C1CC', '[CH3]', '--dft', 'xtb', '--dft-code', 'xtb@localhost'], user_home

@@ -55,6 +55,7 @@ class Cp2kCalculator(Calculator):
 
     name = 'cp2k'
     tasks = ('singlepoint', 'relax', 'md')
+    code_plugins = ('cp2k',)
     periodic = True
     restarts = True
 

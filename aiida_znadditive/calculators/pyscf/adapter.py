@@ -45,6 +45,7 @@ class PyscfCalculator(Calculator):
 
     name = 'pyscf'
     tasks = ('singlepoint', 'relax')
+    code_plugins = ('pyscf.base', 'znadditive.pyscf')
     solvents = ('water',)
 
     def get_builder(

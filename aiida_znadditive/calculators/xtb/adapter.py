@@ -25,6 +25,7 @@ class XtbCalculator(Calculator):
 
     name = 'xtb'
     tasks = ('singlepoint', 'relax', 'frequencies')
+    code_plugins = ('znadditive.xtb',)
     solvents = ('water',)
 
     def get_builder(
