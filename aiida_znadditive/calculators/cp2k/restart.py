@@ -111,6 +111,11 @@ class Cp2kRestartWorkChain(BaseRestartWorkChain):
         if wavefunction:
             scf['SCF_GUESS'] = 'RESTART'
             parameters['FORCE_EVAL']['DFT']['WFN_RESTART_FILE_NAME'] = f'{PARENT}/{wavefunction}'
+        else:
+            # A fresh guess: drop what an earlier continuation set, or CP2K would read that wavefunction again
+            parameters['FORCE_EVAL']['DFT'].pop('WFN_RESTART_FILE_NAME', None)
+            original = self.inputs.cp2k.parameters.get_dict()['FORCE_EVAL']['DFT'].get('SCF', {})
+            scf['SCF_GUESS'] = original.get('SCF_GUESS', 'ATOMIC')
         creator = folder.creator
         if self.ctx.is_md:
             done = _steps_done(creator) if creator is not None and _has_restart_file(creator) else 0
