@@ -14,7 +14,13 @@ from .root import PROFILE_OPTION, check_submit_possible, cmd_root, load_code_or_
 @cmd_root.command('adsorption')
 @PROFILE_OPTION
 @click.argument('molecule', required=False)
-@click.option('--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default='fast', show_default=True)
+@click.option(
+    '--protocol',
+    type=click.Choice(['fast', 'moderate', 'precise']),
+    default='fast',
+    show_default=True,
+    help='Protocol of adsorption.yaml (fast, moderate, precise).',
+)
 @click.option('--supercell', type=(int, int), help='In-plane supercell of the slab, e.g. 3 3.')
 @click.option('--layers', type=click.IntRange(min=2), help='Zn layers of the slab.')
 @click.option('--keep', type=click.IntRange(min=1), help='Configurations per molecule that go on to DFT.')
@@ -24,7 +30,7 @@ from .root import PROFILE_OPTION, check_submit_possible, cmd_root, load_code_or_
 )
 @click.option('--experimental-lattice', is_flag=True, help='Use the experimental Zn lattice instead of relaxing it.')
 @click.option('--bulk', 'bulk_pk', type=int, help='PK of a relaxed Zn bulk StructureData to reuse.')
-@click.option('--code', 'code_label', default='cp2k@localhost', show_default=True)
+@click.option('--code', 'code_label', default='cp2k@localhost', show_default=True, help='CP2K code (label@computer).')
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the E_ads figure here.')
 @click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here.')
 def cmd_adsorption(

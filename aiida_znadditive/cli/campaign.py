@@ -14,10 +14,16 @@ from .root import PROFILE_OPTION, cmd_root, load_code_or_fail, load_profile_or_f
 @PROFILE_OPTION
 @click.option('--generator', default='ga', show_default=True, help='Generator entry point (ga, reinvent, random).')
 @click.option('--budget', type=click.IntRange(min=0), default=300, show_default=True, help='Scorer calls.')
-@click.option('--seed', type=int, default=0, show_default=True)
+@click.option('--seed', type=int, default=0, show_default=True, help='Random seed of the generator.')
 @click.option('--promote', type=click.IntRange(min=0), default=10, show_default=True, help='Best molecules promoted.')
 @click.option('--top-k', type=click.IntRange(min=0), default=2, show_default=True, help='Candidates computed.')
-@click.option('--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default='fast', show_default=True)
+@click.option(
+    '--protocol',
+    type=click.Choice(['fast', 'moderate', 'precise']),
+    default='fast',
+    show_default=True,
+    help='Protocol of the complexation WorkChains.',
+)
 @click.option(
     '--max-heavy-atoms',
     type=click.IntRange(min=1),
@@ -34,9 +40,19 @@ from .root import PROFILE_OPTION, cmd_root, load_code_or_fail, load_profile_or_f
     help='gnn model of the objective (default: the shipped zib_xtb).',
 )
 @click.option('--label', default='campaign', show_default=True, help='Group znadditive/candidates/LABEL.')
-@click.option('--prerank-code', default='xtb@localhost', show_default=True)
-@click.option('--dft-code', default='pyscf@localhost', show_default=True)
-@click.option('--out', type=click.Path(file_okay=False, path_type=Path), default='campaign', show_default=True)
+@click.option(
+    '--prerank-code', default='xtb@localhost', show_default=True, help='xtb code for the cheap level (label@computer).'
+)
+@click.option(
+    '--dft-code', default='pyscf@localhost', show_default=True, help='PySCF code for the DFT level (label@computer).'
+)
+@click.option(
+    '--out',
+    type=click.Path(file_okay=False, path_type=Path),
+    default='campaign',
+    show_default=True,
+    help='Folder for generated.csv, its provenance JSON and campaign.png.',
+)
 def cmd_campaign(
     profile_name,
     generator,

@@ -13,11 +13,21 @@ from .root import PROFILE_OPTION, check_submit_possible, cmd_root, load_code_or_
 @cmd_root.command('complexation')
 @PROFILE_OPTION
 @click.argument('smiles', nargs=-1, required=True)
-@click.option('--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default='fast', show_default=True)
+@click.option(
+    '--protocol',
+    type=click.Choice(['fast', 'moderate', 'precise']),
+    default='fast',
+    show_default=True,
+    help='Protocol of complexation.yaml.',
+)
 @click.option('--prerank', 'prerank_calculator', default='xtb', show_default=True, help='Cheap calculator.')
-@click.option('--prerank-code', default='xtb@localhost', show_default=True)
+@click.option(
+    '--prerank-code', default='xtb@localhost', show_default=True, help='Code of the cheap calculator (label@computer).'
+)
 @click.option('--dft', 'dft_calculator', default='pyscf', show_default=True, help='DFT calculator.')
-@click.option('--dft-code', default='pyscf@localhost', show_default=True)
+@click.option(
+    '--dft-code', default='pyscf@localhost', show_default=True, help='Code of the DFT calculator (label@computer).'
+)
 @click.option(
     '--ph',
     type=click.FloatRange(0, 14),

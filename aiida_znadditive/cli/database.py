@@ -30,7 +30,13 @@ def cmd_db() -> None:
 @click.option('--limit', type=click.IntRange(min=1), help='Read at most N input records (per PATH).')
 @click.option('--workers', type=click.IntRange(min=1), default=1, show_default=True, help='Standardising processes.')
 @click.option('--batch-size', type=click.IntRange(min=1), default=50_000, show_default=True, help='Rows per row group.')
-@click.option('--max-heavy-atoms', type=click.IntRange(min=1, max=10_000), default=100, show_default=True)
+@click.option(
+    '--max-heavy-atoms',
+    type=click.IntRange(min=1, max=10_000),
+    default=100,
+    show_default=True,
+    help='Skip molecules with more heavy atoms than this.',
+)
 @click.option(
     '--fragments',
     type=click.Choice(['largest_organic', 'largest', 'keep']),

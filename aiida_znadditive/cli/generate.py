@@ -82,18 +82,42 @@ def cmd_list() -> None:
 @click.option('--rules-only', is_flag=True, help='Default objective without a gnn model: descriptors only.')
 @click.option('--budget', type=click.IntRange(min=0), default=100, show_default=True, help='Scorer calls (molecules).')
 @click.option('--seed', type=int, default=0, show_default=True, help='Random seed (same seed, same molecules).')
-@click.option('--selection', type=click.Choice(SELECTIONS), default='scalar', show_default=True)
-@click.option('--scalarisation', type=click.Choice(SCALARISATIONS), default='geometric', show_default=True)
+@click.option(
+    '--selection',
+    type=click.Choice(SELECTIONS),
+    default='scalar',
+    show_default=True,
+    help='How the generator ranks molecules: one scalar fitness, or Pareto ranks over the objectives.',
+)
+@click.option(
+    '--scalarisation',
+    type=click.Choice(SCALARISATIONS),
+    default='geometric',
+    show_default=True,
+    help='How several objectives become one fitness.',
+)
 @click.option('--library', help='Starting molecules: moses, moses:test, qm9 or a SMILES file (default: moses).')
 @click.option('--setting', 'settings', multiple=True, help='Generator setting NAME=VALUE (YAML value); repeatable.')
 @click.option('--elements', help="Allowed elements, comma-separated (default: the rules screener's).")
-@click.option('--min-charge', type=OptionalInt(), default='-2', show_default=True)
-@click.option('--max-charge', type=OptionalInt(), default='1', show_default=True)
-@click.option('--min-heavy-atoms', type=OptionalInt(), default='2', show_default=True)
-@click.option('--max-heavy-atoms', type=OptionalInt(), default='40', show_default=True)
-@click.option('--logp-min', type=OptionalFloat(), default='none', show_default=True)
-@click.option('--logp-max', type=OptionalFloat(), default='3', show_default=True)
-@click.option('--sa-max', type=OptionalFloat(), default='4.5', show_default=True)
+@click.option('--min-charge', type=OptionalInt(), default='-2', show_default=True, help='Lowest formal charge allowed.')
+@click.option('--max-charge', type=OptionalInt(), default='1', show_default=True, help='Highest formal charge allowed.')
+@click.option(
+    '--min-heavy-atoms', type=OptionalInt(), default='2', show_default=True, help='Fewest heavy atoms allowed.'
+)
+@click.option(
+    '--max-heavy-atoms', type=OptionalInt(), default='40', show_default=True, help='Most heavy atoms allowed.'
+)
+@click.option(
+    '--logp-min', type=OptionalFloat(), default='none', show_default=True, help='Lowest Crippen logP allowed.'
+)
+@click.option('--logp-max', type=OptionalFloat(), default='3', show_default=True, help='Highest Crippen logP allowed.')
+@click.option(
+    '--sa-max',
+    type=OptionalFloat(),
+    default='4.5',
+    show_default=True,
+    help='Highest synthetic-accessibility score allowed (1 easy, 10 hard).',
+)
 @click.option('--top', type=click.IntRange(min=0), default=10, show_default=True, help='Best molecules to print.')
 @click.option(
     '--out', required=True, type=click.Path(dir_okay=False, path_type=Path), help='Results CSV (and OUT.json).'
@@ -278,8 +302,16 @@ def cmd_metrics(file, reference, reference_sample, training, no_3d, max_3d, scaf
 @click.option('--hidden', type=click.IntRange(min=1), default=256, show_default=True, help='GRU width.')
 @click.option('--layers', type=click.IntRange(min=1), default=3, show_default=True, help='GRU layers.')
 @click.option('--max-tokens', type=click.IntRange(min=1), default=100, show_default=True, help='Longest SELFIES kept.')
-@click.option('--batch-size', type=click.IntRange(min=1), default=128, show_default=True)
-@click.option('--lr', type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option(
+    '--batch-size', type=click.IntRange(min=1), default=128, show_default=True, help='Molecules per training batch.'
+)
+@click.option(
+    '--lr',
+    type=click.FloatRange(min=0, min_open=True),
+    default=1e-3,
+    show_default=True,
+    help='Learning rate of the optimiser.',
+)
 @click.option('--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: torch decides).')
 @click.option(
     '--out',

@@ -41,13 +41,25 @@ def _threads(threads: int | None) -> None:
 @click.option('--targets', default='gap,homo,lumo', show_default=True, help='Comma-separated properties to learn.')
 @click.option('--model', type=click.Choice(['2d', '3d']), default='2d', show_default=True, help='D-MPNN or SchNet.')
 @click.option('--ensemble', 'members', type=click.IntRange(min=1), default=3, show_default=True, help='Members M.')
-@click.option('--split', type=click.Choice(['random', 'scaffold']), default='scaffold', show_default=True)
+@click.option(
+    '--split',
+    type=click.Choice(['random', 'scaffold']),
+    default='scaffold',
+    show_default=True,
+    help='How molecules are split into train/validation/test: at random or by Bemis-Murcko scaffold.',
+)
 @click.option('--time-budget', type=click.FloatRange(min=0, min_open=True), help='Wall-clock limit in seconds.')
 @click.option('--limit', type=click.IntRange(min=1), help='Read at most N molecules of the data.')
 @click.option('--seed', type=int, default=0, show_default=True, help='Seed of the split (member i: seed + i).')
 @click.option('--epochs', type=click.IntRange(min=1), default=100, show_default=True, help='Most epochs per member.')
-@click.option('--batch-size', type=click.IntRange(min=1), default=64, show_default=True)
-@click.option('--lr', type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option('--batch-size', type=click.IntRange(min=1), default=64, show_default=True, help='Molecules per batch.')
+@click.option(
+    '--lr',
+    type=click.FloatRange(min=0, min_open=True),
+    default=1e-3,
+    show_default=True,
+    help='Learning rate of the optimiser.',
+)
 @click.option('--hidden', type=click.IntRange(min=2), help='Width (default 128 for 2d, 64 for 3d).')
 @click.option('--depth', type=click.IntRange(min=1), help='Message-passing steps / interactions (default 3 / 4).')
 @click.option('--patience', type=click.IntRange(min=1), default=15, show_default=True, help='Early stopping epochs.')
@@ -113,7 +125,13 @@ def cmd_train(
 
 @cmd_ml.command('evaluate')
 @CHECKPOINT_DIR
-@click.option('--split', type=click.Choice(['test', 'val', 'train']), default='test', show_default=True)
+@click.option(
+    '--split',
+    type=click.Choice(['test', 'val', 'train']),
+    default='test',
+    show_default=True,
+    help='Which split of the checkpoint to evaluate on.',
+)
 @click.option(
     '--plot', type=click.Path(dir_okay=False, path_type=Path), help='Parity PNG (default DIR/parity_SPLIT.png).'
 )
@@ -175,7 +193,7 @@ def cmd_calibrate(directory, threads) -> None:
 @CHECKPOINT_DIR
 @click.argument('smiles', nargs=-1)
 @click.option('--file', 'file', type=click.File('r'), help='SMILES, one per line (first column; `-` for stdin).')
-@click.option('--batch-size', type=click.IntRange(min=1), default=1024, show_default=True)
+@click.option('--batch-size', type=click.IntRange(min=1), default=1024, show_default=True, help='Molecules per batch.')
 @click.option('--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: torch decides).')
 def cmd_predict(directory, smiles, file, batch_size, threads) -> None:
     """Predictions ± ensemble std of the checkpoint DIRECTORY for SMILES (arguments or --file).

@@ -14,15 +14,27 @@ from .root import PROFILE_OPTION, check_submit_possible, cmd_root, load_code_or_
 @cmd_root.command('solvation')
 @PROFILE_OPTION
 @click.argument('additive', required=False)
-@click.option('--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default='fast', show_default=True)
-@click.option('--start', type=click.Choice(['hydrated', 'bound']), default='hydrated', show_default=True)
+@click.option(
+    '--protocol',
+    type=click.Choice(['fast', 'moderate', 'precise']),
+    default='fast',
+    show_default=True,
+    help='Protocol of solvation.yaml.',
+)
+@click.option(
+    '--start',
+    type=click.Choice(['hydrated', 'bound']),
+    default='hydrated',
+    show_default=True,
+    help='Start from the hexaaqua ion (hydrated) or with the additive bound to Zn2+ (bound).',
+)
 @click.option('--waters', type=click.IntRange(min=1), help='Number of waters (protocol default otherwise).')
 @click.option('--additives', type=click.IntRange(min=1), help='Number of additive molecules.')
 @click.option('--counter-ion', help='sulfate, chloride, triflate, perchlorate, acetate, none, or an anion SMILES.')
 @click.option('--ps', 'total_ps', type=click.FloatRange(min=0, min_open=True), help='Total MD time in ps.')
 @click.option('--equilibration', type=click.FloatRange(min=0), help='Equilibration to discard, in ps.')
 @click.option('--segment', 'segment_ps', type=click.FloatRange(min=0, min_open=True), help='Segment length, ps.')
-@click.option('--code', 'code_label', default='cp2k@localhost', show_default=True)
+@click.option('--code', 'code_label', default='cp2k@localhost', show_default=True, help='CP2K code (label@computer).')
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the RDF/CN figure here.')
 @click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here.')
 def cmd_solvation(
