@@ -21,3 +21,26 @@ def test_open_sections_take_the_calculator_s_keys():
     _, settings = resolve_protocol('adsorption', overrides={'dft': {'settings': {'cutoff': 250}}})
     assert settings['dft']['settings']['cutoff'] == 250
     assert settings['dft']['task'] == 'relax'  # the rest of the section is kept
+
+
+def test_workchains_read_their_protocol_files_through_the_quantumespresso_api():
+    import yaml
+
+    from aiida_znadditive.cli import cmd_root
+    from aiida_znadditive.workchains.adsorption import SlabAdsorptionWorkChain
+    from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
+    from aiida_znadditive.workchains.solvation import SolvationShellWorkChain
+
+    for workchain, command in (
+        (ZnComplexationWorkChain, 'complexation'),
+        (SlabAdsorptionWorkChain, 'adsorption'),
+        (SolvationShellWorkChain, 'solvation'),
+    ):
+        content = yaml.safe_load(workchain.get_protocol_filepath().read_text())
+        assert list(workchain.get_available_protocols()) == list(content['protocols'])
+        assert workchain.get_default_protocol() == content['default_protocol']
+        assert workchain.get_protocol_inputs()['dft' if command != 'solvation' else 'md']
+        # The CLI offers exactly the file's protocols, and its default is the file's.
+        (option,) = [p for p in cmd_root.commands[command].params if p.name == 'protocol']
+        assert list(option.type.choices) == list(content['protocols'])
+        assert option.default == content['default_protocol']

@@ -8,19 +8,20 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
-from .root import PROFILE_OPTION, check_submit_possible, cmd_root, load_code_or_fail, load_profile_or_fail
+from .root import (
+    PROFILE_OPTION,
+    check_submit_possible,
+    cmd_root,
+    load_code_or_fail,
+    load_profile_or_fail,
+    protocol_option,
+)
 
 
 @cmd_root.command('adsorption')
 @PROFILE_OPTION
 @click.argument('molecule', required=False)
-@click.option(
-    '--protocol',
-    type=click.Choice(['fast', 'moderate', 'precise']),
-    default='fast',
-    show_default=True,
-    help='Protocol of adsorption.yaml (fast, moderate, precise).',
-)
+@protocol_option('adsorption')
 @click.option('--supercell', type=(int, int), help='In-plane supercell of the slab, e.g. 3 3.')
 @click.option('--layers', type=click.IntRange(min=2), help='Zn layers of the slab.')
 @click.option('--keep', type=click.IntRange(min=1), help='Configurations per molecule that go on to DFT.')

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
-from .root import PROFILE_OPTION, cmd_root, load_code_or_fail, load_profile_or_fail
+from .root import PROFILE_OPTION, cmd_root, load_code_or_fail, load_profile_or_fail, protocol_option
 
 
 @cmd_root.command('campaign')
@@ -17,13 +17,7 @@ from .root import PROFILE_OPTION, cmd_root, load_code_or_fail, load_profile_or_f
 @click.option('--seed', type=int, default=0, show_default=True, help='Random seed of the generator.')
 @click.option('--promote', type=click.IntRange(min=0), default=10, show_default=True, help='Best molecules promoted.')
 @click.option('--top-k', type=click.IntRange(min=0), default=2, show_default=True, help='Candidates computed.')
-@click.option(
-    '--protocol',
-    type=click.Choice(['fast', 'moderate', 'precise']),
-    default='fast',
-    show_default=True,
-    help='Protocol of the complexation WorkChains.',
-)
+@protocol_option('complexation', ', for the complexation WorkChains')
 @click.option(
     '--max-heavy-atoms',
     type=click.IntRange(min=1),

@@ -7,19 +7,20 @@ import time
 import click
 from aiida.cmdline.utils import echo
 
-from .root import PROFILE_OPTION, check_submit_possible, cmd_root, load_code_or_fail, load_profile_or_fail
+from .root import (
+    PROFILE_OPTION,
+    check_submit_possible,
+    cmd_root,
+    load_code_or_fail,
+    load_profile_or_fail,
+    protocol_option,
+)
 
 
 @cmd_root.command('complexation')
 @PROFILE_OPTION
 @click.argument('smiles', nargs=-1, required=True)
-@click.option(
-    '--protocol',
-    type=click.Choice(['fast', 'moderate', 'precise']),
-    default='fast',
-    show_default=True,
-    help='Protocol of complexation.yaml.',
-)
+@protocol_option('complexation')
 @click.option('--prerank', 'prerank_calculator', default='xtb', show_default=True, help='Cheap calculator.')
 @click.option(
     '--prerank-code', default='xtb@localhost', show_default=True, help='Code of the cheap calculator (label@computer).'

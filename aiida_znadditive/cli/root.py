@@ -61,3 +61,19 @@ def check_submit_possible(profile) -> None:
 PROFILE_OPTION = click.option(
     '-p', '--profile', 'profile_name', default=None, help='Profile to use (default: the default AiiDA profile).'
 )
+
+
+def protocol_option(workchain: str, what: str = ''):
+    """``--protocol``: the choices and the default of ``protocols/<workchain>.yaml`` (a protocol added there is
+    offered here; the file's ``default_protocol`` is the default)."""
+    from ..protocols import available_protocols, default_protocol
+
+    choices = available_protocols(workchain)
+    described = '; '.join(f'{name}: {text}' for name, text in choices.items())
+    return click.option(
+        '--protocol',
+        type=click.Choice(list(choices)),
+        default=default_protocol(workchain),
+        show_default=True,
+        help=f'Protocol of {workchain}.yaml{what} ({described}).',
+    )

@@ -8,19 +8,20 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
-from .root import PROFILE_OPTION, check_submit_possible, cmd_root, load_code_or_fail, load_profile_or_fail
+from .root import (
+    PROFILE_OPTION,
+    check_submit_possible,
+    cmd_root,
+    load_code_or_fail,
+    load_profile_or_fail,
+    protocol_option,
+)
 
 
 @cmd_root.command('solvation')
 @PROFILE_OPTION
 @click.argument('additive', required=False)
-@click.option(
-    '--protocol',
-    type=click.Choice(['fast', 'moderate', 'precise']),
-    default='fast',
-    show_default=True,
-    help='Protocol of solvation.yaml.',
-)
+@protocol_option('solvation')
 @click.option(
     '--start',
     type=click.Choice(['hydrated', 'bound']),

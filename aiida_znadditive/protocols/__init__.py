@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import ClassVar
 
 import yaml
 
@@ -57,3 +58,38 @@ def resolve_protocol(name: str, protocol: str | None = None, overrides: dict | N
     if unknown:
         raise ValueError(f'Unknown override key(s) for the `{name}` protocol: {", ".join(unknown)}.')
     return protocol, recursive_merge(settings, overrides or {})
+
+
+def available_protocols(name: str) -> dict[str, str]:
+    """The protocols of ``<name>.yaml``, each with its description, in the file's order."""
+    return {key: value.get('description', '') for key, value in load_protocol_file(name)['protocols'].items()}
+
+
+def default_protocol(name: str) -> str:
+    """The ``default_protocol`` of ``<name>.yaml``."""
+    return load_protocol_file(name)['default_protocol']
+
+
+class ProtocolMixin:
+    """aiida-quantumespresso's protocol API for a WorkChain whose settings are ``protocols/<_protocol_name>.yaml``."""
+
+    _protocol_name: ClassVar[str]
+
+    @classmethod
+    def get_protocol_filepath(cls):
+        """The protocol file (a Traversable of the installed package)."""
+        return resources.files(__name__).joinpath(f'{cls._protocol_name}.yaml')
+
+    @classmethod
+    def get_default_protocol(cls) -> str:
+        return default_protocol(cls._protocol_name)
+
+    @classmethod
+    def get_available_protocols(cls) -> dict[str, dict]:
+        """Each protocol's name with its ``description``, as aiida-quantumespresso returns them."""
+        return {key: {'description': text} for key, text in available_protocols(cls._protocol_name).items()}
+
+    @classmethod
+    def get_protocol_inputs(cls, protocol: str | None = None, overrides: dict | None = None) -> dict:
+        """The settings of ``protocol`` (default: the file's) and ``overrides``, as :func:`resolve_protocol`."""
+        return resolve_protocol(cls._protocol_name, protocol, overrides)[1]

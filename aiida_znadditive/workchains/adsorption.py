@@ -23,7 +23,7 @@ from rdkit import Chem
 from ..analysis.adsorption import adsorption_energies, compare_with_water, plot_adsorption, zn_lattice
 from ..calculators.base import Task, load_calculator
 from ..exit_codes import declare
-from ..protocols import resolve_protocol
+from ..protocols import ProtocolMixin, resolve_protocol
 from ..structures.zinc_slab import build_adsorption_configurations, build_zn_bulk, build_zn_slab
 from .calculator import CalculatorWorkChain, calculator_inputs
 
@@ -65,8 +65,10 @@ def find_relaxed_bulk(key: str) -> orm.StructureData | None:
     return nodes[-1] if nodes else None
 
 
-class SlabAdsorptionWorkChain(WorkChain):
+class SlabAdsorptionWorkChain(ProtocolMixin, WorkChain):
     """Adsorption energy of a molecule on Zn(002) over sites and orientations, with water as the reference."""
+
+    _protocol_name = 'adsorption'
 
     @classmethod
     def define(cls, spec):

@@ -31,8 +31,8 @@ from ..analysis.speciation import (
 )
 from ..calculators.base import CalculatorError, Task, load_calculator
 from ..exit_codes import declare
+from ..protocols import ProtocolMixin, resolve_protocol
 from ..protocols import load_protocol_file as protocol_file
-from ..protocols import resolve_protocol
 from ..structures.candidates import build_complexation_candidates, build_water, prepare_ligand
 from ..structures.chelates import MAX_DENTICITY
 from ..structures.ligands import LigandError
@@ -95,8 +95,10 @@ def validate_ph(value: orm.Float, _) -> str | None:
     return None
 
 
-class ZnComplexationWorkChain(FreeEnergySteps, WorkChain):
+class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
     """Exchange energy of an additive against the waters of [Zn(H2O)6]2+, with the geometry and binding mode."""
+
+    _protocol_name = 'complexation'
 
     @classmethod
     def define(cls, spec):

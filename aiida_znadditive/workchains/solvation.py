@@ -22,7 +22,7 @@ from ..analysis.solvation import analyse_solvation_shell, plot_solvation_shell
 from ..analysis.trajectory import join_trajectories
 from ..calculators.base import CalculatorError, Task, load_calculator
 from ..exit_codes import declare
-from ..protocols import recursive_merge, resolve_protocol
+from ..protocols import ProtocolMixin, recursive_merge, resolve_protocol
 from ..structures.electrolyte import build_solvation_box
 from .calculator import CalculatorWorkChain, calculator_inputs
 
@@ -59,8 +59,10 @@ def md_statistics(trajectory: orm.TrajectoryData, skip_ps: orm.Float) -> orm.Dic
     )
 
 
-class SolvationShellWorkChain(WorkChain):
+class SolvationShellWorkChain(ProtocolMixin, WorkChain):
     """The first solvation shell of Zn2+ from AIMD: RDFs, coordination numbers, additive occupancy, residence."""
+
+    _protocol_name = 'solvation'
 
     @classmethod
     def define(cls, spec):
