@@ -107,7 +107,7 @@ def known_additive_fitness(checkpoint: str | None) -> dict[str, float]:
     """The ZIB fitness of each known additive of data/benchmarks/known_additives.csv."""
     import csv
 
-    from aiida_znadditive.ml.generators.base import ScorerBudget
+    from aiida_znadditive.ml.generators.scoring import ScorerBudget
 
     path = Path(__file__).resolve().parents[1] / 'data' / 'benchmarks' / 'known_additives.csv'
     with path.open(newline='') as handle:

@@ -143,8 +143,8 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one report, printed section by se
     parser.add_argument('--checkpoint', type=Path, default=ROOT / 'build' / 'models' / 'zib_xtb_known_out')
     args = parser.parse_args()
 
-    from aiida_znadditive.ml.generators.base import ScorerBudget
     from aiida_znadditive.ml.generators.objectives import zib_objectives
+    from aiida_znadditive.ml.generators.scoring import ScorerBudget
     from aiida_znadditive.ml.screeners import load_screener
     from aiida_znadditive.ml.shipped import shipped_model
     from aiida_znadditive.structures.speciation import SpeciationError, speciate

@@ -45,7 +45,8 @@ def profile(smiles: list[str]) -> None:
     from rdkit import Chem
     from rdkit.Chem import rdMolDescriptors
 
-    from aiida_znadditive.ml.screeners.rules import REDOX_ALERTS, AlertCatalog, alert_catalog, sa_score
+    from aiida_znadditive.ml.screeners.rule_alerts import REDOX_ALERTS, AlertCatalog, alert_catalog
+    from aiida_znadditive.ml.screeners.rules import sa_score
     from aiida_znadditive.structures.ligands import find_donors
 
     redox = [Chem.MolFromSmarts(pattern) for _, pattern, _ in REDOX_ALERTS]

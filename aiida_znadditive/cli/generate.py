@@ -158,7 +158,7 @@ def cmd_run(
     import yaml
 
     from ..ml.generators import Constraints, GeneratorError, load_generator
-    from ..ml.generators.base import DEFAULT_ELEMENTS
+    from ..ml.generators.constraints import DEFAULT_ELEMENTS
     from ..ml.generators.objectives import load_objectives_file, parse_objective, zib_objectives
 
     try:

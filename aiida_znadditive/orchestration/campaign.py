@@ -29,8 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..ml.generators import Constraints, GeneratorError, load_generator
-from ..ml.generators.base import GenerationResult
 from ..ml.generators.objectives import zib_objectives
+from ..ml.generators.scoring import GenerationResult
 from ..ml.screeners.base import Screener
 
 CANDIDATE_GROUP = 'campaign'

@@ -10,7 +10,8 @@ from rdkit import Chem
 from rdkit.Chem import FilterCatalog
 
 from aiida_znadditive.ml.screeners.base import ScreenerError, load_screener
-from aiida_znadditive.ml.screeners.rules import DEFAULTS, RULES_VERSION, AlertCatalog, RulesScreener
+from aiida_znadditive.ml.screeners.rule_alerts import AlertCatalog
+from aiida_znadditive.ml.screeners.rules import DEFAULTS, RULES_VERSION, RulesScreener
 
 ETHYLENE_GLYCOL = 'OCCO'
 IBUPROFEN = 'CC(C)Cc1ccc(cc1)C(C)C(=O)O'
@@ -514,7 +515,7 @@ def test_prescreened_donors_and_redox_alerts_equal_rdkit():
     """The donor count with its pre-screen (patterns searched one by one, only those whose atoms occur) is that of
     the recursive SMARTS; the redox alerts left possible by the atom table include every alert that matches."""
     from aiida_znadditive.ml.screeners.descriptors import AtomTable, count_donors, parse_smiles
-    from aiida_znadditive.ml.screeners.rules import REDOX_ALERTS, _possible_redox_alerts
+    from aiida_znadditive.ml.screeners.rule_alerts import REDOX_ALERTS, possible_redox_alerts
 
     patterns = [(name, Chem.MolFromSmarts(smarts)) for name, smarts, _ in REDOX_ALERTS]
     matched = set()
@@ -525,6 +526,6 @@ def test_prescreened_donors_and_redox_alerts_equal_rdkit():
                 continue
             assert count_donors(mol, table) == count_donors(mol), item
             matching = {name for name, pattern in patterns if mol.HasSubstructMatch(pattern)}
-            assert matching <= _possible_redox_alerts(table), item
+            assert matching <= possible_redox_alerts(table), item
             matched |= matching
     assert matched == {name for name, _, _ in REDOX_ALERTS}  # every alert was met

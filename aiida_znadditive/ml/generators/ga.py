@@ -35,8 +35,11 @@ from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
 from ... import __version__
-from .base import Generator, GeneratorError, RunContext, ScoredMolecule, StopRun, crowding_distances, pareto_ranks
+from .base import Generator, RunContext, StopRun
+from .errors import GeneratorError
 from .library import sample_library
+from .pareto import crowding_distances, pareto_ranks
+from .scoring import ScoredMolecule
 
 GA_VERSION = '1'
 

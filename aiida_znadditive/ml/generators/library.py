@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..database.importers.smiles import _line_rows
-from .base import GeneratorError
+from .errors import GeneratorError
 
 MOSES_SPLITS = ('train', 'test', 'test_scaffolds')
 

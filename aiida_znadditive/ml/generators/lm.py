@@ -50,7 +50,8 @@ from rdkit import Chem
 from torch import nn
 
 from ... import __version__
-from .base import GeneratorError, canonical, parse
+from .constraints import canonical, parse
+from .errors import GeneratorError
 
 FORMAT = 'znadditive-selfies-lm'
 FORMAT_VERSION = 1

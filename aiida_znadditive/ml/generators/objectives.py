@@ -31,7 +31,8 @@ from rdkit import Chem
 from rdkit.Chem import QED
 
 from ..screeners.base import ScreenerError, load_screener
-from .base import GeneratorError, Objective
+from .desirability import Objective
+from .errors import GeneratorError
 
 
 def qed(smiles: str) -> float:

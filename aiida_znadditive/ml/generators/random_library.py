@@ -12,7 +12,8 @@ from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
 from ... import __version__
-from .base import Generator, GeneratorError, RunContext, StopRun
+from .base import Generator, RunContext, StopRun
+from .errors import GeneratorError
 from .library import sample_library
 
 RANDOM_VERSION = '1'

@@ -45,7 +45,8 @@ from rdkit import Chem
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from ... import __version__
-from .base import Generator, GeneratorError, RunContext, StopRun
+from .base import Generator, RunContext, StopRun
+from .errors import GeneratorError
 from .lm import PAD, LanguageModel, default_checkpoint, file_sha256, load_model, pad_sequences
 
 REINVENT_VERSION = '1'

@@ -38,7 +38,7 @@ from ...structures.ligands import main_fragment
 from ...structures.speciation import DEFAULT_PH, SpeciationError, check_ph, site_pkas, speciate
 from . import mechanism_terms as terms
 from .base import Screener, ScreenerError, Screening
-from .rules import REDOX_ALERTS
+from .rule_alerts import REDOX_ALERTS
 
 MECHANISMS_VERSION = '1'
 
