@@ -40,8 +40,8 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   echo "==> pip install torch==2.13.0"
   .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0
 fi
-echo "==> pip install -e .[dev,docs]"
-.venv/bin/pip install -q --disable-pip-version-check -e '.[dev,docs]' 2>&1 | grep -v "^WARNING: Location" || true
+echo "==> pip install -e .[ml,dev,docs] (versions of requirements/constraints.txt)"
+.venv/bin/pip install -q --disable-pip-version-check -c requirements/constraints.txt -e '.[ml,dev,docs]' 2>&1 | grep -v "^WARNING: Location" || true
 # MOSES/ZINC SMILES ship in the molsets wheel; its pinned dependencies (pandas<1, old torch) are not needed to read them.
 .venv/bin/python -c 'import importlib.util as u; exit(u.find_spec("moses") is None)' 2>/dev/null ||
   .venv/bin/pip install -q --disable-pip-version-check --no-deps molsets==0.3.1 2>&1 | grep -v "^WARNING: Location" || true

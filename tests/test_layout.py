@@ -80,3 +80,24 @@ def test_no_cycle_between_subpackages():
 
     cycles = sorted(f'{a} <-> {b}' for a in graph for b in graph[a] if reaches(b, a, {b}))
     assert not cycles, cycles
+
+
+def test_the_workchains_and_the_cli_need_no_ml_stack():
+    """`pip install aiida-znadditive` (no `[ml]` extra) gives the WorkChains and the CLI: nothing on their import path
+    imports torch, torch-geometric, tblite, pyarrow, DuckDB, qm9pack, PoseBusters or SELFIES."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+for name in ['torch', 'torch_geometric', 'tblite', 'pyarrow', 'duckdb', 'qm9pack', 'posebusters', 'selfies']:
+    sys.modules[name] = None  # an import of it raises ImportError
+from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
+from aiida_znadditive.workchains.adsorption import SlabAdsorptionWorkChain
+from aiida_znadditive.workchains.solvation import SolvationShellWorkChain
+from aiida_znadditive.cli import cmd_root
+from click.testing import CliRunner
+assert CliRunner().invoke(cmd_root, ['complexation', '--help']).exit_code == 0
+"""
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
