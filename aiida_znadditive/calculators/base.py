@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, ClassVar
@@ -103,13 +104,17 @@ class Calculator(abc.ABC):
 
     @functools.cached_property
     def protocol_file(self) -> dict:
-        text = (
-            resources.files('aiida_znadditive.protocols')
-            .joinpath('calculators')
-            .joinpath(f'{self.name}.yaml')
-            .read_text()
+        """The calculator's protocol file ``<name>.yaml``: next to its adapter's module (a calculator of another
+        package ships its own), else in this package's ``protocols/calculators/``."""
+        package = type(self).__module__.rpartition('.')[0]
+        for folder in (resources.files(package), resources.files('aiida_znadditive.protocols').joinpath('calculators')):
+            candidate = folder.joinpath(f'{self.name}.yaml')
+            if candidate.is_file():
+                return yaml.safe_load(candidate.read_text())
+        raise CalculatorError(
+            f'Calculator `{self.name}` has no protocol file {self.name}.yaml next to {type(self).__module__}.',
+            'unknown_protocol',
         )
-        return yaml.safe_load(text)
 
     def protocol(self, name: str) -> dict:
         """The settings of protocol ``name``: ``default_inputs`` updated with the protocol's own differences."""
@@ -190,6 +195,11 @@ class Calculator(abc.ABC):
         """Return the normalised outputs of a finished engine process (see the module docstring)."""
 
 
+#: A calculator's entry-point name becomes part of link labels (``<name>_<task>``), which AiiDA restricts to
+#: identifier characters: a hyphen would crash a WorkChain at its first calculation.
+VALID_NAME = re.compile(r'[a-z][a-z0-9_]*')
+
+
 def calculator_names() -> list[str]:
     from aiida.plugins.entry_point import get_entry_point_names
 
@@ -201,6 +211,12 @@ def load_calculator(name: str) -> Calculator:
     from aiida.common.exceptions import MissingEntryPointError
     from aiida.plugins.entry_point import load_entry_point
 
+    if not VALID_NAME.fullmatch(name or ''):
+        raise CalculatorError(
+            f'Calculator name `{name}` is not a valid entry-point name for `{ENTRY_POINT_GROUP}`: use lower-case '
+            'letters, digits and underscores, starting with a letter (it becomes part of AiiDA link labels).',
+            'unknown_calculator',
+        )
     try:
         return load_entry_point(ENTRY_POINT_GROUP, name)()
     except MissingEntryPointError:
