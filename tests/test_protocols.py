@@ -17,6 +17,12 @@ def test_a_mistyped_override_key_is_named(workchain, section):
         resolve_protocol(workchain, overrides={'nonsense': 1, section: {'tsak': 'relax'}})
 
 
+def test_a_section_may_gain_its_optional_settings():
+    # complexation's `dft` has no `settings` by default; tests/workchains/test_complexation_pyscf.py adds one
+    _, settings = resolve_protocol('complexation', overrides={'dft': {'settings': {'geo_opt': {'max_force': 3e-3}}}})
+    assert settings['dft']['settings'] == {'geo_opt': {'max_force': 3e-3}}
+
+
 def test_open_sections_take_the_calculator_s_keys():
     _, settings = resolve_protocol('adsorption', overrides={'dft': {'settings': {'cutoff': 250}}})
     assert settings['dft']['settings']['cutoff'] == 250

@@ -25,13 +25,15 @@ def recursive_merge(base: dict, update: dict) -> dict:
 
 
 def unknown_keys(base: dict, update: dict, path: str = '') -> list[str]:
-    """The keys of ``update`` that ``base`` does not have, as dotted paths (``dft.task``); keys inside an open section
-    (:data:`OPEN_SECTIONS`) or under a value that is not a dictionary in ``base`` (a None to be replaced) are free."""
+    """The keys of ``update`` that ``base`` does not have, as dotted paths (``dft.task``); an open section
+    (:data:`OPEN_SECTIONS`) may be added and its keys are free, as are keys under a value that is not a dictionary in
+    ``base`` (a None to be replaced)."""
     unknown = []
     for key, value in (update or {}).items():
         where = f'{path}{key}'
         if key not in base:
-            unknown.append(where)
+            if key not in OPEN_SECTIONS:  # a section may gain its optional `settings` or `options`
+                unknown.append(where)
         elif key not in OPEN_SECTIONS and isinstance(value, dict) and isinstance(base[key], dict):
             unknown.extend(unknown_keys(base[key], value, f'{where}.'))
     return unknown
