@@ -20,6 +20,8 @@ from ase import Atoms
 
 from aiida_znadditive.calculators.cp2k.restart import MAX_CRASH_RETRIES, Cp2kRestartWorkChain
 
+from .handlers import inspect
+
 Cp2kCalculation = CalculationFactory('cp2k')
 EXIT_CODES = Cp2kCalculation.exit_codes
 WATER = Atoms('OH2', positions=[[0, 0, 0], [0, 0.76, 0.59], [0, -0.76, 0.59]], cell=[10, 10, 10])
@@ -63,13 +65,6 @@ def failed_run(exit_code, computer, *, restart_file: bool = True) -> orm.CalcJob
         output.base.links.add_incoming(node, link_type=LinkType.CREATE, link_label=label)
         output.store()
     return node
-
-
-def inspect(process, node):
-    """Hand ``node`` to the work chain as its latest child and run its handlers; ExitCode 0 means go on."""
-    process.ctx.setdefault('children', []).append(node)
-    process.ctx.iteration += 1
-    return process.inspect_process()
 
 
 def next_run(process) -> dict:

@@ -20,6 +20,8 @@ from ase import Atoms
 from aiida_znadditive.calculators.pyscf.calculation import ZnPyscfCalculation
 from aiida_znadditive.calculators.pyscf.restart import SCF_STRATEGIES, PyscfRestartWorkChain
 
+from .handlers import inspect
+
 WATER = Atoms('OH2', positions=[[0, 0, 0], [0, 0.76, 0.59], [0, -0.76, 0.59]], cell=[10, 10, 10])
 
 
@@ -56,13 +58,6 @@ def failed_calculation(exit_code, outputs: dict | None = None) -> orm.CalcJobNod
         output.base.links.add_incoming(node, link_type=LinkType.CREATE, link_label=label)
         output.store()
     return node
-
-
-def inspect(process, node):
-    """Hand ``node`` to the work chain as its latest child and run its handlers; ExitCode 0 means restart."""
-    process.ctx.setdefault('children', []).append(node)
-    process.ctx.iteration += 1
-    return process.inspect_process()
 
 
 def checkpoint() -> orm.SinglefileData:
