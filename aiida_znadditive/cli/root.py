@@ -66,14 +66,15 @@ PROFILE_OPTION = click.option(
 def protocol_option(workchain: str, what: str = ''):
     """``--protocol``: the choices and the default of ``protocols/<workchain>.yaml`` (a protocol added there is
     offered here; the file's ``default_protocol`` is the default)."""
-    from ..protocols import available_protocols, default_protocol
+    from ..protocols import available_protocols, load_protocol_file
 
-    choices = available_protocols(workchain)
+    content = load_protocol_file(workchain)  # once: every command's option is built at start-up
+    choices = available_protocols(workchain, content)
     described = '; '.join(f'{name}: {text}' for name, text in choices.items())
     return click.option(
         '--protocol',
         type=click.Choice(list(choices)),
-        default=default_protocol(workchain),
+        default=content['default_protocol'],
         show_default=True,
         help=f'Protocol of {workchain}.yaml{what} ({described}).',
     )

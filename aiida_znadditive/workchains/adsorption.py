@@ -128,7 +128,7 @@ class SlabAdsorptionWorkChain(ProtocolMixin, WorkChain):
         bulk: orm.StructureData | None = None,
     ):
         """A builder whose ``settings`` are the protocol's (``fast``/``moderate``/``precise``) plus ``overrides``."""
-        protocol, settings = resolve_protocol('adsorption', protocol, overrides)
+        protocol, settings = resolve_protocol(cls._protocol_name, protocol, overrides)
         builder = cls.get_builder()
         builder.code = code
         if molecule:

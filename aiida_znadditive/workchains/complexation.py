@@ -218,7 +218,7 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
 
         ``ph``: the electrolyte's pH; None for the port's default (:data:`~.structures.speciation.DEFAULT_PH`).
         """
-        protocol, settings = resolve_protocol('complexation', protocol, overrides)
+        protocol, settings = resolve_protocol(cls._protocol_name, protocol, overrides)
         ph = DEFAULT_PH if ph is None else ph
         builder = cls.get_builder()
         builder.smiles = orm.Str(smiles)

@@ -109,7 +109,7 @@ class SolvationShellWorkChain(ProtocolMixin, WorkChain):
         overrides: dict | None = None,
     ):
         """A builder whose ``settings`` are the protocol's (``fast``/``moderate``/``precise``) plus ``overrides``."""
-        protocol, settings = resolve_protocol('solvation', protocol, overrides)
+        protocol, settings = resolve_protocol(cls._protocol_name, protocol, overrides)
         builder = cls.get_builder()
         builder.code = code
         if additive:
