@@ -1,9 +1,12 @@
 """``PyscfCalculation`` with a mean-field template that knows grids, density fitting, PCM and Newton SCF.
 
 aiida-pyscf 0.5.1 only sets attributes on ``scf.<method>(mol)``; density fitting, implicit solvent and second-order
-SCF need wrapper calls, so our template (``templates/mean_field.py.j2``) replaces that one section and reuses
-every other section of the upstream template. It also skips the gradient before a geometry optimisation, where
-geomeTRIC computes it anyway (upstream computes it twice). New keys under ``mean_field``:
+SCF need wrapper calls, so our templates replace two sections (``templates/mean_field.py.j2`` and
+``templates/optimizer.py.j2``) and reuse every other section of the upstream template. Upstream's optimizer section
+leaves the energy and orbitals of the *starting* geometry in the results; ours replaces them with those of the
+optimised geometry (geomeTRIC's last evaluation) and records the number of geometry cycles. The mean-field section
+skips the gradient before a geometry optimisation, where geomeTRIC computes it anyway (upstream computes it twice).
+New keys under ``mean_field``:
 
 - ``grids_level`` (int): DFT integration grid level;
 - ``density_fit`` (dict with ``auxbasis``): RI-J/K with that auxiliary basis;
@@ -21,7 +24,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader
 
 
 class ZnPyscfCalculation(PyscfCalculation):
-    """PySCF calculation with the aiida-znadditive mean-field template (parsed by upstream's ``pyscf.base``)."""
+    """PySCF calculation with our mean-field and optimizer templates (parsed by upstream's ``pyscf.base``)."""
 
     def get_template_environment(self) -> Environment:
         loader = PrefixLoader(
