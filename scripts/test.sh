@@ -10,4 +10,5 @@ echo "==> ruff"
 echo "==> docs"
 .venv/bin/sphinx-build -q -W -b html docs/source docs/build/html
 echo "==> pytest"
-.venv/bin/python -m pytest -ra --durations=25 "$@"
+# One worker per core (pytest-xdist); a module stays on one worker, so its fixtures run once (tests/conftest.py).
+.venv/bin/python -m pytest -ra --durations=25 -n logical --dist loadfile "$@"

@@ -10,6 +10,29 @@ pytest_plugins = ['aiida.tools.pytest_fixtures']
 #: that took ~55% of a core (measured with py-spy) from the PySCF and CP2K jobs each test waits for, on 2 cores.
 TEST_POLL_INTERVAL = 0.2
 
+#: Modules with minutes of real engine time, longest first (from the `--durations` list every run prints). The README's
+#: test command runs one worker per core, each module on one worker (`-n logical --dist loadfile`: a module's fixtures
+#: run once); the suite ends when the last worker does, so the longest modules start first and the short ones fill in.
+HEAVY_FIRST = (
+    'workchains/test_complexation_pyscf.py',
+    'workchains/test_adsorption.py',
+    'integration/test_production.py',
+    'ml/test_zn_binding.py',
+    'calculators/test_cp2k_md.py',
+    'calculators/test_conformance.py',
+    'workchains/test_complexation.py',
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Put the modules of ``HEAVY_FIRST`` first, in that order; every other test keeps its place."""
+
+    def rank(item) -> int:
+        path = item.nodeid.split('::')[0].removeprefix('tests/')
+        return HEAVY_FIRST.index(path) if path in HEAVY_FIRST else len(HEAVY_FIRST)
+
+    items.sort(key=rank)
+
 
 @pytest.fixture(scope='session', autouse=True)
 def _poll_children_without_busy_loop():
