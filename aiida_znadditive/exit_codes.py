@@ -57,6 +57,7 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
     'ERROR_SOLVATED_FAILED': (334, 'A solvated single point failed: {message}'),
     'ERROR_BULK_FAILED': (340, 'The Zn bulk relaxation failed: {message}'),
     'ERROR_SEGMENT_FAILED': (350, 'MD segment {index} failed: {message}'),
+    'ERROR_STAGE_FAILED': (360, 'Every child of the {stage} stage failed: {message}'),
     # -- 4xx: the analysis of results --------------------------------------------------------------------------------
     'ERROR_MAXIMUM_ITERATIONS_EXCEEDED': (401, 'The maximum number of iterations was exceeded.'),  # aiida-core
     'ERROR_UNHANDLED_FAILURE': (402, 'The process failed with an unhandled failure.'),  # aiida-core

@@ -59,6 +59,20 @@ def codes_file_content(aiida_profile):
     return load_codes_file()
 
 
+@pytest.fixture
+def aiida_localhost(aiida_profile, codes_file_content):
+    """aiida-core's ``localhost`` computer replaced by the one of codes.yaml (same label).
+
+    Whichever test creates ``localhost`` first, the computer every later test and code finds is the same: with
+    aiida-core's own fixture first, CP2K jobs ran without codes.yaml's prepend text and Open MPI refused to start as
+    root (seen once the suite ran in parallel workers, where the order of tests changes).
+    """
+    from aiida_znadditive.environment.codes import ensure_computer
+
+    computer, _ = ensure_computer(codes_file_content['computer'])
+    return computer
+
+
 @pytest.fixture(scope='session')
 def python_environments(codes_file_content):
     """Build (once per session) the interpreters the codes run in, as ``aiida-znadditive setup`` does."""

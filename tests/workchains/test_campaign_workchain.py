@@ -1,0 +1,94 @@
+"""CampaignWorkChain with GFN2-xTB at both complexation levels: children submitted, ranked, reused, bad input."""
+
+from __future__ import annotations
+
+import pytest
+from aiida import orm
+from aiida.common.links import LinkType
+from aiida.engine import run_get_node
+
+from aiida_znadditive.ml.screeners.base import Screening
+from aiida_znadditive.orchestration.promotion import promote
+from aiida_znadditive.workchains.campaign import CampaignWorkChain
+from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
+
+SCREENER = {'screener': 'test', 'version': '1'}
+#: No adsorption stage (it needs CP2K on a slab: tests/workchains/test_adsorption.py), so its weight is 0.
+OVERRIDES = {'top_k': 2, 'max_concurrent': 2, 'weights': {'adsorption': 0.0}}
+
+
+@pytest.fixture
+def candidates(aiida_profile):
+    screenings = [
+        Screening(smiles='CO', passed=True, score=0.9),
+        Screening(smiles='OC', passed=True, score=0.8),  # methanol again: one complexation per InChIKey
+        Screening(smiles='O', passed=True, score=0.7),  # water as an additive: ΔG about 0
+        Screening(smiles='CCO', passed=True, score=0.1),  # below top_k once methanol is counted once
+    ]
+    nodes = promote(screenings, SCREENER, 'campaign-workchain')
+    return {f'c{index}': node for index, node in enumerate(nodes)}
+
+
+def build(candidates, codes, **overrides):
+    return CampaignWorkChain.get_builder_from_protocol(
+        candidates, codes['xtb'], codes['xtb'], dft_calculator='xtb', overrides={**OVERRIDES, **overrides}
+    )
+
+
+def complexations() -> int:
+    return orm.QueryBuilder().append(ZnComplexationWorkChain).count()
+
+
+def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znadditive_codes):
+    results, node = run_get_node(build(candidates, znadditive_codes))
+    assert node.is_finished_ok, node.exit_message
+    rows = results['ranking']['rows']
+    assert {row['smiles'] for row in rows} == {'CO', 'O'}  # top 2 by score, methanol once
+    children = [child for child in node.called if child.process_class is ZnComplexationWorkChain]
+    assert len(children) == 2
+    for row in rows:
+        term = row['terms']['binding']
+        # The term is minus the complexation's (calibrated) exchange free energy, and names that very node.
+        binding = orm.load_node(term['uuid'])
+        assert binding.creator is not None
+        producer = binding.base.links.get_incoming(link_type=LinkType.RETURN).one().node
+        assert term['value'] == pytest.approx(-binding.value)
+        assert producer in children and producer.inputs.smiles.value == row['smiles']
+        assert row['score'] == pytest.approx(term['value']) and row['missing'] == []
+    assert rows[0]['score'] >= rows[1]['score']
+    assert results['ranking']['failures'] == {}
+
+    # The same candidates again: nothing is recomputed, the ranking is the same.
+    before = complexations()
+    again, second = run_get_node(build(candidates, znadditive_codes))
+    assert second.is_finished_ok, second.exit_message
+    assert complexations() == before
+    assert [row['smiles'] for row in again['ranking']['rows']] == [row['smiles'] for row in rows]
+    assert [row['terms']['binding']['uuid'] for row in again['ranking']['rows']] == [
+        row['terms']['binding']['uuid'] for row in rows
+    ]
+
+
+def test_a_failing_candidate_is_reported_and_the_round_goes_on(znadditive_codes, aiida_profile):
+    """Methane has no atom that binds Zn2+: its complexation ends with exit 213 before anything runs; methanol (reused
+    from the test before when run in one session) is still ranked."""
+    nodes = promote(
+        [Screening(smiles='CO', passed=True, score=0.5), Screening(smiles='C', passed=True, score=0.9)],
+        SCREENER,
+        'campaign-failing',
+    )
+    results, node = run_get_node(build({f'c{i}': n for i, n in enumerate(nodes)}, znadditive_codes))
+    assert node.is_finished_ok, node.exit_message
+    rows = results['ranking']['rows']
+    assert rows[0]['smiles'] == 'CO' and rows[0]['missing'] == []
+    failures = results['ranking']['failures']['complexation']
+    assert len(failures) == 1 and 'exit 213' in next(iter(failures.values()))
+
+
+def test_bad_settings_and_candidates_are_named(candidates, znadditive_codes):
+    _, node = run_get_node(build(candidates, znadditive_codes, max_concurrent=0))
+    assert node.exit_status == 240 and 'max_concurrent' in node.exit_message
+    with pytest.raises(ValueError, match='Unknown override key'):
+        build(candidates, znadditive_codes, top_n=3)
+    with pytest.raises(ValueError, match='not a promoted candidate'):
+        run_get_node(build({'c0': orm.Dict({'smiles': 'CO'})}, znadditive_codes))
