@@ -14,4 +14,4 @@ bash scripts/install.sh
 .venv/bin/aiida-znadditive setup
 # QM9's small molecules seed the GA and 8 heavy atoms cap it: the DFT of one candidate with the references
 # ([Zn(H2O)6]2+, H2O) takes about 36 minutes on 2 cores (measured on a clean clone; a second candidate was still relaxing 48 minutes on).
-.venv/bin/aiida-znadditive campaign --library qm9 --max-heavy-atoms 8 --budget 300 --top-k 1 --out campaign
+.venv/bin/aiida-znadditive campaign run --library qm9 --max-heavy-atoms 8 --budget 300 --top-k 1 --out campaign

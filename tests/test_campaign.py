@@ -57,7 +57,7 @@ def test_generated_molecules_are_recorded_and_the_best_promoted(aiida_profile, t
 
     funnel = dict(result.funnel())
     assert funnel['scored by the generator'] == 40
-    assert funnel['promoted to candidate nodes'] == len(best) and funnel['complexation WorkChains run'] == 0
+    assert funnel['promoted to candidate nodes'] == len(best) and funnel['candidates sent to complexation'] == 0
     assert plot_campaign(result, tmp_path / 'campaign.png').stat().st_size > 10_000
     assert any('promoted' in line for line in lines)
 
@@ -69,7 +69,21 @@ def test_campaign_without_a_budget_stops_with_the_reason(aiida_profile, tmp_path
 
 def test_campaign_command_names_a_missing_code(aiida_profile, tmp_path):
     result = CliRunner().invoke(
-        cmd_root, ['campaign', '--prerank-code', 'nothing@nowhere', '--out', str(tmp_path / 'run')]
+        cmd_root, ['campaign', 'run', '--prerank-code', 'nothing@nowhere', '--out', str(tmp_path / 'run')]
     )
     assert result.exit_code != 0
     assert 'nothing@nowhere' in result.output
+
+
+def test_campaign_submit_needs_a_daemon(aiida_profile, tmp_path):
+    """The test profile has no broker: `campaign submit` says so and what to do, before generating anything."""
+    result = CliRunner().invoke(cmd_root, ['campaign', 'submit', '--out', str(tmp_path / 'run')])
+    assert result.exit_code != 0
+    assert 'no broker' in result.output and 'production profile' in result.output
+    assert not (tmp_path / 'run').exists()
+
+
+def test_campaign_status_names_a_node_that_is_no_campaign(aiida_profile):
+    node = orm.Int(1).store()
+    result = CliRunner().invoke(cmd_root, ['campaign', 'status', str(node.pk)])
+    assert result.exit_code != 0 and 'not a CampaignWorkChain' in result.output

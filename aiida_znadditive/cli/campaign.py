@@ -1,4 +1,5 @@
-"""``aiida-znadditive campaign``: generate additives, record and promote the best, compute their Zn2+ complexation."""
+"""``aiida-znadditive campaign run|submit|status``: generate additives, record and promote the best, and compute and
+rank their Zn2+ complexation in a ``CampaignWorkChain`` (in this process, or submitted to the daemon)."""
 
 from __future__ import annotations
 
@@ -7,99 +8,175 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
-from .root import PROFILE_OPTION, cmd_root, load_code_or_fail, load_profile_or_fail, protocol_option
+from .root import (
+    PROFILE_OPTION,
+    check_submit_possible,
+    cmd_root,
+    load_code_or_fail,
+    load_profile_or_fail,
+    protocol_option,
+)
 
 
-@cmd_root.command('campaign')
-@PROFILE_OPTION
-@click.option('--generator', default='ga', show_default=True, help='Generator entry point (ga, reinvent, random).')
-@click.option('--budget', type=click.IntRange(min=0), default=300, show_default=True, help='Scorer calls.')
-@click.option('--seed', type=int, default=0, show_default=True, help='Random seed of the generator.')
-@click.option('--promote', type=click.IntRange(min=0), default=10, show_default=True, help='Best molecules promoted.')
-@click.option('--top-k', type=click.IntRange(min=0), default=2, show_default=True, help='Candidates computed.')
-@protocol_option('complexation', ', for the complexation WorkChains')
-@click.option(
-    '--max-heavy-atoms',
-    type=click.IntRange(min=1),
-    default=40,
-    show_default=True,
-    help='Largest generated molecule (DFT time grows steeply with size).',
-)
-@click.option(
-    '--library', help='Starting molecules of the GA: moses, moses:test, qm9 or a SMILES file (default: moses).'
-)
-@click.option(
-    '--checkpoint',
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help='gnn model of the objective (default: the shipped zib_xtb).',
-)
-@click.option('--label', default='campaign', show_default=True, help='Group znadditive/candidates/LABEL.')
-@click.option(
-    '--prerank-code', default='xtb@localhost', show_default=True, help='xtb code for the cheap level (label@computer).'
-)
-@click.option(
-    '--dft-code', default='pyscf@localhost', show_default=True, help='PySCF code for the DFT level (label@computer).'
-)
-@click.option(
-    '--out',
-    type=click.Path(file_okay=False, path_type=Path),
-    default='campaign',
-    show_default=True,
-    help='Folder for generated.csv, its provenance JSON and campaign.png.',
-)
-def cmd_campaign(
-    profile_name,
-    generator,
-    budget,
-    seed,
-    promote,
-    top_k,
-    protocol,
-    max_heavy_atoms,
-    library,
-    checkpoint,
-    label,
-    prerank_code,
-    dft_code,
-    out,
-) -> None:
-    """Generate additives on the ZIB objective, record them in the meta-database, promote the best to candidate
-    nodes and run ZnComplexationWorkChain for the top-k; print the funnel and write OUT/campaign.png."""
-    profile = load_profile_or_fail(profile_name)
-    from ..ml.generators import GeneratorError
-    from ..orchestration.campaign import CampaignSettings, plot_campaign, run_campaign
+@cmd_root.group('campaign')
+def cmd_campaign() -> None:
+    """Discovery campaigns: generate, promote, compute and rank candidates."""
 
-    # the campaign's WorkChains use the complexation defaults: xtb to pre-rank, PySCF for DFT
-    codes = [load_code_or_fail(prerank_code, profile, 'xtb'), load_code_or_fail(dft_code, profile, 'pyscf')]
-    settings = CampaignSettings(
-        generator=generator,
-        budget=budget,
-        seed=seed,
-        promote=promote,
-        top_k=top_k,
-        protocol=protocol,
-        max_heavy_atoms=max_heavy_atoms,
-        checkpoint=str(checkpoint) if checkpoint else 'shipped',
-        label=label,
-        generator_settings={} if library is None else {'library': library},
+
+def campaign_options(function):
+    """The options `run` and `submit` share: what to generate, promote and compute."""
+    for option in reversed(CAMPAIGN_OPTIONS):
+        function = option(function)
+    return function
+
+
+CAMPAIGN_OPTIONS = [
+    PROFILE_OPTION,
+    click.option('--generator', default='ga', show_default=True, help='Generator entry point (ga, reinvent, random).'),
+    click.option('--budget', type=click.IntRange(min=0), default=300, show_default=True, help='Scorer calls.'),
+    click.option('--seed', type=int, default=0, show_default=True, help='Random seed of the generator.'),
+    click.option(
+        '--promote', type=click.IntRange(min=0), default=10, show_default=True, help='Best molecules promoted.'
+    ),
+    click.option('--top-k', type=click.IntRange(min=0), default=2, show_default=True, help='Candidates computed.'),
+    protocol_option('complexation', ', for the complexation WorkChains'),
+    click.option(
+        '--max-heavy-atoms',
+        type=click.IntRange(min=1),
+        default=40,
+        show_default=True,
+        help='Largest generated molecule (DFT time grows steeply with size).',
+    ),
+    click.option(
+        '--library', help='Starting molecules of the GA: moses, moses:test, qm9 or a SMILES file (default: moses).'
+    ),
+    click.option(
+        '--checkpoint',
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        help='gnn model of the objective (default: the shipped zib_xtb).',
+    ),
+    click.option('--label', default='campaign', show_default=True, help='Group znadditive/candidates/LABEL.'),
+    click.option(
+        '--prerank-code',
+        default='xtb@localhost',
+        show_default=True,
+        help='xtb code for the cheap level (label@computer).',
+    ),
+    click.option(
+        '--dft-code',
+        default='pyscf@localhost',
+        show_default=True,
+        help='PySCF code for the DFT level (label@computer).',
+    ),
+    click.option(
+        '--out',
+        type=click.Path(file_okay=False, path_type=Path),
+        default='campaign',
+        show_default=True,
+        help='Folder for generated.csv, its provenance JSON and campaign.png.',
+    ),
+]
+
+
+def campaign_settings(options: dict):
+    from ..orchestration.campaign import CampaignSettings
+
+    return CampaignSettings(
+        generator=options['generator'],
+        budget=options['budget'],
+        seed=options['seed'],
+        promote=options['promote'],
+        top_k=options['top_k'],
+        protocol=options['protocol'],
+        max_heavy_atoms=options['max_heavy_atoms'],
+        checkpoint=str(options['checkpoint']) if options['checkpoint'] else 'shipped',
+        label=options['label'],
+        generator_settings={} if options['library'] is None else {'library': options['library']},
     )
+
+
+def start_campaign(options: dict, submit: bool):
+    profile = load_profile_or_fail(options['profile_name'])
+    from ..ml.generators import GeneratorError
+    from ..orchestration.campaign import run_campaign
+
+    if submit:
+        check_submit_possible(profile)
+    # the campaign's WorkChains use the complexation defaults: xtb to pre-rank, PySCF for DFT
+    codes = [
+        load_code_or_fail(options['prerank_code'], profile, 'xtb'),
+        load_code_or_fail(options['dft_code'], profile, 'pyscf'),
+    ]
     try:
-        result = run_campaign(settings, out, *codes, log=echo.echo_report)
+        return run_campaign(campaign_settings(options), options['out'], *codes, log=echo.echo_report, submit=submit)
     except GeneratorError as error:
         echo.echo_critical(str(error))
+
+
+def print_funnel(result) -> None:
     echo.echo('')
     for stage, count in result.funnel():
         echo.echo(f'{count:>8}  {stage}')
+
+
+@cmd_campaign.command('run')
+@campaign_options
+def cmd_campaign_run(**options) -> None:
+    """Generate additives on the ZIB objective, record them in the meta-database, promote the best to candidate
+    nodes and run a CampaignWorkChain for the top-k in this process; print the funnel and the ranking and write
+    OUT/campaign.png."""
+    from ..orchestration.campaign import plot_campaign
+
+    result = start_campaign(options, submit=False)
+    print_funnel(result)
     if result.computed:
-        echo.echo(f'\n{"smiles":<28} {"fitness":>7} {"GNN dE":>7} {"DFT dE":>7} {"DFT+PCM":>8}  WorkChain')
-        for item in result.computed:
+        echo.echo(f'\n{"rank":>4} {"smiles":<28} {"fitness":>7} {"GNN dG":>7} {"DFT dE":>7} {"DFT+PCM":>8}  WorkChain')
+        for rank, item in enumerate(result.computed, start=1):
             predicted = 'n/a' if item.predicted_exchange is None else f'{item.predicted_exchange:+.2f}'
             gas = 'n/a' if item.exchange_energy is None else f'{item.exchange_energy:+.2f}'
             water = 'n/a' if item.exchange_energy_solvated is None else f'{item.exchange_energy_solvated:+.2f}'
             where = f'<{item.workchain_pk}>' if item.workchain_pk else ''
             echo.echo(
-                f'{item.smiles:<28} {item.fitness:>7.3f} {predicted:>7} {gas:>7} {water:>8}  {where} '
+                f'{rank:>4} {item.smiles:<28} {item.fitness:>7.3f} {predicted:>7} {gas:>7} {water:>8}  {where} '
                 f'{item.error or ""} ({item.seconds:.0f} s)'
             )
-    figure = plot_campaign(result, Path(out) / 'campaign.png')
-    echo.echo_success(f'funnel and exchange energies: {figure}; molecules: {Path(out) / "generated.csv"}')
+    figure = plot_campaign(result, Path(options['out']) / 'campaign.png')
+    echo.echo_success(f'funnel and exchange energies: {figure}; molecules: {Path(options["out"]) / "generated.csv"}')
+
+
+@cmd_campaign.command('submit')
+@campaign_options
+def cmd_campaign_submit(**options) -> None:
+    """As `run`, but the CampaignWorkChain is submitted to the daemon (generation and promotion run here, in
+    seconds to minutes); follow it with `campaign status PK`."""
+    result = start_campaign(options, submit=True)
+    print_funnel(result)
+    if result.workchain is not None:
+        echo.echo_success(f'submitted CampaignWorkChain<{result.workchain.pk}>')
+
+
+@cmd_campaign.command('status')
+@PROFILE_OPTION
+@click.argument('pk', type=int)
+def cmd_campaign_status(profile_name, pk) -> None:
+    """Per stage of the CampaignWorkChain PK: its children waiting, running, finished and failed; the ranking so far."""
+    load_profile_or_fail(profile_name)
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    from ..orchestration.campaign_status import campaign_status
+    from ..workchains.campaign import CampaignWorkChain
+
+    try:
+        node = orm.load_node(pk)
+    except NotExistent:
+        echo.echo_critical(f'No node with PK {pk}')
+    if not isinstance(node, orm.WorkflowNode) or node.process_class is not CampaignWorkChain:
+        kind = getattr(node, 'process_label', None) or type(node).__name__
+        echo.echo_critical(f'Node {pk} is a {kind}, not a CampaignWorkChain')
+    status = campaign_status(node)
+    echo.echo(f'CampaignWorkChain<{pk}>: {status["state"]}')
+    for stage, counts in status['stages'].items():
+        echo.echo(f'  {stage:<13} ' + ', '.join(f'{count} {state}' for state, count in counts.items()))
+    for row in status['ranking']:
+        echo.echo(f'  {row}')

@@ -11,9 +11,11 @@
    ``znadditive.promote_candidate``), in the group ``znadditive/candidates/<label>``; the provenance node of their
    "screener" names the generator (entry point group ``znadditive.generators``), its version, seed, budget and
    objectives, and the ``gnn`` checkpoint's hash;
-4. **compute**: ``ZnComplexationWorkChain`` for the ``top_k`` best candidates the protocol accepts, one after
-   another in this process (a failing one is reported and the next goes on); each WorkChain's ``smiles`` input is
-   the promotion's output, so the graph runs from the generator's record to the DFT exchange energy.
+4. **compute**: ``CampaignWorkChain`` (:mod:`~aiida_znadditive.workchains.campaign`) for the ``top_k`` best
+   candidates the complexation protocol accepts, run in this process or submitted to the daemon: it submits a
+   ``ZnComplexationWorkChain`` per candidate (reusing one that finished before with the same inputs), goes on past
+   a failing one and ranks the candidates in the calcfunction ``rank_candidates``; each complexation's ``smiles``
+   input is the promotion's output, so the graph runs from the generator's record to the DFT exchange energy.
 
 What it prints and returns: the funnel (molecules scored, with fitness > 0, promoted, WorkChains run, finished), and
 for each computed candidate the fitness, the GNN's predicted exchange energy (GFN2 level) and the WorkChain's
@@ -78,6 +80,7 @@ class CampaignResult:
     skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     computed: list[ComputedCandidate] = dataclasses.field(default_factory=list)
     database_rows: int = 0
+    workchain: object = None  # the CampaignWorkChain's node
 
     def funnel(self) -> list[tuple[str, int]]:
         scored = self.generation.scored
@@ -85,7 +88,7 @@ class CampaignResult:
             ('scored by the generator', len(scored)),
             ('fitness > 0 (passed rules and gnn window)', sum(1 for molecule in scored if molecule.fitness > 0)),
             ('promoted to candidate nodes', len(self.promoted)),
-            ('complexation WorkChains run', len(self.computed)),
+            ('candidates sent to complexation', len(self.computed)),
             ('finished with an exchange energy', sum(1 for item in self.computed if item.exit_status == 0)),
         ]
 
@@ -144,47 +147,63 @@ def promote_best(result: GenerationResult, checkpoint_hash: str | None, settings
     return promote(screenings, generator_provenance(result, checkpoint_hash), settings.label)
 
 
-def compute(
-    candidates: list,
-    settings: CampaignSettings,
-    prerank_code,
-    dft_code,
-    log: Callable[[str], None] = print,
-) -> tuple[list[ComputedCandidate], list[tuple[str, str]]]:
-    """Step 4: ``ZnComplexationWorkChain`` for the ``settings.top_k`` best candidates the protocol accepts."""
-    from aiida.engine import run_get_node
+def campaign_builder(candidates: list, settings: CampaignSettings, prerank_code, dft_code):
+    """Step 4's WorkChain: ``CampaignWorkChain`` for the ``settings.top_k`` best candidates the complexation protocol
+    accepts (a refused one, too large or without a donor, is skipped with its reason and the next one taken).
 
+    :return: ``(builder, skipped)``; the builder is None when no candidate is left.
+    """
+    from ..workchains.campaign import CampaignWorkChain
     from .promotion import complexation_builders
 
     builders, skipped = complexation_builders(
         candidates, settings.top_k, prerank_code, dft_code, protocol=settings.protocol
     )
+    skipped = [(candidate['smiles'], reason) for candidate, reason in skipped]
+    if not builders:
+        return None, skipped
+    chosen = {f'c{index}': candidate for index, (candidate, _) in enumerate(builders)}
+    overrides = {
+        'top_k': len(chosen),
+        'complexation': {'protocol': settings.protocol},
+        # no adsorption stage here (it needs CP2K on a Zn slab): the ranking is by Zn2+ binding alone
+        'weights': {'adsorption': 0.0},
+    }
+    builder = CampaignWorkChain.get_builder_from_protocol(chosen, prerank_code, dft_code, overrides=overrides)
+    builder.metadata.label = f'campaign {settings.label}'
+    return builder, skipped
+
+
+def computed_candidates(node, candidates: list) -> list[ComputedCandidate]:
+    """What the finished CampaignWorkChain ``node`` computed for each of its candidates, in the ranking's order."""
+    from aiida import orm
+    from aiida.common.links import LinkType
+
+    ranking = node.outputs.ranking.get_dict() if 'ranking' in node.outputs else {'rows': [], 'failures': {}}
+    failures = ranking.get('failures', {}).get('complexation', {})
+    by_key = {f'c{index}': candidate for index, candidate in enumerate(candidates)}
     computed = []
-    for index, (candidate, builder) in enumerate(builders, start=1):
+    for row in ranking['rows']:
+        candidate = by_key.get(row['key']) or orm.load_node(row['candidate_uuid'])
         item = ComputedCandidate(
-            smiles=candidate['smiles'],
+            smiles=row['smiles'],
             fitness=candidate['score'],
             predicted_exchange=candidate['predictions'].get('gnn.zn_exchange_energy_ev'),
             candidate_pk=candidate.pk,
+            error=failures.get(row['key']),
         )
-        log(f'[{index}/{len(builders)}] {item.smiles}: ZnComplexationWorkChain ({settings.protocol})')
-        started = time.perf_counter()
-        try:
-            outputs, node = run_get_node(builder)
-        except Exception as error:  # one candidate's crash must not end the campaign
-            item.error = f'{type(error).__name__}: {error}'
-            log(f'    crashed: {item.error}')
-        else:
-            item.workchain_pk, item.exit_status = node.pk, node.exit_status
-            if node.is_finished_ok:
-                item.exchange_energy = outputs['exchange_energy'].value
-                item.exchange_energy_solvated = outputs['exchange_energy_solvated'].value
-                item.binding_mode = outputs['binding_mode'].value if 'binding_mode' in outputs else None
-            else:
-                item.error = f'exit {node.exit_status}: {node.exit_message}'
-        item.seconds = time.perf_counter() - started
+        binding = row['terms'].get('binding')
+        if binding:
+            workchain = orm.load_node(binding['uuid']).base.links.get_incoming(link_type=LinkType.RETURN).one().node
+            outputs = workchain.outputs
+            item.workchain_pk, item.exit_status = workchain.pk, workchain.exit_status
+            item.exchange_energy = outputs.exchange_energy.value
+            if 'exchange_energy_solvated' in outputs:
+                item.exchange_energy_solvated = outputs.exchange_energy_solvated.value
+            item.binding_mode = outputs.binding_mode['label'] if 'binding_mode' in outputs else None
+            item.seconds = (workchain.mtime - workchain.ctime).total_seconds()
         computed.append(item)
-    return computed, [(candidate['smiles'], reason) for candidate, reason in skipped]
+    return computed
 
 
 def plot_campaign(result: CampaignResult, path: Path) -> Path:
@@ -229,7 +248,13 @@ def plot_campaign(result: CampaignResult, path: Path) -> Path:
 
 
 def run_campaign(
-    settings: CampaignSettings, out: Path, prerank_code, dft_code, log: Callable[[str], None] = print
+    settings: CampaignSettings,
+    out: Path,
+    prerank_code,
+    dft_code,
+    log: Callable[[str], None] = print,
+    *,
+    submit: bool = False,
 ) -> CampaignResult:
     """The four steps of the module docstring; the result of each is kept in the returned :class:`CampaignResult`."""
     started = time.perf_counter()
@@ -246,8 +271,28 @@ def run_campaign(
     result.promoted = promote_best(generation, checkpoint_hash, settings)
     log(f'promoted {len(result.promoted)} candidates to znadditive/candidates/{settings.label}')
     if result.promoted and settings.top_k > 0:
-        result.computed, result.skipped = compute(result.promoted, settings, prerank_code, dft_code, log)
-    for smiles, reason in result.skipped:
-        log(f'skipped {smiles}: {reason}')
+        builder, result.skipped = campaign_builder(result.promoted, settings, prerank_code, dft_code)
+        for smiles, reason in result.skipped:
+            log(f'skipped {smiles}: {reason}')
+        if builder is not None:
+            result.workchain = launch(builder, submit, log)
+            if not submit:
+                result.computed = computed_candidates(result.workchain, result.promoted)
     log(f'campaign done in {time.perf_counter() - started:.0f} s')
     return result
+
+
+def launch(builder, submit: bool, log: Callable[[str], None]):
+    """Submit ``builder`` to the daemon, or run it in this process; the WorkChain's node."""
+    from aiida.engine import run_get_node
+    from aiida.engine import submit as submit_to_daemon
+
+    candidates = len(builder.candidates)
+    if submit:
+        node = submit_to_daemon(builder)
+        log(f'submitted CampaignWorkChain<{node.pk}> ({candidates} candidates): campaign status {node.pk}')
+        return node
+    log(f'running CampaignWorkChain for {candidates} candidates in this process (children one after another)')
+    _, node = run_get_node(builder)
+    log(f'CampaignWorkChain<{node.pk}> {node.process_state.value}, exit status {node.exit_status}')
+    return node

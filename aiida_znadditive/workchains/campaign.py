@@ -31,6 +31,8 @@ from .adsorption import SlabAdsorptionWorkChain
 from .complexation import ZnComplexationWorkChain
 
 EXTRA_KEY = 'znadditive_campaign_key'
+#: extra of the campaign's own node: {stage: {candidate key: child uuid}}, reused children included (`campaign status`)
+EXTRA_CHILDREN = 'znadditive_campaign_children'
 #: the complexation outputs that give the binding term, best first
 BINDING_OUTPUTS = ('exchange_free_energy_calibrated', 'exchange_free_energy', 'exchange_energy_solvated')
 
@@ -159,6 +161,9 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
             node.base.extras.set('znadditive_campaign_pending_key', reuse)
             self.ctx[stage][key] = node.uuid
             launched[f'{stage}_{key}'] = node
+        self.node.base.extras.set(
+            EXTRA_CHILDREN, {'complexation': self.ctx.complexation, 'adsorption': self.ctx.adsorption}
+        )
         return ToContext(**launched)
 
     def _inspect(self, stage: str, keys: list[str]) -> None:

@@ -8,6 +8,7 @@ from aiida.common.links import LinkType
 from aiida.engine import run_get_node
 
 from aiida_znadditive.ml.screeners.base import Screening
+from aiida_znadditive.orchestration.campaign_status import campaign_status
 from aiida_znadditive.orchestration.promotion import promote
 from aiida_znadditive.workchains.campaign import CampaignWorkChain
 from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
@@ -57,12 +58,15 @@ def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znad
         assert row['score'] == pytest.approx(term['value']) and row['missing'] == []
     assert rows[0]['score'] >= rows[1]['score']
     assert results['ranking']['failures'] == {}
+    status = campaign_status(node)
+    assert status['stages'] == {'complexation': {'finished': 2}} and len(status['ranking']) == 2
 
     # The same candidates again: nothing is recomputed, the ranking is the same.
     before = complexations()
     again, second = run_get_node(build(candidates, znadditive_codes))
     assert second.is_finished_ok, second.exit_message
     assert complexations() == before
+    assert campaign_status(second)['stages'] == {'complexation': {'reused': 2}}
     assert [row['smiles'] for row in again['ranking']['rows']] == [row['smiles'] for row in rows]
     assert [row['terms']['binding']['uuid'] for row in again['ranking']['rows']] == [
         row['terms']['binding']['uuid'] for row in rows
