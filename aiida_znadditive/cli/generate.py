@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
-from .root import cmd_root
+from .root import THREADS_OPTION, cmd_root
 
 # Named here, not imported, so that ``--help`` stays free of RDKit; a test keeps them equal to the registry's.
 SELECTIONS = ('scalar', 'pareto')
@@ -312,7 +312,7 @@ def cmd_metrics(file, reference, reference_sample, training, no_3d, max_3d, scaf
     show_default=True,
     help='Learning rate of the optimiser.',
 )
-@click.option('--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: torch decides).')
+@THREADS_OPTION
 @click.option(
     '--out',
     type=click.Path(dir_okay=False, path_type=Path),
@@ -329,14 +329,12 @@ def cmd_pretrain(
     """
     import random
 
+    from ..environment.cores import set_torch_threads
     from ..ml.generators import GeneratorError
     from ..ml.generators.library import read_library, sample_library
     from ..ml.generators.lm import LMSettings, default_checkpoint, pretrain
 
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+    echo.echo_report(set_torch_threads(threads), err=True)  # stderr: stdout may be a table a pipe reads
     out = out or default_checkpoint()
     try:
         settings = LMSettings(

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
-from .root import cmd_root
+from .root import THREADS_OPTION, cmd_root
 
 # Named here, not imported, so that ``--help`` stays free of torch and RDKit; a test keeps them equal.
 DATA_KINDS = ('qm9', 'xtb-labels', 'parquet')
@@ -22,10 +22,10 @@ def cmd_ml() -> None:
 
 
 def _threads(threads: int | None) -> None:
-    if threads:
-        import torch
+    """Torch's thread pool from ``--threads`` or the cores this process may use (affinity, cgroup, SLURM)."""
+    from ..environment.cores import set_torch_threads
 
-        torch.set_num_threads(threads)
+    echo.echo_report(set_torch_threads(threads), err=True)  # stderr: stdout may be a table a pipe reads
 
 
 @cmd_ml.command('train')
@@ -63,7 +63,7 @@ def _threads(threads: int | None) -> None:
 @click.option('--hidden', type=click.IntRange(min=2), help='Width (default 128 for 2d, 64 for 3d).')
 @click.option('--depth', type=click.IntRange(min=1), help='Message-passing steps / interactions (default 3 / 4).')
 @click.option('--patience', type=click.IntRange(min=1), default=15, show_default=True, help='Early stopping epochs.')
-@click.option('--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: torch decides).')
+@THREADS_OPTION
 @click.option('--out', required=True, type=click.Path(file_okay=False, path_type=Path), help='Checkpoint directory.')
 def cmd_train(
     path,
@@ -135,7 +135,7 @@ def cmd_train(
 @click.option(
     '--plot', type=click.Path(dir_okay=False, path_type=Path), help='Parity PNG (default DIR/parity_SPLIT.png).'
 )
-@click.option('--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: torch decides).')
+@THREADS_OPTION
 def cmd_evaluate(directory, split, plot, threads) -> None:
     """Metrics (MAE, RMSE, R2 per target) of the checkpoint DIRECTORY on its split, and a parity plot.
 
@@ -160,7 +160,7 @@ def cmd_evaluate(directory, split, plot, threads) -> None:
 
 @cmd_ml.command('calibrate')
 @CHECKPOINT_DIR
-@click.option('--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: torch decides).')
+@THREADS_OPTION
 def cmd_calibrate(directory, threads) -> None:
     """Calibrate the ensemble spread of the checkpoint DIRECTORY on its validation split (writes uncertainty.json).
 
@@ -194,7 +194,7 @@ def cmd_calibrate(directory, threads) -> None:
 @click.argument('smiles', nargs=-1)
 @click.option('--file', 'file', type=click.File('r'), help='SMILES, one per line (first column; `-` for stdin).')
 @click.option('--batch-size', type=click.IntRange(min=1), default=1024, show_default=True, help='Molecules per batch.')
-@click.option('--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: torch decides).')
+@THREADS_OPTION
 def cmd_predict(directory, smiles, file, batch_size, threads) -> None:
     """Predictions ± ensemble std of the checkpoint DIRECTORY for SMILES (arguments or --file).
 

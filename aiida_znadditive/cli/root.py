@@ -58,6 +58,11 @@ def check_submit_possible(profile) -> None:
         )
 
 
+#: torch's thread pool; the default is sized by environment.cores.usable_cores (affinity, cgroup quota, SLURM)
+THREADS_OPTION = click.option(
+    '--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: the cores this process may use).'
+)
+
 PROFILE_OPTION = click.option(
     '-p', '--profile', 'profile_name', default=None, help='Profile to use (default: the default AiiDA profile).'
 )
