@@ -87,3 +87,26 @@ def test_campaign_status_names_a_node_that_is_no_campaign(aiida_profile):
     node = orm.Int(1).store()
     result = CliRunner().invoke(cmd_root, ['campaign', 'status', str(node.pk)])
     assert result.exit_code != 0 and 'not a CampaignWorkChain' in result.output
+
+
+def test_campaign_file_gives_defaults_and_names_bad_lines(aiida_profile, tmp_path):
+    """The shipped example is valid; a mistyped key and a wrong type are named with their line; options win."""
+    runner = CliRunner()
+    example = runner.invoke(cmd_root, ['campaign', 'example'])
+    assert example.exit_code == 0 and 'top_k: 1' in example.output
+    good = tmp_path / 'good.yaml'
+    good.write_text(example.output)
+    # the file says xtb@localhost; the explicit option wins, and its missing code stops the command before any work
+    result = runner.invoke(cmd_root, ['campaign', 'run', '--config', str(good), '--prerank-code', 'xtb@nowhere'])
+    assert result.exit_code != 0 and 'xtb@nowhere' in result.output  # the explicit option won over the file's
+
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text('budget: 10\ntopk: 2\n')
+    result = runner.invoke(cmd_root, ['campaign', 'run', '--config', str(bad)])
+    assert result.exit_code == 2 and 'line 2: unknown key `topk`' in result.output and 'top_k' in result.output
+    bad.write_text('budget: ten\n')
+    result = runner.invoke(cmd_root, ['campaign', 'run', '--config', str(bad)])
+    assert result.exit_code == 2 and "line 1: `budget` must be int, got 'ten'" in result.output
+    bad.write_text('budget: [1\n')
+    result = runner.invoke(cmd_root, ['campaign', 'run', '--config', str(bad)])
+    assert result.exit_code == 2 and 'not valid YAML' in result.output

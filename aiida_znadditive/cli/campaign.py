@@ -30,8 +30,45 @@ def campaign_options(function):
     return function
 
 
+def _option_type(param: click.Option) -> type:
+    if isinstance(param.type, click.types.IntParamType):
+        return int
+    if isinstance(param.type, click.types.FloatParamType):
+        return float
+    if isinstance(param.type, click.types.BoolParamType):
+        return bool
+    return str
+
+
+def load_config(ctx: click.Context, param: click.Parameter, value: Path | None):
+    """Read the campaign file into the command's defaults (explicit options still win); errors name line and key."""
+    if value is None:
+        return None
+    from ..orchestration.campaign_file import CampaignFileError, read_campaign_file
+
+    types = {
+        option.name: _option_type(option)
+        for option in ctx.command.params
+        if isinstance(option, click.Option) and option.name not in ('config', 'profile_name')
+    }
+    try:
+        values = read_campaign_file(value, types)
+    except CampaignFileError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+    ctx.default_map = {**(ctx.default_map or {}), **values}
+    return value
+
+
 CAMPAIGN_OPTIONS = [
     PROFILE_OPTION,
+    click.option(
+        '--config',
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        is_eager=True,
+        expose_value=False,
+        callback=load_config,
+        help='Campaign file (YAML, keys are these options; `campaign example` prints one). Options given here win.',
+    ),
     click.option('--generator', default='ga', show_default=True, help='Generator entry point (ga, reinvent, random).'),
     click.option('--budget', type=click.IntRange(min=0), default=300, show_default=True, help='Scorer calls.'),
     click.option('--seed', type=int, default=0, show_default=True, help='Random seed of the generator.'),
@@ -153,6 +190,14 @@ def cmd_campaign_submit(**options) -> None:
     print_funnel(result)
     if result.workchain is not None:
         echo.echo_success(f'submitted CampaignWorkChain<{result.workchain.pk}>')
+
+
+@cmd_campaign.command('example')
+def cmd_campaign_example() -> None:
+    """Print a commented campaign file for `campaign run|submit --config`."""
+    from ..orchestration.campaign_file import example_text
+
+    click.echo(example_text(), nl=False)
 
 
 @cmd_campaign.command('status')
