@@ -174,17 +174,16 @@ def campaign_builder(candidates: list, settings: CampaignSettings, prerank_code,
     return builder, skipped
 
 
-def computed_candidates(node, candidates: list) -> list[ComputedCandidate]:
+def computed_candidates(node) -> list[ComputedCandidate]:
     """What the finished CampaignWorkChain ``node`` computed for each of its candidates, in the ranking's order."""
     from aiida import orm
     from aiida.common.links import LinkType
 
     ranking = node.outputs.ranking.get_dict() if 'ranking' in node.outputs else {'rows': [], 'failures': {}}
     failures = ranking.get('failures', {}).get('complexation', {})
-    by_key = {f'c{index}': candidate for index, candidate in enumerate(candidates)}
     computed = []
     for row in ranking['rows']:
-        candidate = by_key.get(row['key']) or orm.load_node(row['candidate_uuid'])
+        candidate = orm.load_node(row['candidate_uuid'])  # the ranking names the candidate node of each row
         item = ComputedCandidate(
             smiles=row['smiles'],
             fitness=candidate['score'],
@@ -277,7 +276,7 @@ def run_campaign(
         if builder is not None:
             result.workchain = launch(builder, submit, log)
             if not submit:
-                result.computed = computed_candidates(result.workchain, result.promoted)
+                result.computed = computed_candidates(result.workchain)
     log(f'campaign done in {time.perf_counter() - started:.0f} s')
     return result
 

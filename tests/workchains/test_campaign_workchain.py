@@ -8,6 +8,7 @@ from aiida.common.links import LinkType
 from aiida.engine import run_get_node
 
 from aiida_znadditive.ml.screeners.base import Screening
+from aiida_znadditive.orchestration.campaign import computed_candidates
 from aiida_znadditive.orchestration.campaign_status import campaign_status
 from aiida_znadditive.orchestration.promotion import promote
 from aiida_znadditive.workchains.campaign import CampaignWorkChain
@@ -60,6 +61,14 @@ def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znad
     assert results['ranking']['failures'] == {}
     status = campaign_status(node)
     assert status['stages'] == {'complexation': {'finished': 2}} and len(status['ranking']) == 2
+    # What `campaign run` prints: per candidate in ranking order, the complexation's energies and its PK.
+    computed = computed_candidates(node)
+    assert [item.smiles for item in computed] == [row['smiles'] for row in rows]
+    for item in computed:
+        workchain = orm.load_node(item.workchain_pk)
+        assert workchain in children and item.exit_status == 0 and item.error is None
+        assert item.exchange_energy == workchain.outputs.exchange_energy.value
+        assert item.exchange_energy_solvated == workchain.outputs.exchange_energy_solvated.value
 
     # The same candidates again: nothing is recomputed, the ranking is the same.
     before = complexations()
