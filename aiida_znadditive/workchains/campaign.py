@@ -29,6 +29,7 @@ from ..exit_codes import declare
 from ..protocols import ProtocolMixin, resolve_protocol
 from .adsorption import SlabAdsorptionWorkChain
 from .complexation import ZnComplexationWorkChain
+from .references import find_reference
 
 EXTRA_KEY = 'znadditive_campaign_key'
 #: extra of the campaign's own node: {stage: {candidate key: child uuid}}, reused children included (`campaign status`)
@@ -49,15 +50,6 @@ def reuse_key(stage: str, inchikey: str, builder_inputs: dict) -> str:
             parts[name] = value.value
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
     return f'{stage}|{inchikey}|{digest}'
-
-
-def find_finished(key: str) -> orm.WorkflowNode | None:
-    """The most recent child that finished successfully with ``key``, or None."""
-    query = orm.QueryBuilder().append(
-        orm.WorkflowNode, filters={f'extras.{EXTRA_KEY}': key, 'attributes.exit_status': 0}, tag='node'
-    )
-    found = query.order_by({'node': {'ctime': 'desc'}}).first()
-    return found[0] if found else None
 
 
 def validate_candidates(value, _) -> str | None:
@@ -151,7 +143,7 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
         """Reuse finished children; submit the others; return ToContext for the submitted ones."""
         launched = {}
         for key, (builder, reuse) in builders.items():
-            found = find_finished(reuse)
+            found = find_reference(reuse, EXTRA_KEY)
             if found is not None:
                 self.report(f'{stage} of {key}: reusing {found.process_label}<{found.pk}>')
                 self.ctx[stage][key] = found.uuid

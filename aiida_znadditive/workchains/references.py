@@ -47,11 +47,11 @@ def settings_hash(calculator: str, protocol: str, overrides: dict | None = None)
     return hashlib.sha256(settings.encode()).hexdigest()[:16]
 
 
-def find_reference(key: str) -> orm.WorkflowNode | None:
-    """The most recent successful CalculatorWorkChain tagged with ``key``, or None."""
+def find_reference(key: str, extra: str = EXTRA) -> orm.WorkflowNode | None:
+    """The most recent successful workflow whose extra ``extra`` is ``key`` (by default: a reference calculation)."""
     query = orm.QueryBuilder().append(
         orm.WorkflowNode,
-        filters={f'extras.{EXTRA}': key, 'attributes.exit_status': 0},
+        filters={f'extras.{extra}': key, 'attributes.exit_status': 0},
         tag='node',
     )
     query.order_by({'node': {'ctime': 'desc'}}).limit(1)
