@@ -7,7 +7,7 @@ from collections import Counter
 from aiida import orm
 from aiida.common.links import LinkType
 
-#: link-label prefix of the children -> stage
+#: the stages of the campaign's extra, in the order they run
 STAGES = ('complexation', 'adsorption')
 
 
@@ -25,7 +25,7 @@ def campaign_status(node: orm.WorkflowNode) -> dict:
     Children come from the campaign's extra ``znadditive_campaign_children``; those it did not call itself finished
     in an earlier campaign and were reused (``reused``).
     """
-    from ..workchains.campaign import EXTRA_CHILDREN
+    from ..workchains.campaign import BINDING_OUTPUTS, EXTRA_CHILDREN
 
     called = {link.node.uuid for link in node.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all()}
     stages = {stage: Counter() for stage in STAGES}
@@ -36,7 +36,7 @@ def campaign_status(node: orm.WorkflowNode) -> dict:
             stages[stage]['reused' if uuid not in called else child_state(child)] += 1
             if stage == 'complexation' and child.is_finished_ok:
                 outputs = child.outputs
-                for name in ('exchange_free_energy_calibrated', 'exchange_free_energy', 'exchange_energy_solvated'):
+                for name in BINDING_OUTPUTS:
                     if name in outputs:
                         best.append((outputs[name].value, child.inputs.smiles.value, name))
                         break

@@ -134,6 +134,7 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
         self.ctx.complexation = {}  # candidate key -> node uuid
         self.ctx.adsorption = {}
         self.ctx.failures = {}
+        self.ctx.reuse_keys = {}  # '<stage>_<key>' -> reuse key of each child this campaign submitted
         self.report(f'{len(self.ctx.complexation_queue)} of {len(self.inputs.candidates)} candidates to complexation')
         return None
 
@@ -150,7 +151,7 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
                 continue
             builder.metadata.call_link_label = f'{stage}_{key}'
             node = self.submit(builder)
-            node.base.extras.set('znadditive_campaign_pending_key', reuse)
+            self.ctx.reuse_keys[f'{stage}_{key}'] = reuse  # tagged on the child once it has finished well
             self.ctx[stage][key] = node.uuid
             launched[f'{stage}_{key}'] = node
         self.node.base.extras.set(
@@ -162,7 +163,8 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
         for key in keys:
             node = orm.load_node(self.ctx[stage][key])
             if node.is_finished_ok:
-                node.base.extras.set(EXTRA_KEY, node.base.extras.get('znadditive_campaign_pending_key'))
+                if f'{stage}_{key}' in self.ctx.reuse_keys:  # submitted here (a reused child carries its key already)
+                    node.base.extras.set(EXTRA_KEY, self.ctx.reuse_keys[f'{stage}_{key}'])
             else:
                 reason = f'exit {node.exit_status}: {node.exit_message}' if node.is_finished else node.process_state
                 self.ctx.failures.setdefault(stage, {})[key] = f'{node.process_label}<{node.pk}> {reason}'
