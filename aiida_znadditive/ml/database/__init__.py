@@ -3,7 +3,9 @@
 - :mod:`.schema`: column names, types, units (``COLUMNS``, ``PROPERTIES``, ``ARROW_SCHEMA``).
 - :mod:`.standardise`: RDKit standardisation (``standardise``, ``MoleculeError``, ``StandardiseSettings``).
 - :mod:`.importers`: one importer per source (``IMPORTERS``: qm9, moses, pcqm4mv2, mp-molecules, sdf, smiles, parquet).
-- :mod:`.store`: ``MetaDatabase`` (import, query through the ``molecules`` and ``unique`` views, stats, verify).
+- :mod:`.store`: ``MetaDatabase`` (import, query through the ``molecules`` and ``unique`` views, stats, verify), built
+  on :mod:`.writer` (shards), :mod:`.keys` (idempotent imports), :mod:`.manifest` (``ManifestError``, repair),
+  :mod:`.integrity` (shard checks on every read), :mod:`.views` (SQL) and :mod:`.lock` (one writer at a time).
 
 Names are loaded on first use, so that ``from aiida_znadditive.ml.database import schema`` stays light.
 """
@@ -26,6 +28,7 @@ _EXPORTS = {
     'read_source': 'importers',
     'ImportReport': 'store',
     'MetaDatabase': 'store',
+    'ManifestError': 'manifest',
 }
 
 __all__ = tuple(_EXPORTS)
