@@ -1,98 +1,33 @@
 """Create the computer and codes described by a YAML file, idempotently.
 
 The packaged ``codes.yaml`` describes this machine (``localhost``, PySCF, CP2K). A user copies and edits it for a
-cluster. Existing nodes are never modified: a difference is reported so that nothing a finished calculation points
-to changes behind its back.
+cluster. A computer that no calculation has used yet is brought in line with the file (a wrong ``work_dir`` fixed in
+the file is fixed in the profile); one that has calculations, and every existing code, is left as it is and the
+difference reported with what to do, so that nothing a finished calculation points to changes behind its back.
 """
 
 from __future__ import annotations
 
 import fcntl
+import os
 import pathlib
+import shlex
 import shutil
 import subprocess
-import sys
 import venv
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import yaml
-
-PACKAGE_DATA = resources.files('aiida_znadditive.environment')
-DEFAULT_CODES_FILE = 'codes.yaml'
-
-
-class CodeSetupError(RuntimeError):
-    """The codes file asks for something that cannot be made; the message names the fix."""
-
-
-@dataclass(frozen=True)
-class CodeSpec:
-    """One code of the codes file, with placeholders filled in."""
-
-    key: str
-    label: str
-    plugin: str
-    filepath_executable: str
-    with_mpi: bool = False
-    description: str = ''
-    prepend_text: str = ''
-    python_environment: str | None = None
-    data_files: tuple[str, ...] = ()
-
-    def full_label(self, computer_label: str) -> str:
-        return f'{self.label}@{computer_label}'
-
-
-def placeholders() -> dict[str, str]:
-    from aiida.manage.configuration import get_config
-
-    return {'venv': sys.prefix, 'aiida_dir': str(get_config().dirpath)}
-
-
-def _fill(value: Any, values: dict[str, str]) -> Any:
-    # Only our own placeholders are replaced: ``{tot_num_mpiprocs}`` belongs to AiiDA's mpirun template.
-    if isinstance(value, str):
-        for key, replacement in values.items():
-            value = value.replace('{' + key + '}', replacement)
-        return value
-    if isinstance(value, dict):
-        return {k: _fill(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill(v, values) for v in value]
-    return value
-
-
-def load_codes_file(path: str | pathlib.Path | None = None) -> dict:
-    """Read a codes file (the packaged default when ``path`` is None) and fill in the placeholders."""
-    if path is None:
-        text = PACKAGE_DATA.joinpath(DEFAULT_CODES_FILE).read_text()
-        source = f'the packaged {DEFAULT_CODES_FILE}'
-    else:
-        path = pathlib.Path(path)
-        if not path.is_file():
-            raise CodeSetupError(f'Codes file {path} does not exist.')
-        text = path.read_text()
-        source = str(path)
-    try:
-        content = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exception:
-        raise CodeSetupError(f'{source} is not valid YAML: {exception}') from exception
-    for key in ('computer', 'codes'):
-        if key not in content:
-            raise CodeSetupError(f'{source} lacks the `{key}` section.')
-    return _fill(content, placeholders())
-
-
-def code_specs(content: dict) -> list[CodeSpec]:
-    specs = []
-    for key, raw in content['codes'].items():
-        missing = {'label', 'plugin', 'filepath_executable'} - set(raw)
-        if missing:
-            raise CodeSetupError(f'Code `{key}` in the codes file lacks {", ".join(sorted(missing))}.')
-        specs.append(CodeSpec(key=key, **{**raw, 'data_files': tuple(raw.get('data_files', ()))}))
-    return specs
+from .codes_file import (  # noqa: F401  (the names callers have imported from here)
+    DEFAULT_CODES_FILE,
+    PACKAGE_DATA,
+    CodeSetupError,
+    CodeSpec,
+    check_content,
+    code_specs,
+    load_codes_file,
+    placeholders,
+)
 
 
 def resolve_executable(spec: CodeSpec, is_local: bool) -> str:
@@ -146,16 +81,95 @@ def ensure_python_environment(spec: CodeSpec) -> str:
     return f'{spec.key}: built interpreter {python} from {spec.python_environment}'
 
 
+#: The computer settings setup brings in line with the codes file, as (key, default, getter, setter).
+_SETTABLE = (
+    ('work_dir', None, lambda c: c.get_workdir(), lambda c, v: c.set_workdir(v)),
+    ('description', '', lambda c: c.description, lambda c, v: setattr(c, 'description', v)),
+    ('mpirun_command', 'mpirun -np {tot_num_mpiprocs}', lambda c: ' '.join(c.get_mpirun_command()),
+     lambda c, v: c.set_mpirun_command(v.split())),
+    ('default_mpiprocs_per_machine', 1, lambda c: c.get_default_mpiprocs_per_machine(),
+     lambda c, v: c.set_default_mpiprocs_per_machine(v)),
+    ('prepend_text', '', lambda c: c.get_prepend_text(), lambda c, v: c.set_prepend_text(v)),
+    ('append_text', '', lambda c: c.get_append_text(), lambda c, v: c.set_append_text(v)),
+    ('minimum_job_poll_interval', None, lambda c: c.get_minimum_job_poll_interval(),
+     lambda c, v: c.set_minimum_job_poll_interval(float(v))),
+)  # fmt: skip
+_FIXED = (('hostname', 'hostname'), ('transport', 'transport_type'), ('scheduler', 'scheduler_type'))
+
+
+def prepare_local_work_dir(work_dir: str, label: str) -> None:
+    """Create the work directory of a ``core.local`` computer and check that jobs can write there.
+
+    A work_dir that cannot be written used to be stored anyway: every job then paused after five failed uploads.
+    """
+    path = pathlib.Path(work_dir.replace('{username}', os.environ.get('USER', 'root')))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exception:
+        raise CodeSetupError(
+            f'work_dir {work_dir} of computer `{label}` cannot be created: {exception.strerror}. '
+            'Fix: set `work_dir` in the codes file to a folder this user may write.'
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CodeSetupError(
+            f'work_dir {work_dir} of computer `{label}` is not writable by this user. '
+            'Fix: set `work_dir` in the codes file to a folder this user may write.'
+        )
+
+
+def calculation_count(computer) -> int:
+    """How many calculations ran (or run) on ``computer``."""
+    from aiida import orm
+
+    builder = orm.QueryBuilder().append(orm.Computer, filters={'id': computer.pk}, tag='computer')
+    return builder.append(orm.CalcJobNode, with_computer='computer').count()
+
+
+def _reconcile(computer, spec: dict) -> str:
+    """Bring an existing computer in line with ``spec`` when no calculation used it; say what differs otherwise."""
+    label = computer.label
+    different = {key: (get(computer), spec[key], put) for key, default, get, put in _SETTABLE
+                 if spec.get(key, default) is not None and get(computer) != spec.get(key, default)}  # fmt: skip
+    fixed = [f'{key} is {getattr(computer, attribute)}, the file says {spec[key]}' for key, attribute in _FIXED
+             if getattr(computer, attribute) != spec[key]]  # fmt: skip
+    if not different and not fixed:
+        return f'computer `{label}` exists (unchanged)'
+    count = calculation_count(computer) if different else 0
+    messages = []
+    if different and count == 0:
+        if 'work_dir' in different and computer.transport_type == 'core.local':
+            prepare_local_work_dir(spec['work_dir'], label)
+        for _old, new, put in different.values():
+            put(computer, new)
+        changes = '; '.join(f'{key} {old!r} -> {new!r}' for key, (old, new, _) in different.items())
+        messages.append(f'updated computer `{label}` to match the codes file (no calculation used it yet): {changes}')
+    elif different:
+        changes = '; '.join(f'{key} is {old!r}, the file says {new!r}' for key, (old, new, _) in different.items())
+        messages.append(
+            f'computer `{label}` left unchanged because {count} calculation(s) used it: {changes}. To apply the '
+            'file, give the computer a new `label` in it and run setup again (new calculations then run there)'
+        )
+    if fixed:
+        messages.append(
+            f'computer `{label}`: {"; ".join(fixed)} (these cannot change on an existing computer): give the '
+            'computer a new `label` in the codes file and run setup again'
+        )
+    return '; '.join(messages) if len(messages) > 1 else messages[0]
+
+
 def ensure_computer(spec: dict) -> tuple[Any, str]:
-    """Create and configure the computer unless it exists; return it and what happened."""
+    """Create and configure the computer unless it exists, else reconcile it (:func:`_reconcile`); return it and what
+    happened."""
     from aiida import orm
     from aiida.common.exceptions import NotExistent
 
     label = spec['label']
     try:
         computer = orm.load_computer(label)
-        message = f'computer `{label}` exists (unchanged)'
+        message = _reconcile(computer, spec)
     except NotExistent:
+        if spec['transport'] == 'core.local':
+            prepare_local_work_dir(spec['work_dir'], label)
         computer = orm.Computer(
             label=label,
             hostname=spec['hostname'],
@@ -167,11 +181,10 @@ def ensure_computer(spec: dict) -> tuple[Any, str]:
         computer.set_mpirun_command(spec.get('mpirun_command', 'mpirun -np {tot_num_mpiprocs}').split())
         computer.set_default_mpiprocs_per_machine(spec.get('default_mpiprocs_per_machine', 1))
         computer.set_prepend_text(spec.get('prepend_text', ''))
+        computer.set_append_text(spec.get('append_text', ''))
         if 'minimum_job_poll_interval' in spec:
             computer.set_minimum_job_poll_interval(float(spec['minimum_job_poll_interval']))
         computer.store()
-        if spec['transport'] == 'core.local':
-            pathlib.Path(spec['work_dir']).mkdir(parents=True, exist_ok=True)
         message = f'created computer `{label}` ({spec["transport"]}, {spec["scheduler"]})'
     if not computer.is_configured:
         computer.configure(**spec.get('configure', {}))
@@ -198,13 +211,14 @@ def ensure_code(spec: CodeSpec, computer) -> str:
             default_calc_job_plugin=spec.plugin,
             with_mpi=spec.with_mpi,
             prepend_text=spec.prepend_text,
+            append_text=spec.append_text,
         )
         code.store()
         return f'created code `{full_label}` -> {executable}'
     if str(code.filepath_executable) != executable:
         return (
             f'code `{full_label}` exists pointing at {code.filepath_executable}, not {executable}: left unchanged '
-            f'(to replace it: verdi code delete {full_label})'
+            f'(to replace it: verdi code delete {shlex.quote(full_label)}, then run setup again)'
         )
     return f'code `{full_label}` exists (unchanged)'
 

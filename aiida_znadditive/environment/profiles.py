@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
+import secrets
 from dataclasses import dataclass, field
 
 from aiida.manage.configuration import Profile, create_profile, get_config
@@ -22,31 +24,48 @@ class ProfileError(RuntimeError):
     """A profile exists but does not match what was asked for; the message says how to proceed."""
 
 
+#: The role and password every production profile of versions before issue 21 shared, written in the code: anyone who
+#: read it could log in to every such database. :func:`production_settings` moves such a profile to its own role.
+LEGACY_DATABASE_USER = 'aiida_znadditive'
+LEGACY_DATABASE_PASSWORD = 'aiida_znadditive'
+
+
+def database_name(profile_name: str) -> str:
+    """The PostgreSQL database and role of a new production profile (hyphens are not plain SQL identifiers)."""
+    return f'znadditive_{profile_name}'.replace('-', '_')
+
+
 @dataclass
 class ProductionSettings:
-    """Where the services of a production profile live."""
+    """Where the services of a production profile live, and its database credentials.
+
+    ``stored`` says that they were read from an existing profile (its database exists and is its own) rather than
+    made for a new one.
+    """
 
     database_host: str = 'localhost'
     database_port: int = 5432
-    database_user: str = 'aiida_znadditive'
-    database_password: str = 'aiida_znadditive'
+    database_name: str = ''
+    database_user: str = ''
+    database_password: str = field(default='', repr=False)
     broker_host: str = '127.0.0.1'
     broker_port: int = 5672
     broker_user: str = 'guest'
-    broker_password: str = 'guest'
-    extra: dict = field(default_factory=dict)
+    broker_password: str = field(default='guest', repr=False)
+    stored: bool = False
 
-    def database_name(self, profile_name: str) -> str:
-        return f'znadditive_{profile_name}'.replace('-', '_')
+    @property
+    def has_legacy_password(self) -> bool:
+        return self.database_password == LEGACY_DATABASE_PASSWORD
 
-    def storage_config(self, profile_name: str, repository: pathlib.Path) -> dict:
+    def storage_config(self, repository: pathlib.Path) -> dict:
         return {
             'database_engine': 'postgresql_psycopg',
             'database_hostname': self.database_host,
             'database_port': self.database_port,
             'database_username': self.database_user,
             'database_password': self.database_password,
-            'database_name': self.database_name(profile_name),
+            'database_name': self.database_name,
             'repository_uri': repository.absolute().as_uri(),
         }
 
@@ -59,6 +78,71 @@ class ProductionSettings:
             'broker_port': self.broker_port,
             'broker_virtual_host': '',
         }
+
+
+def _pending_password_file(name: str) -> pathlib.Path:
+    return default_storage_root() / f'.{name}.database-password'
+
+
+def _pending_password(name: str) -> str:
+    """The password a setup of profile ``name`` that stopped before creating it (say RabbitMQ did not start) gave the
+    role, or a new one, kept in a 0600 file until the profile holds it: a rerun then finds a role it can log in to."""
+    path = _pending_password_file(name)
+    if path.is_file():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(32)
+    # O_EXCL with mode 0600: the file never exists, even for an instant, readable by others.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), 'w') as handle:
+        handle.write(password)
+    return password
+
+
+def production_settings(
+    name: str,
+    database_host: str = 'localhost',
+    database_port: int = 5432,
+    broker_host: str = '127.0.0.1',
+    broker_port: int = 5672,
+) -> ProductionSettings:
+    """The settings of production profile ``name``: those it stores when it exists (they win over the arguments, which
+    describe a new profile), otherwise a role and database of its own with a password made by
+    :func:`secrets.token_urlsafe`."""
+    profile = _existing(name)
+    if profile is not None and profile.storage_backend == PRODUCTION_STORAGE:
+        storage, broker = profile.storage_config, profile.process_control_config or {}
+        return ProductionSettings(
+            database_host=storage.get('database_hostname', database_host),
+            database_port=int(storage.get('database_port', database_port)),
+            database_name=storage['database_name'],
+            database_user=storage['database_username'],
+            database_password=storage.get('database_password', ''),
+            broker_host=broker.get('broker_host', broker_host),
+            broker_port=int(broker.get('broker_port', broker_port)),
+            broker_user=broker.get('broker_username', 'guest'),
+            broker_password=broker.get('broker_password', 'guest'),
+            stored=True,
+        )
+    return ProductionSettings(
+        database_host=database_host,
+        database_port=database_port,
+        database_name=database_name(name),
+        database_user=database_name(name),
+        database_password=_pending_password(name),
+        broker_host=broker_host,
+        broker_port=broker_port,
+    )
+
+
+def store_database_credentials(name: str, user: str, password: str) -> None:
+    """Write a new role and password into the storage configuration of profile ``name``."""
+    config = get_config()
+    profile = config.get_profile(name)
+    profile.set_storage(
+        profile.storage_backend, {**profile.storage_config, 'database_username': user, 'database_password': password}
+    )
+    config.update_profile(profile)
+    config.store()
 
 
 def default_storage_root() -> pathlib.Path:
@@ -116,13 +200,15 @@ def ensure_production_profile(
     create_profile(
         config,
         storage_backend=PRODUCTION_STORAGE,
-        storage_config=settings.storage_config(name, repository),
+        storage_config=settings.storage_config(repository),
         broker_backend=PRODUCTION_BROKER,
         broker_config=settings.broker_config(),
         name=name,
         email=email,
     )
     _finalise(config, name)
+    # The profile holds the password now (config.json, which AiiDA writes 0600).
+    _pending_password_file(name).unlink(missing_ok=True)
     return f'created production profile `{name}` ({PRODUCTION_STORAGE} + {PRODUCTION_BROKER})'
 
 
