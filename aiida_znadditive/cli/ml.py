@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
+from .outputs import FORCE_OPTION, PACKAGE_DIR, check_output_folder, check_output_paths
+from .params import POSITIVE, POSITIVE_FLOAT, SEED, Integer
 from .root import THREADS_OPTION, cmd_root
 
 # Named here, not imported, so that ``--help`` stays free of torch and RDKit; a test keeps them equal.
@@ -28,6 +30,15 @@ def _threads(threads: int | None) -> None:
     echo.echo_report(set_torch_threads(threads), err=True)  # stderr: stdout may be a table a pipe reads
 
 
+def _refuse_shipped(directory: Path) -> None:
+    """Stop before a command writes into a checkpoint shipped inside the package (its files are the release's)."""
+    resolved = directory.resolve()
+    if resolved == PACKAGE_DIR or PACKAGE_DIR in resolved.parents:
+        echo.echo_critical(
+            f'{directory} is shipped inside the package and is not changed: copy it first (cp -r {directory} my-model)'
+        )
+
+
 @cmd_ml.command('train')
 @click.argument('path', required=False, type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -40,7 +51,7 @@ def _threads(threads: int | None) -> None:
 )
 @click.option('--targets', default='gap,homo,lumo', show_default=True, help='Comma-separated properties to learn.')
 @click.option('--model', type=click.Choice(['2d', '3d']), default='2d', show_default=True, help='D-MPNN or SchNet.')
-@click.option('--ensemble', 'members', type=click.IntRange(min=1), default=3, show_default=True, help='Members M.')
+@click.option('--ensemble', 'members', type=POSITIVE, default=3, show_default=True, help='Members M.')
 @click.option(
     '--split',
     type=click.Choice(['random', 'scaffold']),
@@ -48,23 +59,24 @@ def _threads(threads: int | None) -> None:
     show_default=True,
     help='How molecules are split into train/validation/test: at random or by Bemis-Murcko scaffold.',
 )
-@click.option('--time-budget', type=click.FloatRange(min=0, min_open=True), help='Wall-clock limit in seconds.')
-@click.option('--limit', type=click.IntRange(min=1), help='Read at most N molecules of the data.')
-@click.option('--seed', type=int, default=0, show_default=True, help='Seed of the split (member i: seed + i).')
-@click.option('--epochs', type=click.IntRange(min=1), default=100, show_default=True, help='Most epochs per member.')
-@click.option('--batch-size', type=click.IntRange(min=1), default=64, show_default=True, help='Molecules per batch.')
+@click.option('--time-budget', type=POSITIVE_FLOAT, help='Wall-clock limit in seconds.')
+@click.option('--limit', type=POSITIVE, help='Read at most N molecules of the data.')
+@click.option('--seed', type=SEED, default=0, show_default=True, help='Seed of the split (member i: seed + i).')
+@click.option('--epochs', type=POSITIVE, default=100, show_default=True, help='Most epochs per member.')
+@click.option('--batch-size', type=POSITIVE, default=64, show_default=True, help='Molecules per batch.')
 @click.option(
     '--lr',
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE_FLOAT,
     default=1e-3,
     show_default=True,
     help='Learning rate of the optimiser.',
 )
-@click.option('--hidden', type=click.IntRange(min=2), help='Width (default 128 for 2d, 64 for 3d).')
-@click.option('--depth', type=click.IntRange(min=1), help='Message-passing steps / interactions (default 3 / 4).')
-@click.option('--patience', type=click.IntRange(min=1), default=15, show_default=True, help='Early stopping epochs.')
+@click.option('--hidden', type=Integer(min=2), help='Width (default 128 for 2d, 64 for 3d).')
+@click.option('--depth', type=POSITIVE, help='Message-passing steps / interactions (default 3 / 4).')
+@click.option('--patience', type=POSITIVE, default=15, show_default=True, help='Early stopping epochs.')
 @THREADS_OPTION
 @click.option('--out', required=True, type=click.Path(file_okay=False, path_type=Path), help='Checkpoint directory.')
+@FORCE_OPTION
 def cmd_train(
     path,
     kind,
@@ -83,6 +95,7 @@ def cmd_train(
     patience,
     threads,
     out,
+    force,
 ) -> None:
     """Train an ensemble of M networks and save it as a checkpoint in --out (with a test parity plot).
 
@@ -92,9 +105,10 @@ def cmd_train(
     from ..ml.models.data import DataError, load_dataset
     from ..ml.models.train import TrainSettings, train_ensemble
 
-    _threads(threads)
     if kind != 'qm9' and path is None:
         echo.echo_critical(f'--data {kind} reads a file or folder: give its PATH')
+    check_output_folder(out, inputs=[path], force=force)  # before hours of training, not after
+    _threads(threads)
     try:
         settings = TrainSettings(
             model=model,
@@ -145,6 +159,9 @@ def cmd_evaluate(directory, split, plot, threads) -> None:
     from ..ml.models.ensemble import CheckpointError
     from ..ml.models.evaluate import evaluate_checkpoint, format_metrics
 
+    _refuse_shipped(directory)  # evaluation.json and the plot are written into DIRECTORY
+    if plot is not None:
+        check_output_paths([plot], inputs=[directory], force=True, option='--plot')
     _threads(threads)
     try:
         result = evaluate_checkpoint(directory, split, plot)
@@ -171,6 +188,7 @@ def cmd_calibrate(directory, threads) -> None:
     from ..ml.models.ensemble import CheckpointError
     from ..ml.models.uncertainty import calibrate_checkpoint
 
+    _refuse_shipped(directory)  # uncertainty.json is written into DIRECTORY
     _threads(threads)
     try:
         result = calibrate_checkpoint(directory)
@@ -192,47 +210,94 @@ def cmd_calibrate(directory, threads) -> None:
 @cmd_ml.command('predict')
 @CHECKPOINT_DIR
 @click.argument('smiles', nargs=-1)
-@click.option('--file', 'file', type=click.File('r'), help='SMILES, one per line (first column; `-` for stdin).')
-@click.option('--batch-size', type=click.IntRange(min=1), default=1024, show_default=True, help='Molecules per batch.')
+@click.option(
+    '--file',
+    'file',
+    type=click.File('rb'),
+    help='SMILES file: a SMILES a line (a name may follow), or a CSV/TSV with a smiles column; `-` for stdin.',
+)
+@click.option('--batch-size', type=POSITIVE, default=1024, show_default=True, help='Molecules per batch.')
 @THREADS_OPTION
 def cmd_predict(directory, smiles, file, batch_size, threads) -> None:
     """Predictions ± ensemble std of the checkpoint DIRECTORY for SMILES (arguments or --file).
 
-    One tab-separated line per molecule. A SMILES that cannot be read is reported with its reason (on stderr) and
-    the others are still predicted; the exit status is 1 when any could not be.
+    One tab-separated line per molecule; its last column, `warning`, says where the model is asked outside what it
+    was trained on: a salt or mixture (predicted for its largest fragment), a metal, an element not in the training
+    data, a radical. A SMILES that is refused (whitespace, control characters, over 500 characters, a line that is
+    not UTF-8) or cannot be read is reported with its argument or line number and reason (on stderr) and the others
+    are still predicted; the exit status is 1 when any could not be.
     """
     from ..ml.models.ensemble import CheckpointError, load_checkpoint
+    from .molecule_input import MoleculeInputError, check_smiles_arguments, read_smiles_handle, report_rejected, shown
 
-    _threads(threads)
     if not smiles and file is None:
         echo.echo_critical('give SMILES as arguments or --file')
+    molecules = check_smiles_arguments(smiles)
+    if file is not None:
+        label = 'stdin' if file.name == '<stdin>' else str(file.name)
+        try:
+            molecules.extend(read_smiles_handle(file, label))
+        except MoleculeInputError as error:
+            echo.echo_critical(error.message)
+    report_rejected(molecules.rejected)  # all of them: stdout is the table, so stderr takes the full list
+    _threads(threads)
     try:
         ensemble = load_checkpoint(directory)
     except CheckpointError as error:
         echo.echo_critical(str(error))
-    stream = list(smiles)
-    if file is not None:
-        lines = (line.split()[0] for line in file if line.strip() and not line.lstrip().startswith('#'))
-        stream = _chain(stream, lines)
+    training_elements = set(ensemble.config.get('training_elements', []))
     units = ensemble.units
-    click.echo('\t'.join(['smiles', *(f'{name} ({units[name]})' for name in ensemble.target_names)]))
-    failed = 0
-    for prediction in ensemble.predict_smiles(stream, batch_size=batch_size):
+    click.echo('\t'.join(['smiles', *(f'{name} ({units[name]})' for name in ensemble.target_names), 'warning']))
+    failed = len(molecules.rejected)
+    predictions = ensemble.predict_smiles(molecules.smiles, batch_size=batch_size)
+    for molecule, prediction in zip(molecules.molecules, predictions, strict=True):
         if prediction.values is None:
             failed += 1
-            echo.echo_warning(f'{prediction.smiles}: {prediction.reason}', err=True)
+            echo.echo_warning(f'{molecule.where}: {shown(molecule.smiles)}: {prediction.reason}', err=True)
             continue
         cells = []
         for name in ensemble.target_names:
             sigma = prediction.std[name]
             spread = '' if sigma is None or math.isnan(sigma) else f' ± {sigma:.3f}'
             cells.append(f'{prediction.values[name]:.3f}{spread}')
-        click.echo('\t'.join([prediction.smiles, *cells]))
+        warning = '; '.join(domain_warnings(molecule.smiles, training_elements))
+        click.echo('\t'.join([prediction.smiles, *cells, warning]))
     if failed:
         echo.echo_warning(f'{failed} SMILES could not be predicted', err=True)
         sys.exit(1)
 
 
-def _chain(first, second):
-    yield from first
-    yield from second
+#: Elements that are not metals; every other element of a molecule is a metal (alkali, zinc, transition metals...).
+NON_METALS = frozenset(
+    {'H', 'He', 'B', 'C', 'N', 'O', 'F', 'Ne', 'Si', 'P', 'S', 'Cl', 'Ar', 'Ge', 'As', 'Se', 'Br', 'Kr', 'Sb', 'Te'}
+    | {'I', 'Xe', 'At', 'Rn'}
+)
+
+
+def domain_warnings(smiles: str, training_elements: set[str]) -> list[str]:
+    """Why a prediction for ``smiles`` is outside what the models saw: the training data (QM9, the xTB labels) hold
+    single closed-shell molecules of ``training_elements`` (the checkpoint's config; empty: not recorded), while the
+    featuriser quietly keeps the largest fragment of a salt and encodes any element as `other`."""
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog('rdApp.*')  # a failed parse is the prediction's own reason, printed once
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        return []
+    found = []
+    fragments = Chem.GetMolFrags(mol, asMols=True)
+    if len(fragments) > 1:
+        largest = max(fragments, key=lambda fragment: fragment.GetNumHeavyAtoms())
+        found.append(f'salt or mixture: predicted for its largest fragment {Chem.MolToSmiles(largest)} only')
+    elements = {atom.GetSymbol() for atom in mol.GetAtoms()}
+    metals = sorted(elements - NON_METALS)
+    if metals:
+        found.append(f'metal {", ".join(metals)}: the models are trained on organic molecules')
+    unknown = sorted(elements - training_elements - {'H'} - set(metals)) if training_elements else []
+    if unknown:
+        known = ', '.join(sorted(training_elements))
+        found.append(f'element(s) {", ".join(unknown)} not in the training data ({known})')
+    radicals = sum(atom.GetNumRadicalElectrons() for atom in mol.GetAtoms())
+    if radicals:
+        found.append(f'radical ({radicals} unpaired electron(s)): the training data are closed-shell molecules')
+    return found
