@@ -10,39 +10,13 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
+from .outputs import FORCE_OPTION, check_output_paths
+from .params import COUNT, POSITIVE, POSITIVE_FLOAT, SEED, OptionalFloat, OptionalInt
 from .root import THREADS_OPTION, cmd_root
 
 # Named here, not imported, so that ``--help`` stays free of RDKit; a test keeps them equal to the registry's.
 SELECTIONS = ('scalar', 'pareto')
 SCALARISATIONS = ('geometric', 'sum')
-
-
-class OptionalFloat(click.ParamType):
-    """A number, or ``none`` to switch a limit off."""
-
-    name = 'number|none'
-
-    def convert(self, value, param, ctx):
-        if value is None or isinstance(value, float):
-            return value
-        if str(value).strip().lower() in {'none', 'off'}:
-            return None
-        try:
-            return float(value)
-        except ValueError:
-            self.fail(f'{value!r} is neither a number nor `none`', param, ctx)
-
-
-class OptionalInt(OptionalFloat):
-    name = 'integer|none'
-
-    def convert(self, value, param, ctx):
-        number = super().convert(value, param, ctx)
-        if number is None:
-            return None
-        if number != int(number):
-            self.fail(f'{value!r} is not a whole number', param, ctx)
-        return int(number)
 
 
 @cmd_root.group('gen')
@@ -80,8 +54,8 @@ def cmd_list() -> None:
     help='gnn model checkpoint for the default objective (instead of the shipped zib_xtb) and for gnn objectives.',
 )
 @click.option('--rules-only', is_flag=True, help='Default objective without a gnn model: descriptors only.')
-@click.option('--budget', type=click.IntRange(min=0), default=100, show_default=True, help='Scorer calls (molecules).')
-@click.option('--seed', type=int, default=0, show_default=True, help='Random seed (same seed, same molecules).')
+@click.option('--budget', type=COUNT, default=100, show_default=True, help='Scorer calls (molecules).')
+@click.option('--seed', type=SEED, default=0, show_default=True, help='Random seed (same seed, same molecules).')
 @click.option(
     '--selection',
     type=click.Choice(SELECTIONS),
@@ -96,16 +70,20 @@ def cmd_list() -> None:
     show_default=True,
     help='How several objectives become one fitness.',
 )
-@click.option('--library', help='Starting molecules: moses, moses:test, qm9 or a SMILES file (default: moses).')
+@click.option(
+    '--library',
+    help="Starting molecules: moses, moses:test, qm9 or a SMILES file (default: moses); a file's refused lines are "
+    'reported and the others used.',
+)
 @click.option('--setting', 'settings', multiple=True, help='Generator setting NAME=VALUE (YAML value); repeatable.')
 @click.option('--elements', help="Allowed elements, comma-separated (default: the rules screener's).")
 @click.option('--min-charge', type=OptionalInt(), default='-2', show_default=True, help='Lowest formal charge allowed.')
 @click.option('--max-charge', type=OptionalInt(), default='1', show_default=True, help='Highest formal charge allowed.')
 @click.option(
-    '--min-heavy-atoms', type=OptionalInt(), default='2', show_default=True, help='Fewest heavy atoms allowed.'
+    '--min-heavy-atoms', type=OptionalInt(min=0), default='2', show_default=True, help='Fewest heavy atoms allowed.'
 )
 @click.option(
-    '--max-heavy-atoms', type=OptionalInt(), default='40', show_default=True, help='Most heavy atoms allowed.'
+    '--max-heavy-atoms', type=OptionalInt(min=0), default='40', show_default=True, help='Most heavy atoms allowed.'
 )
 @click.option(
     '--logp-min', type=OptionalFloat(), default='none', show_default=True, help='Lowest Crippen logP allowed.'
@@ -118,10 +96,14 @@ def cmd_list() -> None:
     show_default=True,
     help='Highest synthetic-accessibility score allowed (1 easy, 10 hard).',
 )
-@click.option('--top', type=click.IntRange(min=0), default=10, show_default=True, help='Best molecules to print.')
+@click.option('--top', type=COUNT, default=10, show_default=True, help='Best molecules to print.')
 @click.option(
-    '--out', required=True, type=click.Path(dir_okay=False, path_type=Path), help='Results CSV (and OUT.json).'
+    '--out',
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='Results CSV (not .json: the provenance goes to OUT with suffix .json).',
 )
+@FORCE_OPTION
 def cmd_run(
     generator_name,
     objective_specs,
@@ -144,6 +126,7 @@ def cmd_run(
     sa_max,
     top,
     out,
+    force,
 ) -> None:
     """Generate molecules under a budget of scorer calls and write every scored one to --out.
 
@@ -161,6 +144,8 @@ def cmd_run(
     from ..ml.generators.constraints import DEFAULT_ELEMENTS
     from ..ml.generators.objectives import load_objectives_file, parse_objective, zib_objectives
 
+    sidecar = provenance_path(out)
+    check_output_paths([out, sidecar], inputs=[objectives_file, checkpoint, library], force=force)
     try:
         generator_settings = {}
         for item in settings:
@@ -168,8 +153,9 @@ def cmd_run(
             if not equals:
                 raise GeneratorError(f'--setting {item!r} is not NAME=VALUE')
             generator_settings[name.strip()] = yaml.safe_load(value)
+        check_seed_smiles(generator_settings.get('seed_smiles'))
         if library is not None:
-            generator_settings['library'] = library
+            generator_settings['library'] = prepare_library(library, out, force)
         generator = load_generator(generator_name, **generator_settings)
         objectives = [parse_objective(spec, checkpoint) for spec in objective_specs]
         if objectives_file is not None:
@@ -197,8 +183,8 @@ def cmd_run(
     if not result.molecules:
         echo.echo_critical(f'no molecule scored: {result.stop_reason}')
     result.write_csv(out)
-    sidecar = out.with_suffix('.json')
-    sidecar.write_text(json.dumps(result.provenance(), indent=1, default=str))
+    # allow_nan=False: a NaN cannot reach the record any more (the options refuse it); if one did, fail loudly
+    sidecar.write_text(json.dumps(result.provenance(), indent=1, default=str, allow_nan=False))
     scored, failed = len(result.scored), len(result.failed)
     echo.echo(
         f'{result.generator} {result.version}, seed {result.seed}: {result.calls} scorer calls '
@@ -224,6 +210,56 @@ def cmd_run(
         sys.exit(1)
 
 
+def provenance_path(out: Path) -> Path:
+    """OUT with suffix .json, the run's provenance; refused when it would be OUT itself."""
+    if out.suffix.lower() == '.json':
+        raise click.BadParameter(
+            f'{out}: the results are a CSV and their provenance goes to OUT with suffix .json; give a name such as '
+            f'{out.with_suffix(".csv")}',
+            param_hint="'--out'",
+        )
+    return out.with_suffix('.json')
+
+
+def check_seed_smiles(seed_smiles) -> None:
+    """``--setting seed_smiles=[...]`` meets the rules of every SMILES argument (a usage error naming the item)."""
+    from .molecule_input import check_smiles_arguments
+
+    if seed_smiles is None:
+        return
+    if not isinstance(seed_smiles, list) or not all(isinstance(item, str) for item in seed_smiles):
+        raise click.BadParameter('seed_smiles must be a YAML list of SMILES strings', param_hint="'--setting'")
+    rejected = check_smiles_arguments(seed_smiles, 'seed_smiles item').rejected
+    if rejected:
+        message = '\n'.join(f'{item.where} {item.text}: {item.reason}' for item in rejected)
+        raise click.BadParameter(message, param_hint="'--setting'")
+
+
+def prepare_library(library: str, out: Path, force: bool) -> str:
+    """The library to pass on: a name (moses, qm9, ...) as it is; a file read through the cleaning layer, its
+    refused lines reported (all of them in OUT.rejected.tsv when there are many) and, when there are any, the others
+    written to OUT.library.smi, which the run then reads (and its provenance names)."""
+    from ..ml.generators.library import library_names
+    from .molecule_input import TERMINAL_LIMIT, MoleculeInputError, read_smiles_file, report_rejected, write_smiles
+
+    if library in library_names() or library.startswith('moses:'):
+        return library  # the generator names an unknown MOSES split itself
+    try:
+        found = read_smiles_file(library)
+    except MoleculeInputError as error:
+        raise click.BadParameter(error.message, param_hint="'--library'") from None
+    if not found.molecules:
+        raise click.BadParameter(f'{library}: no SMILES accepted', param_hint="'--library'")
+    if not found.rejected:
+        return library
+    cleaned, summary = out.with_suffix('.library.smi'), out.with_suffix('.rejected.tsv')
+    check_output_paths([cleaned, *([summary] if len(found.rejected) > TERMINAL_LIMIT else [])], [library], force)
+    report_rejected(found.rejected, summary)
+    write_smiles(found.molecules, cleaned)
+    echo.echo_report(f'{len(found.molecules)} accepted molecules of {library} written to {cleaned} for this run')
+    return str(cleaned)
+
+
 def _number(value) -> str:
     return 'n/a' if value is None or (isinstance(value, float) and math.isnan(value)) else f'{value:.3f}'
 
@@ -233,14 +269,14 @@ def _number(value) -> str:
 @click.option('--reference', help='Reference set for SNN, Frag, Scaf: a SMILES file or moses:test, qm9, ...')
 @click.option(
     '--reference-sample',
-    type=click.IntRange(min=1),
+    type=POSITIVE,
     help='Use a seeded random sample of this many reference molecules (a MOSES split in full takes minutes).',
 )
 @click.option('--training', help='Training set for novelty: a SMILES file or moses, qm9, ... (MOSES train: minutes).')
 @click.option('--no-3d', 'no_3d', is_flag=True, help='Skip the 3D plausibility (PoseBusters) checks.')
-@click.option('--max-3d', type=click.IntRange(min=1), default=100, show_default=True, help='Molecules embedded.')
-@click.option('--scaffold-min-rings', type=click.IntRange(min=0), default=2, show_default=True, help='MOSES: 2.')
-@click.option('--seed', type=int, default=0, show_default=True, help='Seed of the 3D sample and embeddings.')
+@click.option('--max-3d', type=POSITIVE, default=100, show_default=True, help='Molecules embedded.')
+@click.option('--scaffold-min-rings', type=COUNT, default=2, show_default=True, help='MOSES: 2.')
+@click.option('--seed', type=SEED, default=0, show_default=True, help='Seed of the 3D sample and embeddings.')
 @click.option('--json', 'as_json', is_flag=True, help='Print the metrics as JSON.')
 def cmd_metrics(file, reference, reference_sample, training, no_3d, max_3d, scaffold_min_rings, seed, as_json) -> None:
     """Validity, uniqueness, novelty, internal diversity, SNN/fragment/scaffold similarity, SA score and 3D
@@ -249,13 +285,12 @@ def cmd_metrics(file, reference, reference_sample, training, no_3d, max_3d, scaf
     Example: `gen metrics ga.csv --reference moses:test --reference-sample 5000 --training random.csv`.
     """
     from ..ml.generators import GeneratorError
-    from ..ml.generators.library import read_library, read_smiles_file
     from ..ml.generators.metrics import compute_metrics, format_metrics
 
     try:
-        generated = read_smiles_file(file)
-        reference_smiles = read_library(reference) if reference else None
-        training_smiles = read_library(training) if training else None
+        generated = _molecules(str(file))
+        reference_smiles = _molecules(reference) if reference else None
+        training_smiles = _molecules(training) if training else None
     except GeneratorError as error:
         echo.echo_critical(str(error))
     if not generated:
@@ -281,6 +316,22 @@ def cmd_metrics(file, reference, reference_sample, training, no_3d, max_3d, scaf
     click.echo(format_metrics(metrics))
 
 
+def _molecules(library: str) -> list[str]:
+    """The SMILES of a library name (moses, qm9, ...) or of a file read through the cleaning layer, whose refused
+    lines are reported with their numbers (they are not SMILES, so they count in no metric)."""
+    from ..ml.generators.library import library_names, read_library
+    from .molecule_input import MoleculeInputError, read_smiles_file, report_rejected
+
+    if library in library_names() or library.startswith('moses:'):
+        return read_library(library)
+    try:
+        found = read_smiles_file(library)
+    except MoleculeInputError as error:
+        echo.echo_critical(error.message)
+    report_rejected(found.rejected)
+    return found.smiles
+
+
 @cmd_gen.command('pretrain')
 @click.option(
     '--library',
@@ -290,24 +341,22 @@ def cmd_metrics(file, reference, reference_sample, training, no_3d, max_3d, scaf
 )
 @click.option(
     '--limit',
-    type=click.IntRange(min=0),
+    type=COUNT,
     default=250_000,
     show_default=True,
     help='Molecules used: a seeded sample of the library; 0 for all of it (MOSES: 1.58M, minutes to encode).',
 )
-@click.option('--time-budget', type=click.FloatRange(min=0, min_open=True), help='Training wall-clock limit (s).')
-@click.option('--epochs', type=click.IntRange(min=1), default=10, show_default=True, help='Most passes over the data.')
-@click.option('--seed', type=int, default=0, show_default=True, help='Seed of the sample, split, weights and order.')
-@click.option('--embedding', type=click.IntRange(min=1), default=64, show_default=True, help='Token embedding width.')
-@click.option('--hidden', type=click.IntRange(min=1), default=256, show_default=True, help='GRU width.')
-@click.option('--layers', type=click.IntRange(min=1), default=3, show_default=True, help='GRU layers.')
-@click.option('--max-tokens', type=click.IntRange(min=1), default=100, show_default=True, help='Longest SELFIES kept.')
-@click.option(
-    '--batch-size', type=click.IntRange(min=1), default=128, show_default=True, help='Molecules per training batch.'
-)
+@click.option('--time-budget', type=POSITIVE_FLOAT, help='Training wall-clock limit (s).')
+@click.option('--epochs', type=POSITIVE, default=10, show_default=True, help='Most passes over the data.')
+@click.option('--seed', type=SEED, default=0, show_default=True, help='Seed of the sample, split, weights and order.')
+@click.option('--embedding', type=POSITIVE, default=64, show_default=True, help='Token embedding width.')
+@click.option('--hidden', type=POSITIVE, default=256, show_default=True, help='GRU width.')
+@click.option('--layers', type=POSITIVE, default=3, show_default=True, help='GRU layers.')
+@click.option('--max-tokens', type=POSITIVE, default=100, show_default=True, help='Longest SELFIES kept.')
+@click.option('--batch-size', type=POSITIVE, default=128, show_default=True, help='Molecules per training batch.')
 @click.option(
     '--lr',
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE_FLOAT,
     default=1e-3,
     show_default=True,
     help='Learning rate of the optimiser.',
@@ -315,27 +364,45 @@ def cmd_metrics(file, reference, reference_sample, training, no_3d, max_3d, scaf
 @THREADS_OPTION
 @click.option(
     '--out',
+    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help='Checkpoint file (default: the shipped ml/shipped/selfies_lm/model.pt); the record goes to OUT.json.',
+    help='Checkpoint file, outside the package (the shipped model is never replaced); the record goes to OUT.json.',
 )
+@FORCE_OPTION
 def cmd_pretrain(
-    library, limit, time_budget, epochs, seed, embedding, hidden, layers, max_tokens, batch_size, lr, threads, out
+    library,
+    limit,
+    time_budget,
+    epochs,
+    seed,
+    embedding,
+    hidden,
+    layers,
+    max_tokens,
+    batch_size,
+    lr,
+    threads,
+    out,
+    force,
 ) -> None:
     """Pretrain the SELFIES language model of the `reinvent` generator and save it as a checkpoint.
 
     Progress lines give the validation NLL (nats per molecule) and molecules/s. OUT.json records the data, what was
     skipped, the final validation NLL, the seconds, the library versions and the checkpoint's sha256. Examples:
-    `gen pretrain --time-budget 1800`; `gen pretrain --library qm9 --limit 0 --epochs 5 --out qm9-lm.pt`.
+    `gen pretrain --time-budget 1800 --out lm/model.pt`;
+    `gen pretrain --library qm9 --limit 0 --epochs 5 --out qm9-lm.pt`.
     """
     import random
 
     from ..environment.cores import set_torch_threads
     from ..ml.generators import GeneratorError
     from ..ml.generators.library import read_library, sample_library
-    from ..ml.generators.lm import LMSettings, default_checkpoint, pretrain
+    from ..ml.generators.lm import LMSettings, pretrain
 
+    sidecar = provenance_path(out)
+    check_output_paths([out, sidecar], inputs=[library], force=force)
+    library_used = prepare_library(library, out, force)
     echo.echo_report(set_torch_threads(threads), err=True)  # stderr: stdout may be a table a pipe reads
-    out = out or default_checkpoint()
     try:
         settings = LMSettings(
             embedding=embedding,
@@ -347,13 +414,12 @@ def cmd_pretrain(
             learning_rate=lr,
         )
         echo.echo_report(f'reading {library}' + (f', a sample of {limit:,} molecules' if limit else ', all molecules'))
-        smiles = sample_library(library, limit, random.Random(seed)) if limit else read_library(library)
+        smiles = sample_library(library_used, limit, random.Random(seed)) if limit else read_library(library_used)
         model = pretrain(smiles, settings, time_budget_s=time_budget, seed=seed, log=echo.echo)
     except GeneratorError as error:
         echo.echo_critical(str(error))
     model.record['data'] = {'library': str(library), 'limit': limit or None, 'sampled': len(smiles)}
     digest = model.save(out)
-    sidecar = out.with_suffix('.json')
     sidecar.write_text(json.dumps({'checkpoint': str(out), 'sha256': digest, **model.record}, indent=1))
     echo.echo_success(
         f'checkpoint {out} (sha256 {digest[:16]}), validation NLL {model.record["validation_nll"]:.2f}; '

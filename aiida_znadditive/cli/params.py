@@ -29,6 +29,8 @@ class FiniteFloat(click.ParamType):
     """A finite float, optionally within ``[min, max]`` (open ends with ``min_open``/``max_open``)."""
 
     name = 'number'
+    #: What is said of a value that is not one (the ``none`` types add their word).
+    expected = 'is not a number'
 
     def __init__(self, min=None, max=None, min_open=False, max_open=False) -> None:
         self.min, self.max, self.min_open, self.max_open = min, max, min_open, max_open
@@ -40,7 +42,7 @@ class FiniteFloat(click.ParamType):
 
     def convert(self, value, param, ctx):
         if isinstance(value, bool):
-            self.fail(f'{value!r} is not a number', param, ctx)
+            self.fail(f'{value!r} {self.expected}', param, ctx)
         if isinstance(value, int | float):
             number = float(value)
         else:
@@ -48,7 +50,7 @@ class FiniteFloat(click.ParamType):
             try:
                 number = float(text)
             except ValueError:
-                self.fail(f'{value!r} is not a number', param, ctx)
+                self.fail(f'{value!r} {self.expected}', param, ctx)
         if not math.isfinite(number):
             self.fail(f'{value!r} is not a finite number', param, ctx)
         too_low = self.min is not None and (number <= self.min if self.min_open else number < self.min)
@@ -63,23 +65,26 @@ class Integer(click.ParamType):
     ``[min, max]``."""
 
     name = 'integer'
+    expected = 'is not a whole number'
 
     def __init__(self, min=None, max=None) -> None:
         self.min, self.max = min, max
 
     def convert(self, value, param, ctx):
         if isinstance(value, bool):
-            self.fail(f'{value!r} is not a whole number', param, ctx)
+            self.fail(f'{value!r} {self.expected}', param, ctx)
         if isinstance(value, int):
             number = value
         elif isinstance(value, float):
             if not value.is_integer():
-                self.fail(f'{value!r} is not a whole number', param, ctx)
+                self.fail(f'{value!r} {self.expected}', param, ctx)
             number = int(value)
         else:
             text = str(value).strip()
-            if not _WHOLE.fullmatch(text) or len(text.lstrip('+-')) > _MAX_DIGITS:
-                self.fail(f'{value!r} is not a whole number (digits, at most {_MAX_DIGITS})', param, ctx)
+            if not _WHOLE.fullmatch(text):
+                self.fail(f'{value!r} {self.expected}', param, ctx)
+            if len(text.lstrip('+-')) > _MAX_DIGITS:
+                self.fail(f'{value!r} has more than {_MAX_DIGITS} digits', param, ctx)
             number = int(text)
         if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
             low = '' if self.min is None else f'{self.min} <= '
@@ -92,6 +97,7 @@ class OptionalFloat(FiniteFloat):
     """A finite number, or ``none`` (``off``) to switch a limit off."""
 
     name = 'number|none'
+    expected = 'is neither a number nor `none`'
 
     def convert(self, value, param, ctx):
         if value is None or str(value).strip().lower() in NONE_WORDS:
@@ -103,6 +109,7 @@ class OptionalInt(Integer):
     """A whole number, or ``none`` (``off``) to switch a limit off."""
 
     name = 'integer|none'
+    expected = 'is neither a whole number nor `none`'
 
     def convert(self, value, param, ctx):
         if value is None or str(value).strip().lower() in NONE_WORDS:
