@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import shlex
 import sys
 
 import click
@@ -68,7 +69,7 @@ def cmd_setup(**options) -> None:
         # The configuration as the previous holder left it, not as it was read before the wait.
         reset_config()
         _setup(**options)
-    echo.echo_report(f'Ready. Check it with: aiida-znadditive doctor -p {options["profile_name"]}')
+    echo.echo_report(f'Ready. Check it with: aiida-znadditive doctor -p {shlex.quote(options["profile_name"])}')
 
 
 def _setup(
@@ -90,35 +91,42 @@ def _setup(
     from ..environment import codes, profiles, services
 
     try:
-        content = codes.load_codes_file(codes_file)
-        codes.code_specs(content)  # fail on a malformed file before anything is created
+        content = codes.load_codes_file(codes_file)  # every bad field named, before anything is created
+        profiles.check_kind(profile_name, production)
         if production:
-            settings = profiles.ProductionSettings(
-                database_host=database_host,
-                database_port=database_port,
-                broker_host=broker_host,
-                broker_port=broker_port,
+            settings = profiles.production_settings(
+                profile_name, database_host, database_port, broker_host, broker_port
             )
-            echo.echo_success(services.ensure_postgres(services.Endpoint(database_host, database_port)))
+            echo.echo_success(
+                services.ensure_postgres(services.Endpoint(settings.database_host, settings.database_port))
+            )
+            if settings.stored and settings.has_legacy_password:
+                echo.echo_success(profiles.give_own_role(profile_name, settings))
             echo.echo_success(
                 services.ensure_database(
-                    settings.database_name(profile_name),
+                    settings.database_name,
                     settings.database_user,
                     settings.database_password,
-                    database_port,
+                    settings.database_port,
+                    settings.database_host,
+                    adopt=settings.stored,
                 )
             )
-            echo.echo_success(services.ensure_rabbitmq(services.Endpoint(broker_host, broker_port)))
+            echo.echo_success(services.ensure_rabbitmq(services.Endpoint(settings.broker_host, settings.broker_port)))
             echo.echo_success(profiles.ensure_production_profile(profile_name, settings, storage_dir, email))
         else:
             echo.echo_success(profiles.ensure_embedded_profile(profile_name, storage_dir, email))
         load_profile(profile_name, allow_switch=True)
+        if repaired := profiles.ensure_storage(profile_name):
+            echo.echo_warning(repaired)
         for message in codes.ensure_codes(content):
             echo.echo_success(message)
         if production:
             echo.echo_success(_ensure_daemon(profile_name, daemon_workers))
     except (services.ServiceError, profiles.ProfileError, codes.CodeSetupError) as exception:
         echo.echo_critical(str(exception))
+    except OSError as exception:  # a folder that cannot be made or written: the path and the reason, not a traceback
+        echo.echo_critical(f'{exception.strerror or exception}: {exception.filename or ""}'.rstrip(': '))
 
 
 def _ensure_daemon(profile_name: str, workers: int) -> str:

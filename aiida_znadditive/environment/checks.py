@@ -1,14 +1,19 @@
-"""The checks behind ``aiida-znadditive doctor``: each says what is wrong and the command that fixes it."""
+"""The checks behind ``aiida-znadditive doctor``: each says what is wrong and the command that fixes it.
+
+Every fix names the profile (``--profile-name``/``-p``) and the codes file it was checked with, quoted for the shell,
+so that pasting it repairs the profile that was checked, not the default one.
+"""
 
 from __future__ import annotations
 
 import os
 import pathlib
+import shlex
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .codes import CodeSetupError, CodeSpec, code_specs, load_codes_file
+from .codes_file import CodeSetupError, CodeSpec, code_specs, load_codes_file
 from .services import Endpoint
 
 
@@ -22,55 +27,102 @@ class Check:
     fix: str = ''
 
 
+def setup_command(profile, codes_file: str | None = None) -> str:
+    """The ``setup`` command that (re)creates what ``profile`` (a Profile, a name or None) needs."""
+    from .profiles import PRODUCTION_STORAGE
+
+    name = profile if isinstance(profile, str) or profile is None else profile.name
+    command = 'aiida-znadditive setup'
+    if codes_file:
+        command += f' --codes {shlex.quote(str(codes_file))}'
+    if getattr(profile, 'storage_backend', None) == PRODUCTION_STORAGE:
+        command += ' --production'
+    if name:
+        command += f' --profile-name {shlex.quote(name)}'
+    return command
+
+
 def check_profile(profile_name: str | None) -> Iterator[Check]:
-    """Profile, storage, broker and daemon of the profile (the default one when ``profile_name`` is None)."""
+    """Profile, storage, database credentials, broker, network exposure and daemon of the profile (the default one
+    when ``profile_name`` is None)."""
     from aiida import load_profile
     from aiida.common.exceptions import ConfigurationError, ProfileConfigurationError
 
     try:
         profile = load_profile(profile_name, allow_switch=True)
     except (ProfileConfigurationError, ConfigurationError) as exception:
-        yield Check('profile', False, str(exception).splitlines()[0], 'aiida-znadditive setup')
+        yield Check('profile', False, str(exception).splitlines()[0], setup_command(profile_name))
         return
     yield Check('profile', True, f'`{profile.name}` ({profile.storage_backend})')
-
-    from aiida.manage import get_manager
-
-    try:
-        storage = get_manager().get_profile_storage()
-        yield Check('storage', True, f'{storage} reachable')
-    except Exception as exception:
-        fix = 'aiida-znadditive setup --production' if profile.storage_backend == 'core.psql_dos' else ''
-        yield Check(
-            'storage',
-            False,
-            f'cannot open: {exception}'.splitlines()[0],
-            fix or f'verdi -p {profile.name} storage migrate',
-        )
+    yield (storage := _check_storage(profile))
+    if not storage.ok:
         return
-
+    yield from _check_production(profile)
     if profile.process_control_backend is None:
         yield Check('broker', True, 'none (embedded profile: processes run in-process, no daemon)')
         return
     config = profile.process_control_config
     endpoint = Endpoint(config.get('broker_host', '127.0.0.1'), int(config.get('broker_port', 5672)))
     if not endpoint.is_open():
-        yield Check(
-            'broker',
-            False,
-            f'RabbitMQ not reachable at {endpoint.host}:{endpoint.port}',
-            'aiida-znadditive setup --production  (starts a local RabbitMQ)',
-        )
+        fix = f'{setup_command(profile)}  (starts a local RabbitMQ)'
+        yield Check('broker', False, f'RabbitMQ not reachable at {endpoint.host}:{endpoint.port}', fix)
         return
     yield Check('broker', True, f'RabbitMQ at {endpoint.host}:{endpoint.port}')
 
     from aiida.engine.daemon.client import get_daemon_client
 
-    client = get_daemon_client(profile.name)
-    if client.is_daemon_running:
+    if get_daemon_client(profile.name).is_daemon_running:
         yield Check('daemon', True, 'running')
     else:
-        yield Check('daemon', False, 'not running', f'verdi -p {profile.name} daemon start 2')
+        yield Check('daemon', False, 'not running', f'verdi -p {shlex.quote(profile.name)} daemon start 2')
+
+
+def _check_storage(profile) -> Check:
+    """The storage opens; a deleted storage folder is named as such, with a fix that works."""
+    from aiida.manage import get_manager
+
+    from .profiles import missing_storage_fix, storage_fix, storage_folder
+
+    folder = storage_folder(profile)
+    if folder is not None and not folder.is_dir():
+        return Check('storage', False, f'folder {folder} is missing (deleted or moved?)', missing_storage_fix(profile))
+    try:
+        storage = get_manager().get_profile_storage()
+    except Exception as exception:  # any backend error: one line and a way out, not a traceback
+        first = (str(exception).strip().splitlines() or [type(exception).__name__])[0]
+        return Check('storage', False, f'cannot open: {first}', storage_fix(profile, exception))
+    return Check('storage', True, f'{storage} reachable')
+
+
+def _check_production(profile) -> Iterator[Check]:
+    """The database credentials are the profile's own and the local services listen on the loopback only."""
+    from .exposure import SERVICE_PORTS, exposed, exposure_fix
+    from .profiles import LEGACY_DATABASE_PASSWORD, PRODUCTION_STORAGE
+
+    if profile.storage_backend != PRODUCTION_STORAGE:
+        return
+    storage = profile.storage_config
+    if storage.get('database_password') == LEGACY_DATABASE_PASSWORD:
+        yield Check(
+            'database password',
+            False,
+            f'role {storage.get("database_username")} has the password written in the code of older versions',
+            f'{setup_command(profile)}  (gives the database a role and password of its own)',
+        )
+    else:
+        yield Check('database password', True, f'role {storage.get("database_username")}, own password')
+    ports = dict(SERVICE_PORTS)
+    ports[int(storage.get('database_port', 5432))] = 'PostgreSQL'
+    broker = profile.process_control_config or {}
+    ports[int(broker.get('broker_port', 5672))] = 'RabbitMQ'
+    found = exposed(ports)
+    if found:
+        listed = ', '.join(f'{service} on {listener}' for service, listener in found)
+        fixes = sorted({exposure_fix(service) for service, _ in found})
+        fix = '; '.join(fixes).replace('setup --production', setup_command(profile).removeprefix('aiida-znadditive '))
+        yield Check('network exposure', False, f'listening beyond the loopback: {listed}', fix)
+    else:
+        yield Check('network exposure', True, 'PostgreSQL, RabbitMQ and epmd listen on the loopback only')
 
 
 def _probe_python(spec: CodeSpec) -> str | None:
@@ -80,19 +132,60 @@ def _probe_python(spec: CodeSpec) -> str | None:
     return None if result.returncode == 0 else result.stderr.strip().splitlines()[-1]
 
 
-def check_codes(codes_file: str | None = None) -> Iterator[Check]:
+def check_computer(computer, spec: dict, setup: str) -> Iterator[Check]:
+    """``verdi computer test`` for the computer (aiida-core's own test functions) and its work_dir against the file."""
+    from aiida import orm
+    from aiida.cmdline.commands import cmd_computer
+
+    name = f'computer {computer.label}'
+    if computer.get_workdir() != spec['work_dir']:
+        yield Check(
+            f'{name} work_dir',
+            False,
+            f'{computer.get_workdir()}, but the codes file says {spec["work_dir"]}',
+            f'{setup}  (updates a computer no calculation used yet, or says what to do)',
+        )
+    tests = {
+        'connection without spurious output': cmd_computer._computer_test_no_unexpected_output,
+        'scheduler lists jobs': cmd_computer._computer_test_get_jobs,
+        'remote user name': cmd_computer._computer_get_remote_username,
+        'work_dir writable (file written, read back, deleted)': cmd_computer._computer_create_temp_file,
+    }
+    fixes = {
+        'work_dir writable (file written, read back, deleted)': f'set a writable `work_dir` in the codes file, then: '
+        f'{setup}',
+    }
+    default_fix = f'verdi computer test {shlex.quote(computer.label)} --print-traceback  (shows the details)'
+    try:
+        authinfo = computer.get_authinfo(orm.User.collection.get_default())
+        transport = authinfo.get_transport()
+        scheduler = computer.get_scheduler()
+        with transport:
+            scheduler.set_transport(transport)
+            for label, test in tests.items():
+                try:
+                    ok, message = test(transport=transport, scheduler=scheduler, authinfo=authinfo, computer=computer)
+                except Exception as exception:  # what verdi computer test reports as a failed test, not a crash
+                    ok, message = False, f'{type(exception).__name__}: {exception}'
+                detail = (message or 'ok').strip().splitlines()[0] if ok else (message or 'failed').strip()
+                yield Check(f'{name}: {label}', ok, detail, '' if ok else fixes.get(label, default_fix))
+    except Exception as exception:  # the transport did not open: the computer cannot run anything
+        yield Check(f'{name}: connection', False, f'{type(exception).__name__}: {exception}', default_fix)
+
+
+def check_codes(codes_file: str | None = None, profile=None) -> Iterator[Check]:
     """The computer and every code of the codes file: present in the profile, runnable, with their data files."""
     from aiida import orm
     from aiida.common.exceptions import NotExistent
 
+    setup = setup_command(profile, codes_file)
     try:
         content = load_codes_file(codes_file)
         specs = code_specs(content)
     except CodeSetupError as exception:
-        yield Check('codes file', False, str(exception), 'fix the YAML file named above')
+        yield Check('codes file', False, str(exception), f'fix the YAML file named above, then: {setup}')
         return
     label = content['computer']['label']
-    setup = 'aiida-znadditive setup' + (f' --codes {codes_file}' if codes_file else '')
     try:
         computer = orm.load_computer(label)
     except NotExistent:
@@ -102,6 +195,7 @@ def check_codes(codes_file: str | None = None) -> Iterator[Check]:
         yield Check(f'computer {label}', False, 'not configured', setup)
         return
     yield Check(f'computer {label}', True, f'{computer.transport_type}, {computer.scheduler_type}')
+    yield from check_computer(computer, content['computer'], setup)
     is_local = computer.transport_type == 'core.local'
 
     for spec in specs:
@@ -137,5 +231,7 @@ def check_codes(codes_file: str | None = None) -> Iterator[Check]:
 def run_checks(profile_name: str | None, codes_file: str | None = None) -> list[Check]:
     checks = list(check_profile(profile_name))
     if all(check.ok for check in checks):
-        checks.extend(check_codes(codes_file))
+        from aiida import get_profile
+
+        checks.extend(check_codes(codes_file, get_profile()))
     return checks

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import pathlib
 import secrets
+import shlex
+import urllib.parse
 from dataclasses import dataclass, field
 
 from aiida.manage.configuration import Profile, create_profile, get_config
@@ -160,8 +162,19 @@ def _check_matches(profile: Profile, storage_backend: str, broker_backend: str |
         raise ProfileError(
             f'Profile `{profile.name}` exists with storage `{profile.storage_backend}` and broker '
             f'`{profile.process_control_backend}`, not `{storage_backend}`/`{broker_backend}`. '
-            f'Choose another name with --profile-name, or remove it: verdi profile delete {profile.name}'
+            f'Choose another name with --profile-name, or remove it: verdi profile delete {shlex.quote(profile.name)}'
         )
+
+
+def check_kind(name: str, production: bool) -> None:
+    """Raise :class:`ProfileError` when profile ``name`` exists but is not of the kind asked for, before anything (a
+    database, a role) is made for it."""
+    profile = _existing(name)
+    if profile is not None:
+        if production:
+            _check_matches(profile, PRODUCTION_STORAGE, PRODUCTION_BROKER)
+        else:
+            _check_matches(profile, EMBEDDED_STORAGE, None)
 
 
 def ensure_embedded_profile(name: str, storage_root: pathlib.Path | None = None, email: str = DEFAULT_EMAIL) -> str:
@@ -219,3 +232,90 @@ def _finalise(config, name: str) -> None:
     if config.default_profile_name is None:
         config.set_default_profile(name)
     config.store()
+
+
+def give_own_role(name: str, settings: ProductionSettings) -> str:
+    """Move a profile that still uses the fixed role and password of older versions to a role of its own.
+
+    The new password goes to a 0600 file first (:func:`_pending_password`), then to PostgreSQL, then to the profile:
+    a setup stopped half-way finds it again instead of locking the profile out of its own database.
+    """
+    from .services import move_database_to_role
+
+    user = database_name(name) if database_name(name) != settings.database_user else f'{database_name(name)}_own'
+    password = _pending_password(name)
+    move_database_to_role(settings.database_name, settings.database_user, user, password, settings.database_port)
+    store_database_credentials(name, user, password)
+    _pending_password_file(name).unlink(missing_ok=True)
+    settings.database_user, settings.database_password = user, password
+    return (
+        f'profile `{name}` used the role {LEGACY_DATABASE_USER} whose password was written in the code: its database '
+        f'{settings.database_name} now belongs to role {user}, with a new password stored in the profile'
+    )
+
+
+def storage_folder(profile: Profile) -> pathlib.Path | None:
+    """The folder a profile's storage keeps its files in (the SQLite database and repository, or the repository)."""
+    if profile.storage_backend == EMBEDDED_STORAGE:
+        return pathlib.Path(profile.storage_config['filepath'])
+    if profile.storage_backend == PRODUCTION_STORAGE and 'repository_uri' in profile.storage_config:
+        return pathlib.Path(urllib.parse.urlparse(profile.storage_config['repository_uri']).path)
+    return None
+
+
+def missing_storage_fix(profile: Profile) -> str:
+    """The command that gets a profile whose storage folder is gone working again."""
+    name = shlex.quote(profile.name)
+    if profile.storage_backend == EMBEDDED_STORAGE:
+        return f'aiida-znadditive setup --profile-name {name}  (makes a new, empty storage there)'
+    # The database still lists the nodes whose files were in the repository: an empty repository would not match it.
+    return (
+        f'restore the folder from a backup, or start the profile again: verdi profile delete --force --delete-data '
+        f'{name} && aiida-znadditive setup --production --profile-name {name}'
+    )
+
+
+def ensure_storage(name: str) -> str | None:
+    """Check that the storage of profile ``name`` opens; remake a deleted embedded storage folder.
+
+    :returns: what was repaired, or None when nothing was needed.
+    :raises ProfileError: with a one-line diagnosis and the fix, when the storage cannot be opened or repaired.
+    """
+    from aiida.manage import get_manager
+    from aiida.manage.configuration import create_default_user
+
+    profile = get_config().get_profile(name)
+    folder = storage_folder(profile)
+    repaired = None
+    if folder is not None and not folder.is_dir():
+        if profile.storage_backend != EMBEDDED_STORAGE:
+            raise ProfileError(
+                f'The repository folder {folder} of profile `{name}` is missing (deleted or moved?). '
+                f'Fix: {missing_storage_fix(profile)}'
+            )
+        # The SQLite database was in that folder too: nothing remains to keep consistent, so an empty storage is as
+        # good as a new profile. On a disk that is only unmounted the new folder hides under the mount point: nothing
+        # of the old data is overwritten.
+        profile.storage_cls.initialise(profile)
+        create_default_user(profile, profile.default_user_email or DEFAULT_EMAIL)
+        repaired = f'the storage folder {folder} of profile `{name}` was missing: made a new, empty storage there'
+    try:
+        get_manager().get_profile_storage()
+    except Exception as exception:  # any backend error: the user needs its first line and a way out, not a traceback
+        first = (str(exception).strip().splitlines() or [type(exception).__name__])[0]
+        raise ProfileError(
+            f'The storage of profile `{name}` cannot be opened: {first}. Fix: {storage_fix(profile, exception)}'
+        ) from None
+    return repaired
+
+
+def storage_fix(profile: Profile, exception: Exception) -> str:
+    """The command for a storage that exists but does not open."""
+    from aiida.common.exceptions import IncompatibleStorageSchema
+
+    name = shlex.quote(profile.name)
+    if isinstance(exception, IncompatibleStorageSchema):
+        return f'verdi -p {name} storage migrate'
+    if profile.storage_backend == PRODUCTION_STORAGE:
+        return f'aiida-znadditive setup --production --profile-name {name}  (starts PostgreSQL, repairs the role)'
+    return f'aiida-znadditive doctor -p {name}, then restore the storage folder from a backup'
