@@ -2,38 +2,45 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import click
 from aiida.cmdline.utils import echo
 
+from .molecule_input import smiles_argument_callback
+from .outputs import FORCE_OPTION, check_output_paths
+from .params import POSITIVE, Integer
 from .root import (
     PROFILE_OPTION,
     check_submit_possible,
     cmd_root,
     load_code_or_fail,
     load_profile_or_fail,
+    node_label,
     protocol_option,
+    submit_or_report,
 )
 
 
 @cmd_root.command('adsorption')
 @PROFILE_OPTION
-@click.argument('molecule', required=False)
+@click.argument('molecule', required=False, callback=smiles_argument_callback)
 @protocol_option('adsorption')
-@click.option('--supercell', type=(int, int), help='In-plane supercell of the slab, e.g. 3 3.')
-@click.option('--layers', type=click.IntRange(min=2), help='Zn layers of the slab.')
-@click.option('--keep', type=click.IntRange(min=1), help='Configurations per molecule that go on to DFT.')
+@click.option('--supercell', type=(POSITIVE, POSITIVE), help='In-plane supercell of the slab, e.g. 3 3.')
+@click.option('--layers', type=Integer(min=2), help='Zn layers of the slab.')
+@click.option('--keep', type=POSITIVE, help='Configurations per molecule that go on to DFT.')
 @click.option('--no-water', is_flag=True, help='Skip the water reference.')
 @click.option(
     '--dft-task', type=click.Choice(['relax', 'singlepoint']), help='DFT stage: relax (protocol) or single points.'
 )
 @click.option('--experimental-lattice', is_flag=True, help='Use the experimental Zn lattice instead of relaxing it.')
-@click.option('--bulk', 'bulk_pk', type=int, help='PK of a relaxed Zn bulk StructureData to reuse.')
+@click.option('--bulk', 'bulk_pk', type=POSITIVE, help='PK of a relaxed Zn bulk StructureData to reuse.')
 @click.option('--code', 'code_label', default='cp2k@localhost', show_default=True, help='CP2K code (label@computer).')
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the E_ads figure here.')
 @click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here.')
+@FORCE_OPTION
 def cmd_adsorption(
     profile_name,
     molecule,
@@ -48,14 +55,16 @@ def cmd_adsorption(
     code_label,
     figure,
     submit,
+    force,
 ) -> None:
     """Run SlabAdsorptionWorkChain for MOLECULE (a SMILES; none: water alone) on Zn(002) and print E_ads."""
-    profile = load_profile_or_fail(profile_name)
+    profile = load_profile_or_fail(profile_name, processes=True)
     from aiida.engine import run_get_node
-    from aiida.engine import submit as submit_process
 
     from ..workchains.adsorption import SlabAdsorptionWorkChain
 
+    if figure is not None:
+        check_output_paths([figure], force=force, option='--figure')  # before the calculations, not after them
     code = load_code_or_fail(code_label, profile, 'cp2k')
     if submit:
         check_submit_possible(profile)
@@ -71,9 +80,12 @@ def cmd_adsorption(
         )
     except ValueError as error:
         echo.echo_critical(str(error))
+    builder.metadata.label = node_label(builder.metadata.label)  # the full SMILES stays in the `molecule` input
     name = molecule or 'water'
     if submit:
-        node = submit_process(builder)
+        node = submit_or_report(builder, name)
+        if node is None:
+            sys.exit(1)
         echo.echo_report(f'{name}: submitted SlabAdsorptionWorkChain<{node.pk}>')
         return
     settings = builder.settings.get_dict()

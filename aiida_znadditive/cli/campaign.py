@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
+from .params import COUNT, POSITIVE, SEED
 from .root import (
     PROFILE_OPTION,
     check_submit_possible,
@@ -70,16 +71,14 @@ CAMPAIGN_OPTIONS = [
         help='Campaign file (YAML, keys are these options; `campaign example` prints one). Options given here win.',
     ),
     click.option('--generator', default='ga', show_default=True, help='Generator entry point (ga, reinvent, random).'),
-    click.option('--budget', type=click.IntRange(min=0), default=300, show_default=True, help='Scorer calls.'),
-    click.option('--seed', type=int, default=0, show_default=True, help='Random seed of the generator.'),
-    click.option(
-        '--promote', type=click.IntRange(min=0), default=10, show_default=True, help='Best molecules promoted.'
-    ),
-    click.option('--top-k', type=click.IntRange(min=0), default=2, show_default=True, help='Candidates computed.'),
+    click.option('--budget', type=COUNT, default=300, show_default=True, help='Scorer calls.'),
+    click.option('--seed', type=SEED, default=0, show_default=True, help='Random seed of the generator.'),
+    click.option('--promote', type=COUNT, default=10, show_default=True, help='Best molecules promoted.'),
+    click.option('--top-k', type=COUNT, default=2, show_default=True, help='Candidates computed.'),
     protocol_option('complexation', ', for the complexation WorkChains'),
     click.option(
         '--max-heavy-atoms',
-        type=click.IntRange(min=1),
+        type=POSITIVE,
         default=40,
         show_default=True,
         help='Largest generated molecule (DFT time grows steeply with size).',
@@ -202,7 +201,7 @@ def cmd_campaign_example() -> None:
 
 @cmd_campaign.command('status')
 @PROFILE_OPTION
-@click.argument('pk', type=int)
+@click.argument('pk', type=POSITIVE)
 def cmd_campaign_status(profile_name, pk) -> None:
     """Per stage of the CampaignWorkChain PK: its children waiting, running, finished and failed; the ranking so far."""
     load_profile_or_fail(profile_name)

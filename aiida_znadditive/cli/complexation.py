@@ -7,19 +7,23 @@ import time
 import click
 from aiida.cmdline.utils import echo
 
+from .molecule_input import smiles_argument_callback
+from .params import FiniteFloat
 from .root import (
     PROFILE_OPTION,
     check_submit_possible,
     cmd_root,
     load_code_or_fail,
     load_profile_or_fail,
+    node_label,
     protocol_option,
+    submit_or_report,
 )
 
 
 @cmd_root.command('complexation')
 @PROFILE_OPTION
-@click.argument('smiles', nargs=-1, required=True)
+@click.argument('smiles', nargs=-1, required=True, callback=smiles_argument_callback)
 @protocol_option('complexation')
 @click.option('--prerank', 'prerank_calculator', default='xtb', show_default=True, help='Cheap calculator.')
 @click.option(
@@ -31,7 +35,7 @@ from .root import (
 )
 @click.option(
     '--ph',
-    type=click.FloatRange(0, 14),
+    type=FiniteFloat(0, 14),
     default=4.5,
     show_default=True,
     help='Electrolyte pH: each additive is computed as its dominant species there.',
@@ -40,10 +44,12 @@ from .root import (
 def cmd_complexation(
     profile_name, smiles, protocol, prerank_calculator, prerank_code, dft_calculator, dft_code, ph, submit
 ) -> None:
-    """Run ZnComplexationWorkChain for each SMILES; a failing molecule is reported and the others go on."""
-    profile = load_profile_or_fail(profile_name)
+    """Run ZnComplexationWorkChain for each SMILES; a failing molecule is reported and the others go on.
+
+    The exit status is 1 when any molecule failed (or could not be submitted); the last line lists them.
+    """
+    profile = load_profile_or_fail(profile_name, processes=True)
     from aiida.engine import run_get_node
-    from aiida.engine import submit as submit_process
 
     from ..workchains.complexation import ZnComplexationWorkChain
 
@@ -54,6 +60,7 @@ def cmd_complexation(
     if submit:
         check_submit_possible(profile)
     rows = []
+    failed: list[tuple[str, str]] = []  # (SMILES, why), for the last line and the exit status
     for index, molecule in enumerate(smiles, start=1):
         builder = ZnComplexationWorkChain.get_builder_from_protocol(
             codes[prerank_code],
@@ -64,8 +71,12 @@ def cmd_complexation(
             dft_calculator=dft_calculator,
             ph=ph,
         )
+        builder.metadata.label = node_label(builder.metadata.label)  # the full SMILES stays in the `smiles` input
         if submit:
-            node = submit_process(builder)
+            node = submit_or_report(builder, molecule)
+            if node is None:
+                failed.append((molecule, 'not submitted'))
+                continue
             echo.echo_report(f'[{index}/{len(smiles)}] {molecule}: submitted ZnComplexationWorkChain<{node.pk}>')
             continue
         echo.echo_report(f'[{index}/{len(smiles)}] {molecule}: running ({protocol}, pH {ph})')
@@ -75,6 +86,7 @@ def cmd_complexation(
         except Exception as exception:  # one molecule's crash must not end the batch
             echo.echo_error(f'{molecule}: crashed: {exception}')
             rows.append((molecule, None, None, None, None, None, 'crashed'))
+            failed.append((molecule, 'crashed'))
             continue
         elapsed = time.perf_counter() - start
         if node.is_finished_ok:
@@ -103,6 +115,7 @@ def cmd_complexation(
                 (molecule, node.pk, None, None, None, f'{elapsed:.0f}', f'exit {node.exit_status}: {node.exit_message}')
             )
             echo.echo_error(f'{molecule}: exit {node.exit_status}: {node.exit_message} (PK {node.pk})')
+            failed.append((molecule, f'exit {node.exit_status}, PK {node.pk}'))
     if rows:
         echo.echo('')
         echo.echo(
@@ -113,6 +126,12 @@ def cmd_complexation(
             gas_text, water_text, free_text = (f'{v:+.3f}' if v is not None else '-' for v in (gas, water, free))
             energies = f'{gas_text:>10} {water_text:>12} {free_text:>8}'
             echo.echo(f'{molecule:<24} {pk or "-":>6} {energies} {wall or "-":>7}  {status}')
-    if rows and all(row[2] is None for row in rows):
-        # Every molecule failed: a script or a scheduler must see it (one failure among several is reported above).
-        echo.echo_critical(f'all {len(rows)} molecule(s) failed')
+    if failed:
+        # Any failure is a non-zero exit: a script or a scheduler must see it, and which molecules to look at.
+        count = f'all {len(failed)}' if len(failed) == len(smiles) else f'{len(failed)} of {len(smiles)}'
+        listed = ', '.join(f'{shorten(molecule)} ({why})' for molecule, why in failed)
+        echo.echo_critical(f'{count} molecule(s) failed: {listed}')
+
+
+def shorten(smiles: str, width: int = 60) -> str:
+    return smiles if len(smiles) <= width else smiles[: width - 3] + '...'

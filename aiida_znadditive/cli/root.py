@@ -6,6 +6,13 @@ import click
 from aiida.cmdline.groups import VerdiCommandGroup
 
 from .. import __version__
+from .params import THREADS_MAX, Integer
+
+#: Longest node label AiiDA stores (a VARCHAR(255) on PostgreSQL; SQLite does not check, so the limit bit in
+#: production only, after the batch's first molecules were submitted).
+LABEL_LIMIT = 255
+#: What to run when a service of the profile is not there.
+SERVICE_FIX = 'check with `aiida-znadditive doctor`; start the services with `aiida-znadditive setup --production`'
 
 
 @click.group('aiida-znadditive', cls=VerdiCommandGroup, context_settings={'help_option_names': ['-h', '--help']})
@@ -14,16 +21,80 @@ def cmd_root() -> None:
     """Find and design electrolyte additives for aqueous zinc-ion batteries, with AiiDA provenance."""
 
 
-def load_profile_or_fail(name: str | None):
-    """Load the named (or default) profile, or stop with the command that creates one."""
+def load_profile_or_fail(name: str | None, processes: bool = False):
+    """Load the named (or default) profile, or stop with the command that creates one; its storage must open, and
+    with ``processes`` (the command runs or submits processes) its broker, if it has one, must answer."""
     from aiida import load_profile
     from aiida.cmdline.utils import echo
     from aiida.common.exceptions import ConfigurationError, ProfileConfigurationError
 
     try:
-        return load_profile(name, allow_switch=True)
+        profile = load_profile(name, allow_switch=True)
     except (ProfileConfigurationError, ConfigurationError) as exception:
         echo.echo_critical(f'{str(exception).splitlines()[0]}\nCreate a profile with: aiida-znadditive setup')
+    check_storage(profile)
+    if processes:
+        check_broker(profile)  # the runner connects to the broker even to run in-process
+    return profile
+
+
+def _first_line(exception: BaseException) -> str:
+    text = str(exception).strip()
+    return text.splitlines()[0] if text else type(exception).__name__
+
+
+def check_storage(profile) -> None:
+    """Stop with one line and the fix when the profile's database cannot be opened (PostgreSQL down, a storage to
+    migrate), instead of the traceback of the first query."""
+    from aiida.cmdline.utils import echo
+    from aiida.manage import get_manager
+
+    try:
+        get_manager().get_profile_storage()
+    except Exception as exception:  # sqlalchemy's OperationalError, aiida's migration errors, ...: all stop here
+        echo.echo_critical(
+            f'Storage of profile `{profile.name}` cannot be opened: {_first_line(exception)}; {SERVICE_FIX}'
+        )
+
+
+def check_broker(profile) -> None:
+    """Stop with one line and the fix when the profile has a RabbitMQ broker that does not answer (the runner and
+    ``submit`` both connect to it; without this the user met an AMQP traceback)."""
+    from aiida.cmdline.utils import echo
+
+    from ..environment.services import Endpoint
+
+    if profile.process_control_backend is None:
+        return
+    config = profile.process_control_config
+    endpoint = Endpoint(config.get('broker_host', '127.0.0.1'), int(config.get('broker_port', 5672)))
+    if not endpoint.is_open():
+        echo.echo_critical(
+            f'RabbitMQ of profile `{profile.name}` is not reachable at {endpoint.host}:{endpoint.port}; {SERVICE_FIX}'
+        )
+
+
+def node_label(label: str) -> str:
+    """``label`` cut to :data:`LABEL_LIMIT` characters with an ellipsis (the full SMILES stays in the ``smiles``,
+    ``additive`` or ``molecule`` input of the WorkChain)."""
+    return label if len(label) <= LABEL_LIMIT else label[: LABEL_LIMIT - 1] + '…'
+
+
+def submit_or_report(builder, name: str):
+    """Submit ``builder`` (its label made safe) and return the node, or report why not and return None; a broker
+    that went away stops the command with the fix (every later submission would fail alike)."""
+    from aiida.cmdline.utils import echo
+    from aiida.engine import submit
+    from aiida.manage import get_manager
+
+    builder.metadata.label = node_label(builder.metadata.label or '')
+    try:
+        return submit(builder)
+    except Exception as exception:  # one molecule's failed submission must not lose the rest of the batch
+        profile = get_manager().get_profile()
+        check_broker(profile)
+        echo.echo_error(f'{name}: not submitted: {type(exception).__name__}: {_first_line(exception)}')
+        return None
 
 
 def load_code_or_fail(label: str, profile, calculator: str | None = None):
@@ -56,11 +127,14 @@ def check_submit_possible(profile) -> None:
             f'Profile `{profile.name}` has no broker, so no daemon: drop --submit, or use a '
             'production profile (aiida-znadditive setup --production).'
         )
+    check_broker(profile)
 
 
 #: torch's thread pool; the default is sized by environment.cores.usable_cores (affinity, cgroup quota, SLURM)
 THREADS_OPTION = click.option(
-    '--threads', type=click.IntRange(min=1), help='Torch CPU threads (default: the cores this process may use).'
+    '--threads',
+    type=Integer(min=1, max=THREADS_MAX),
+    help='Torch CPU threads (default: the cores this process may use).',
 )
 
 PROFILE_OPTION = click.option(

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import click
 from aiida.cmdline.utils import echo
 
+from .molecule_input import smiles_argument_callback
+from .outputs import FORCE_OPTION, check_output_paths
+from .params import POSITIVE, FiniteFloat
 from .root import (
     PROFILE_OPTION,
     check_submit_possible,
     cmd_root,
     load_code_or_fail,
     load_profile_or_fail,
+    node_label,
     protocol_option,
+    submit_or_report,
 )
 
 
 @cmd_root.command('solvation')
 @PROFILE_OPTION
-@click.argument('additive', required=False)
+@click.argument('additive', required=False, callback=smiles_argument_callback)
 @protocol_option('solvation')
 @click.option(
     '--start',
@@ -29,15 +35,20 @@ from .root import (
     show_default=True,
     help='Start from the hexaaqua ion (hydrated) or with the additive bound to Zn2+ (bound).',
 )
-@click.option('--waters', type=click.IntRange(min=1), help='Number of waters (protocol default otherwise).')
-@click.option('--additives', type=click.IntRange(min=1), help='Number of additive molecules.')
-@click.option('--counter-ion', help='sulfate, chloride, triflate, perchlorate, acetate, none, or an anion SMILES.')
-@click.option('--ps', 'total_ps', type=click.FloatRange(min=0, min_open=True), help='Total MD time in ps.')
-@click.option('--equilibration', type=click.FloatRange(min=0), help='Equilibration to discard, in ps.')
-@click.option('--segment', 'segment_ps', type=click.FloatRange(min=0, min_open=True), help='Segment length, ps.')
+@click.option('--waters', type=POSITIVE, help='Number of waters (protocol default otherwise).')
+@click.option('--additives', type=POSITIVE, help='Number of additive molecules.')
+@click.option(
+    '--counter-ion',
+    callback=smiles_argument_callback,
+    help='sulfate, chloride, triflate, perchlorate, acetate, none, or an anion SMILES.',
+)
+@click.option('--ps', 'total_ps', type=FiniteFloat(min=0, min_open=True), help='Total MD time in ps.')
+@click.option('--equilibration', type=FiniteFloat(min=0), help='Equilibration to discard, in ps.')
+@click.option('--segment', 'segment_ps', type=FiniteFloat(min=0, min_open=True), help='Segment length, ps.')
 @click.option('--code', 'code_label', default='cp2k@localhost', show_default=True, help='CP2K code (label@computer).')
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the RDF/CN figure here.')
 @click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here.')
+@FORCE_OPTION
 def cmd_solvation(
     profile_name,
     additive,
@@ -52,14 +63,16 @@ def cmd_solvation(
     code_label,
     figure,
     submit,
+    force,
 ) -> None:
     """Run SolvationShellWorkChain for ADDITIVE (a SMILES; none: Zn2+ in pure water) and print the first shell."""
-    profile = load_profile_or_fail(profile_name)
+    profile = load_profile_or_fail(profile_name, processes=True)
     from aiida.engine import run_get_node
-    from aiida.engine import submit as submit_process
 
     from ..workchains.solvation import SolvationShellWorkChain
 
+    if figure is not None:
+        check_output_paths([figure], force=force, option='--figure')  # before the MD, not after it
     code = load_code_or_fail(code_label, profile, 'cp2k')
     if submit:
         check_submit_possible(profile)
@@ -82,10 +95,13 @@ def cmd_solvation(
         )
     except ValueError as error:
         echo.echo_critical(str(error))
+    builder.metadata.label = node_label(builder.metadata.label)  # the full SMILES stays in the `additive` input
     settings = builder.settings.get_dict()
     name = additive or 'pure water'
     if submit:
-        node = submit_process(builder)
+        node = submit_or_report(builder, name)
+        if node is None:
+            sys.exit(1)
         echo.echo_report(f'{name}: submitted SolvationShellWorkChain<{node.pk}>')
         return
     md = settings['md']
