@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def cmd_import(
     SOURCE is one of qm9, moses, pcqm4mv2, mp-molecules, sdf, smiles, parquet. Molecules that cannot enter are
     skipped and counted by reason; a file that cannot be read is named, and the other files still go in.
     """
-    from ..ml.database import MetaDatabase, SourceError
+    from ..ml.database import ManifestError, MetaDatabase, SourceError
     from ..ml.database.importers import get_importer
     from ..ml.database.standardise import DEFAULT_ELEMENTS, StandardiseSettings
 
@@ -67,7 +68,7 @@ def cmd_import(
     settings = StandardiseSettings(allowed_elements=allowed, max_heavy_atoms=max_heavy_atoms, fragments=fragments)
     options = {key: value for key, value in (('sdf', sdf), ('id_field', id_field)) if value is not None}
     database = MetaDatabase(out)
-    failed, totals = [], {'read': 0, 'written': 0, 'skipped': 0}
+    failed, totals = [], {'read': 0, 'written': 0, 'present': 0, 'skipped': 0}
     for path in paths or (None,):
         name = str(path) if path is not None else f'{source} (installed)'
         try:
@@ -78,13 +79,17 @@ def cmd_import(
             echo.echo_error(f'{name}: {error}')
             failed.append(name)
             continue
+        except ManifestError as error:  # every file would meet it: stop here
+            echo.echo_critical(str(error))
         _echo_report(report)
         totals['read'] += report.rows_read
         totals['written'] += report.rows_written
+        totals['present'] += report.rows_present
         totals['skipped'] += report.rows_skipped
     if len(paths) > 1:
         echo.echo_report(
-            f'all files: read {totals["read"]:,}, wrote {totals["written"]:,}, skipped {totals["skipped"]:,}'
+            f'all files: read {totals["read"]:,}, wrote {totals["written"]:,}, already present '
+            f'{totals["present"]:,}, skipped {totals["skipped"]:,}'
         )
     if failed:
         echo.echo_critical(f'{len(failed)} file(s) not imported: {", ".join(failed)}')
@@ -97,29 +102,39 @@ def cmd_import(
 @click.option(
     '--output',
     type=click.Path(dir_okay=False, path_type=Path),
-    help='Write the whole result to this .parquet or .csv file (streamed) instead of printing it.',
+    help='Write the whole result to this .parquet or .csv file (streamed) instead of printing it; never inside '
+    'the database folder.',
 )
-def cmd_query(directory, sql, max_rows, output) -> None:
+@click.option('--force', is_flag=True, help='Replace the --output file if it exists.')
+def cmd_query(directory, sql, max_rows, output, force) -> None:
     """Run SQL over the views `molecules` (every row) and `unique_molecules` (one per InChIKey) of DIRECTORY.
+
+    Every shard is checked against the manifest before it is read (its sha256 when the file changed since the last
+    check); a damaged one is left out, named on stderr, and none of its rows is returned.
 
     Example: aiida-znadditive db query DB "SELECT source, count(*) FROM molecules GROUP BY source"
     """
     _require_database(directory)
-    from ..ml.database import MetaDatabase
+    if output is not None:
+        _check_output(output, directory, force)
+    from ..ml.database import ManifestError, MetaDatabase
 
     _log_to_terminal()
     database = MetaDatabase(directory)
     try:
         if output is not None:
             rows = _write_result(database, sql, output)
+            _echo_problems(database.problems, err=True)
             echo.echo_success(f'{rows:,} rows written to {output}')
             return
         table = database.query(sql)
+    except ManifestError as error:
+        echo.echo_critical(str(error))
     except Exception as error:  # DuckDB's errors (syntax, unknown column) are the user's to read
         hint = ' ("unique" is an SQL keyword: quote it, or use unique_molecules)' if 'unique' in sql.lower() else ''
         echo.echo_critical(f'{str(error).splitlines()[0]}{hint}')
+    _echo_problems(database.problems, err=True)
     _echo_table(table, max_rows)
-    _echo_problems(database.problems)
 
 
 @cmd_db.command('stats')
@@ -128,10 +143,13 @@ def cmd_query(directory, sql, max_rows, output) -> None:
 def cmd_stats(directory, as_json) -> None:
     """Rows, unique molecules, rows per source, property coverage and damaged shards of DIRECTORY."""
     _require_database(directory)
-    from ..ml.database import MetaDatabase
+    from ..ml.database import ManifestError, MetaDatabase
 
     _log_to_terminal()
-    stats = MetaDatabase(directory).stats()
+    try:
+        stats = MetaDatabase(directory).stats()
+    except ManifestError as error:
+        echo.echo_critical(str(error))
     if as_json:
         click.echo(json.dumps(stats, indent=1))
         return
@@ -147,17 +165,47 @@ def cmd_stats(directory, as_json) -> None:
 @cmd_db.command('verify')
 @DATABASE_DIR
 def cmd_verify(directory) -> None:
-    """Read every shard of DIRECTORY whole and compare checksums; damaged shards are named and left out."""
+    """Read every page of every shard of DIRECTORY and hash each again; damaged shards are named and left out."""
     _require_database(directory)
-    from ..ml.database import MetaDatabase
+    from ..ml.database import ManifestError, MetaDatabase
 
     _log_to_terminal()
     database = MetaDatabase(directory)
-    problems = database.verify()
+    try:
+        problems = database.verify()
+        healthy = len(database.shards())
+    except ManifestError as error:
+        echo.echo_critical(str(error))
     if problems:
         _echo_problems(problems)
         sys.exit(1)
-    echo.echo_success(f'{len(database.shards())} shard(s) read whole, checksums match')
+    echo.echo_success(f'{healthy} shard(s) read whole, checksums match')
+
+
+@cmd_db.command('repair-manifest')
+@DATABASE_DIR
+def cmd_repair_manifest(directory) -> None:
+    """Rebuild manifest.json of DIRECTORY from its shards: rows, bytes, sha256 and sources from the data.
+
+    The import history, and the checksums recorded when the shards were written, come from the previous manifest
+    when it is readable, else from manifest.json.bak; an unreadable manifest.json is kept as manifest.json.corrupt.
+    A shard whose content differs from its recorded checksum keeps that checksum, so it stays left out of queries.
+    """
+    _require_database(directory)
+    from ..ml.database import ManifestError, MetaDatabase
+
+    _log_to_terminal()
+    try:
+        report = MetaDatabase(directory).repair_manifest()
+    except ManifestError as error:
+        echo.echo_critical(str(error))
+    for note in report['notes']:
+        echo.echo_warning(note)
+    history = f'{report["imports"]} import(s) from {report["history_from"]}' if report['history_from'] else 'none'
+    echo.echo_success(
+        f'{directory / "manifest.json"} rebuilt: {report["shards"]} shard(s), {report["rows"]:,} rows; '
+        f'import history: {history}'
+    )
 
 
 def _require_database(directory: Path) -> None:
@@ -172,6 +220,8 @@ def _log_to_terminal() -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter('%(levelname)s: %(message)s'))
         handler._znadditive = True
+        # The commands print the shards left out themselves, with the other problems.
+        handler.addFilter(lambda record: not getattr(record, 'shard_problem', False))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
@@ -180,10 +230,15 @@ def _log_to_terminal() -> None:
 def _echo_report(report) -> None:
     written = f'{report.rows_written:,} of {report.rows_read:,} molecules'
     target = report.path or f'{report.source} (installed)'
-    echo.echo_success(
-        f'{target}: {written} imported in {report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s), '
-        f'{len(report.shards)} shard(s)'
-    )
+    if report.already_imported:
+        echo.echo_report(f'{target}: already imported: {report.rows_present:,} rows, 0 added')
+    else:
+        echo.echo_success(
+            f'{target}: {written} imported in {report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s), '
+            f'{len(report.shards)} shard(s)'
+        )
+        if report.rows_present:
+            echo.echo(f'  {report.rows_present:>9,} already in the database, not added again')
     for message in report.messages:
         echo.echo_warning(message)
     for key, count in sorted(report.skipped.items(), key=lambda item: -item[1]):
@@ -215,28 +270,62 @@ def _shorten(value, width: int):
     return text if len(text) <= width else text[: width - 3] + '...'
 
 
-def _echo_problems(problems: dict) -> None:
+def _echo_problems(problems: dict, err: bool = False) -> None:
     for name, reason in problems.items():
-        echo.echo_warning(f'shard {name} left out: {reason}')
+        echo.echo_warning(f'shard {name} left out: {reason}', err=err)
+
+
+def _check_output(output: Path, directory: Path, force: bool) -> None:
+    """Refuse an --output that is not a .parquet or .csv file in a writable folder outside the database, or that
+    exists (without --force), before the query runs."""
+    hint = "'--output'"
+    if output.suffix.lower() not in ('.parquet', '.csv'):
+        raise click.BadParameter(f'{output} must end in .parquet or .csv', param_hint=hint)
+    target, database = output.resolve(), directory.resolve()
+    if target == database or database in target.parents:
+        raise click.BadParameter(
+            f'{output} is inside the database folder {directory}: write the result outside it', param_hint=hint
+        )
+    if (output.exists() or output.is_symlink()) and not force:
+        raise click.BadParameter(f'{output} exists: give --force to replace it', param_hint=hint)
+    if not target.parent.is_dir():
+        raise click.BadParameter(f'{output}: no such folder {output.parent}', param_hint=hint)
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise click.BadParameter(f'{output}: the folder {output.parent} is not writable', param_hint=hint)
 
 
 def _write_result(database, sql: str, output: Path) -> int:
-    """Stream the result into a Parquet or CSV file, batch by batch; the number of rows."""
+    """Stream the result into a Parquet or CSV file, batch by batch; the number of rows.
+
+    Written under a temporary name beside ``output`` and renamed at the end, so that a failed query leaves an
+    existing file as it was; an empty result still gives a file with the result's columns.
+    """
+    import pandas as pd
     import pyarrow.parquet as pq
 
     suffix = output.suffix.lower()
-    if suffix not in ('.parquet', '.csv'):
-        echo.echo_critical(f'{output}: --output must end in .parquet or .csv')
+    temporary = output.with_name(f'.{output.name}.{os.getpid()}.tmp')
     rows, writer = 0, None
+    connection = database.connect()
     try:
-        for batch in database.iter_batches(sql):
-            if suffix == '.parquet':
-                writer = writer or pq.ParquetWriter(output, batch.schema, compression='zstd')
+        reader = connection.sql(sql).to_arrow_reader(50_000)
+        if suffix == '.parquet':
+            writer = pq.ParquetWriter(temporary, reader.schema, compression='zstd')
+        else:
+            pd.DataFrame(columns=reader.schema.names).to_csv(temporary, index=False)
+        for batch in reader:
+            if writer is not None:
                 writer.write_batch(batch)
             else:  # pandas writes list columns as their text, which pyarrow's CSV writer refuses to do
-                batch.to_pandas().to_csv(output, mode='a' if rows else 'w', header=not rows, index=False)
+                batch.to_pandas().to_csv(temporary, mode='a', header=False, index=False)
             rows += batch.num_rows
-    finally:
         if writer is not None:
             writer.close()
+            writer = None
+        os.replace(temporary, output)
+    finally:
+        connection.close()
+        if writer is not None:
+            writer.close()
+        temporary.unlink(missing_ok=True)
     return rows

@@ -155,12 +155,14 @@ class ShardChecker:
 
     def verify(self, entries: dict[str, dict], paths: list[Path], checksums: bool = True) -> dict[str, str]:
         """Read every page of every healthy shard and hash it again (caches ignored); :attr:`problems`."""
+        healthy = self.healthy(entries, paths)
         verified = _read_json(self.directory / VERIFIED)
-        for path, _ in self.healthy(entries, paths):
+        for path, _ in healthy:
             entry = entries.get(path.name, {})
-            reason = deep_check(path)
-            if reason is None and checksums and entry.get('sha256') and sha256_file(path) != entry['sha256']:
+            if checksums and entry.get('sha256') and sha256_file(path) != entry['sha256']:
                 reason = CHECKSUM_DIFFERS + self._what_to_do(entry)
+            else:
+                reason = deep_check(path)
             if reason:
                 verified.pop(path.name, None)
                 self.mark_broken(path, reason)

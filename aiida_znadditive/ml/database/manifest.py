@@ -161,8 +161,36 @@ def rebuild_manifest(directory: Path) -> dict:
     directory = Path(directory)
     if not directory.is_dir():
         raise ManifestError(f'{directory}: no such database folder')
+    notes: list[str] = []
+    previous, history_from = _previous_manifest(directory, notes)
+    recorded = previous.get('shards', {})
+    shards = _entries_from_shards(directory, recorded, notes)
+    for name in sorted(set(recorded) - set(shards)):
+        if not (directory / name).exists():
+            notes.append(f'{name} was listed but is missing: dropped (import its sources again for its rows)')
+    imports = previous.get('imports', [])
+    manifest = {
+        **previous,
+        'schema_version': previous.get('schema_version', SCHEMA_VERSION),
+        'columns': previous.get('columns', list(COLUMNS)),
+        'shards': shards,
+        'imports': imports,
+    }
+    write_manifest(directory, manifest)
+    return {
+        'shards': len(shards),
+        'rows': sum(entry.get('rows', 0) for entry in shards.values()),
+        'imports': len(imports),
+        'history_from': history_from,
+        'notes': notes,
+    }
+
+
+def _previous_manifest(directory: Path, notes: list[str]) -> tuple[dict, str | None]:
+    """The manifest, else the backup, that can be read (``{}`` if neither) and its name; an unreadable
+    ``manifest.json`` is moved aside as ``manifest.json.corrupt``."""
     path = directory / MANIFEST
-    previous, history_from, notes = None, None, []
+    previous, history_from = {}, None
     for candidate in (path, directory / BACKUP):
         try:
             previous = parse_manifest(candidate.read_bytes())
@@ -175,43 +203,28 @@ def rebuild_manifest(directory: Path) -> dict:
     if path.exists() and history_from != MANIFEST:
         os.replace(path, directory / CORRUPT)
         notes.append(f'the unreadable {MANIFEST} is kept as {CORRUPT}')
-    recorded = (previous or {}).get('shards', {})
+    if history_from is None:
+        notes.append(f'no readable {MANIFEST} or {BACKUP}: the import history starts empty')
+    return previous, history_from
+
+
+def _entries_from_shards(directory: Path, recorded: dict, notes: list[str]) -> dict[str, dict]:
+    """Manifest entries of the shards on disk; a damaged shard keeps its ``recorded`` entry, or is left out."""
     shards = {}
     for shard in sorted(directory.glob(SHARD_PATTERN)):
-        reason = deep_check(shard)
-        if reason:
-            notes.append(f'{shard.name} left out of the manifest: {reason}')
-            continue
         old = recorded.get(shard.name, {})
-        entry = shard_entry(shard, old.get('written'))
-        if old.get('sha256') not in (None, entry['sha256']):
-            notes.append(
-                f'{shard.name} differs from the checksum recorded when it was written: entry kept, shard '
-                'stays left out of queries'
-            )
-            entry = old
-        shards[shard.name] = entry
-    for name in sorted(set(recorded) - set(shards)):
-        if not (directory / name).exists():
-            notes.append(f'{name} was listed but is missing: dropped (import its sources again for its rows)')
-    if previous is None:
-        notes.append(f'no readable {MANIFEST} or {BACKUP}: the import history starts empty')
-    imports = (previous or {}).get('imports', [])
-    manifest = {
-        **(previous or {}),
-        'schema_version': (previous or {}).get('schema_version', SCHEMA_VERSION),
-        'columns': (previous or {}).get('columns', list(COLUMNS)),
-        'shards': shards,
-        'imports': imports,
-    }
-    write_manifest(directory, manifest)
-    return {
-        'shards': len(shards),
-        'rows': sum(entry.get('rows', 0) for entry in shards.values()),
-        'imports': len(imports),
-        'history_from': history_from,
-        'notes': notes,
-    }
+        if old.get('sha256') not in (None, sha256_file(shard)):
+            reason = 'its content differs from the checksum recorded when it was written'
+        else:
+            reason = deep_check(shard)
+        if reason and old:
+            notes.append(f'{shard.name}: {reason}; its recorded entry is kept, so it stays left out of queries')
+            shards[shard.name] = old
+        elif reason:
+            notes.append(f'{shard.name} left out of the manifest: {reason}')
+        else:
+            shards[shard.name] = shard_entry(shard, old.get('written'))
+    return shards
 
 
 def atomic_write(path: Path, content: bytes) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -10,9 +13,11 @@ from click.testing import CliRunner
 
 from aiida_znadditive.cli import cmd_root
 from aiida_znadditive.cli.database import SOURCES
+from aiida_znadditive.ml.database import MetaDatabase
 from aiida_znadditive.ml.database.importers import IMPORTERS
 
 DATA = Path(__file__).parent.parent / 'data'
+CLI = str(Path(sys.executable).parent / 'aiida-znadditive')
 
 
 def run(*args: str):
@@ -110,3 +115,86 @@ def test_query_without_database(tmp_path):
     result = run('query', tmp_path / 'nowhere', 'SELECT 1')
     assert result.exit_code != 0
     assert 'no such database folder' in result.output
+
+
+def test_query_output_never_inside_the_database(database, tmp_path):
+    directory, _ = database
+    shard = directory / 'part-00000.parquet'
+    before = {path.name: path.read_bytes() for path in directory.iterdir() if path.is_file()}
+    link = tmp_path / 'link.parquet'
+    link.symlink_to(shard)
+    for target in (shard, directory / 'result.csv', link):
+        result = CliRunner().invoke(
+            cmd_root, ['db', 'query', str(directory), 'SELECT 1 AS x', '--output', str(target), '--force']
+        )
+        assert result.exit_code == 2, result.output
+        assert f"Invalid value for '--output': {target} is inside the database folder {directory}" in result.output
+    result = run('query', directory, 'SELECT 1 AS x', '--output', directory / 'manifest.json')
+    assert result.exit_code == 2 and 'must end in .parquet or .csv' in result.output
+    after = {path.name: path.read_bytes() for path in directory.iterdir() if path.is_file()}
+    assert {name: after.get(name) for name in before} == before
+
+
+def test_query_output_refuses_an_existing_file_without_force(database, tmp_path):
+    directory, _ = database
+    target = tmp_path / 'result.csv'
+    target.write_text('mine\n')
+    result = CliRunner().invoke(cmd_root, ['db', 'query', str(directory), 'SELECT 1 AS x', '--output', str(target)])
+    assert result.exit_code == 2
+    assert f'{target} exists: give --force to replace it' in result.output
+    assert target.read_text() == 'mine\n'
+    bad = CliRunner().invoke(
+        cmd_root, ['db', 'query', str(directory), 'SELECT nope', '--output', str(target), '--force']
+    )
+    assert bad.exit_code != 0 and 'nope' in bad.output
+    assert target.read_text() == 'mine\n'  # a failed query leaves the file as it was
+    result = run(
+        'query',
+        directory,
+        'SELECT source, count(*) AS n FROM molecules GROUP BY 1 ORDER BY 1',
+        '--output',
+        target,
+        '--force',
+    )
+    assert result.exit_code == 0, result.output
+    assert target.read_text() == 'source,n\nqm9,100\nsmiles,4\n'
+    assert not list(tmp_path.glob('.result.csv.*'))
+    empty = tmp_path / 'empty.csv'
+    assert run('query', directory, 'SELECT inchikey FROM molecules WHERE false', '--output', empty).exit_code == 0
+    assert empty.read_text() == 'inchikey\n'
+
+
+def test_query_output_folder_checked_before_the_query(database, tmp_path):
+    directory, _ = database
+    missing = tmp_path / 'no' / 'such' / 'out.parquet'
+    result = CliRunner().invoke(cmd_root, ['db', 'query', str(directory), 'SELECT 1', '--output', str(missing)])
+    assert result.exit_code == 2
+    assert f'{missing}: no such folder {missing.parent}' in result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root writes into read-only folders')
+def test_query_output_folder_not_writable(database, tmp_path):
+    directory, _ = database
+    locked = tmp_path / 'locked'
+    locked.mkdir(mode=0o500)
+    result = CliRunner().invoke(
+        cmd_root, ['db', 'query', str(directory), 'SELECT 1', '--output', str(locked / 'x.csv')]
+    )
+    assert result.exit_code == 2
+    assert f'the folder {locked} is not writable' in result.output
+
+
+def test_two_import_processes_at_once(tmp_path, moses_file):
+    """Two ``db import`` processes of one file into one new folder, started together: the second waits for the
+    writer lock, then finds every row present; each row is there exactly once."""
+    smiles, directory = moses_file(600), tmp_path / 'db'
+    command = [CLI, 'db', 'import', 'smiles', str(smiles), '--out', str(directory), '--batch-size', '100']
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in '12']
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    database = MetaDatabase(directory)
+    counts = database.query('SELECT count(*) AS n, count(DISTINCT source_id) AS ids FROM molecules').to_pylist()[0]
+    written = [entry['rows_written'] for entry in database.manifest()['imports']]
+    assert sorted(written) == [0, counts['n']] and counts['n'] == counts['ids'] > 550
+    assert sum(f'already imported: {counts["n"]:,} rows, 0 added' in stdout for stdout, _ in outputs) == 1
+    assert database.stats()['problems'] == {}
