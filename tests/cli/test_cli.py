@@ -99,11 +99,13 @@ def test_demo_names_missing_code(user_home):
 
 
 def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
-    """A broken SMILES ends its own WorkChain with an exit code; the next molecule still runs (cheap level only)."""
+    """A broken SMILES ends its own WorkChain with an exit code; the next molecule still runs (cheap level only), and
+    the exit status is 1 with the failed molecule named (a script must see any failure, issue 21)."""
     args = ['complexation', '-p', 'cli-test', 'C1CC', 'O', '--dft', 'xtb', '--dft-code', 'xtb@localhost']
     result = run_cli(args, user_home)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     output = result.stdout + result.stderr
+    assert '1 of 2 molecule(s) failed: C1CC (exit 210, PK' in output
     # found by the speciation, the first step
     assert "C1CC: exit 210: The SMILES cannot be read: Additive 'C1CC'" in output
     table = output.split('binding mode / status')[1].splitlines()

@@ -485,10 +485,12 @@ def test_cli_train_evaluate_predict(tmp_path):
     result = runner.invoke(cmd_root, args, catch_exceptions=False)
     assert result.exit_code == 1  # some SMILES could not be predicted
     rows = [line.split('\t') for line in result.stdout.splitlines()]
-    assert rows[0] == ['smiles', 'gap_ev (eV)', 'homo_ev (eV)', 'lumo_ev (eV)']
+    assert rows[0] == ['smiles', 'gap_ev (eV)', 'homo_ev (eV)', 'lumo_ev (eV)', 'warning']
     assert [row[0] for row in rows[1:]] == ['OCCO', 'CS(C)=O']
-    assert all(' ± ' in cell for row in rows[1:] for cell in row[1:])
-    assert 'C1CC(N: unparseable SMILES' in result.output and 'c1cccc1: unparseable SMILES' in result.output
+    assert all(' ± ' in cell for row in rows[1:] for cell in row[1:-1])
+    assert rows[1][-1] == '' and rows[2][-1].startswith('element(s) S not in the training data')  # a QM9 model
+    assert "argument 2: 'C1CC(N': unparseable SMILES" in result.output
+    assert "smiles.txt line 3: 'c1cccc1': unparseable SMILES" in result.output
 
     result = runner.invoke(cmd_root, ['ml', 'train', '--data', 'parquet', '--out', str(tmp_path / 'x')])
     assert result.exit_code != 0 and 'give its PATH' in result.output
