@@ -20,14 +20,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 fi
 
-# RabbitMQ: no consumer timeout (AiiDA's long-running processes would be cut after 30 min) and loopback only.
+# RabbitMQ: no consumer timeout (AiiDA's long-running processes would be cut after 30 min) and loopback only: AMQP
+# (5672), the inter-node port (25672) and epmd (4369). `aiida-znadditive setup` starts RabbitMQ with the same settings
+# in its environment; these files keep a server started any other way (by hand, by an init script) off the network.
 if [ "$(id -u)" -eq 0 ] && [ -d /etc/rabbitmq ]; then
   # kernel.inet_dist_use_interface: the inter-node port (25672) on the loopback too; NODE_IP_ADDRESS covers 5672.
   echo '[{rabbit,[{consumer_timeout,undefined}]},{kernel,[{inet_dist_use_interface,{127,0,0,1}}]}].' \
     > /etc/rabbitmq/advanced.config
-  # '^': Debian's file holds a commented-out NODE_IP_ADDRESS line, which must not count as the setting.
-  grep -q '^NODE_IP_ADDRESS' /etc/rabbitmq/rabbitmq-env.conf 2>/dev/null ||
-    printf 'NODE_IP_ADDRESS=127.0.0.1\nERL_EPMD_ADDRESS=127.0.0.1\n' >> /etc/rabbitmq/rabbitmq-env.conf
+  # '^': Debian's file holds commented-out lines, which must not count as the setting; each line on its own, so a
+  # file that has one of them still gets the other.
+  for setting in NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1; do
+    grep -q "^${setting%%=*}=" /etc/rabbitmq/rabbitmq-env.conf 2>/dev/null ||
+      echo "$setting" >> /etc/rabbitmq/rabbitmq-env.conf
+  done
+fi
+# PostgreSQL: loopback only (Debian's default, stated so that an edited postgresql.conf cannot open it by accident;
+# conf.d is read after postgresql.conf, so this wins). Each profile gets its own role and generated password.
+if [ "$(id -u)" -eq 0 ]; then
+  for confd in /etc/postgresql/*/main/conf.d; do
+    [ -d "$confd" ] && echo "listen_addresses = 'localhost'  # aiida-znadditive: loopback only" > "$confd/znadditive.conf"
+  done
 fi
 
 PYTHON=${PYTHON:-python3}

@@ -268,10 +268,14 @@ def missing_storage_fix(profile: Profile) -> str:
     name = shlex.quote(profile.name)
     if profile.storage_backend == EMBEDDED_STORAGE:
         return f'aiida-znadditive setup --profile-name {name}  (makes a new, empty storage there)'
-    # The database still lists the nodes whose files were in the repository: an empty repository would not match it.
+    # The database still lists the nodes whose files were in the repository: an empty repository would not match it,
+    # so the profile starts again. `verdi profile delete --delete-data` fails on the missing repository (aiida 2.9.4),
+    # hence --keep-data and dropdb; setup then gives the remaining role a new password.
+    database = shlex.quote(profile.storage_config.get('database_name', ''))
     return (
-        f'restore the folder from a backup, or start the profile again: verdi profile delete --force --delete-data '
-        f'{name} && aiida-znadditive setup --production --profile-name {name}'
+        f'restore the folder from a backup, or start the profile again (its data are lost): verdi profile delete '
+        f'--force --keep-data {name} && runuser -u postgres -- dropdb {database} && '
+        f'aiida-znadditive setup --production --profile-name {name}'
     )
 
 

@@ -252,7 +252,7 @@ def ensure_database(
                 f'Role {user} cannot log in to database {name} at {host}:{port} even with the password just set: '
                 'check that pg_hba.conf allows scram-sha-256 (or md5) logins from this host.'
             )
-        done.append(f'set the password of role {user} to the one stored in the profile')
+        done.append(f"set the password of role {user} to the profile's")
     return ', '.join(done) or f'database {name} and role {user} exist (unchanged)'
 
 
