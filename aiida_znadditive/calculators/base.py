@@ -194,6 +194,14 @@ class Calculator(abc.ABC):
     def get_outputs(self, node: orm.ProcessNode, task: Task) -> dict[str, orm.Data]:
         """Return the normalised outputs of a finished engine process (see the module docstring)."""
 
+    def describe(self, node: orm.ProcessNode) -> dict[str, Any]:
+        """The level of theory of one of this calculator's engine processes, read from the process's own inputs and
+        outputs (the provenance graph, not today's protocol file, which may have changed since): what a methods
+        section names. Keys where they apply: ``method`` (functional or Hamiltonian), ``basis``, ``dispersion``,
+        ``solvent_model``, ``cutoff_ry``, ``kpoints``, ``engine_version``. A plug-in calculator that does not override
+        this is described by its name alone."""
+        return {'method': self.name}
+
 
 #: A calculator's entry-point name becomes part of link labels (``<name>_<task>``), which AiiDA restricts to
 #: identifier characters: a hyphen would crash a WorkChain at its first calculation.

@@ -254,6 +254,31 @@ class Cp2kCalculator(Calculator):
         outputs['remote_folder'] = node.outputs.remote_folder
         return outputs
 
+    def describe(self, node) -> dict:
+        parameters = node.inputs.cp2k.parameters.get_dict()
+        dft = parameters.get('FORCE_EVAL', {}).get('DFT', {})
+        description: dict = {'engine': 'CP2K'}
+        if dft.get('QS', {}).get('METHOD') == 'XTB':
+            description['method'] = 'GFN1-xTB'
+        else:
+            xc = dft.get('XC', {})
+            functional = xc.get('XC_FUNCTIONAL', {})
+            description['method'] = functional.get('_') or ('revPBE' if 'PBE' in functional else None)
+            pair = xc.get('VDW_POTENTIAL', {}).get('PAIR_POTENTIAL', {})
+            description['dispersion'] = pair.get('TYPE')
+            description['cutoff_ry'] = dft.get('MGRID', {}).get('CUTOFF')
+            kinds = parameters.get('FORCE_EVAL', {}).get('SUBSYS', {}).get('KIND', [])
+            bases = sorted({kind['BASIS_SET'] for kind in kinds if 'BASIS_SET' in kind})
+            potentials = sorted({kind['POTENTIAL'] for kind in kinds if 'POTENTIAL' in kind})
+            description['basis'] = ', '.join(bases) or None
+            description['pseudopotential'] = ', '.join(potentials) or None
+        if 'KPOINTS' in dft:
+            description['kpoints'] = dft['KPOINTS']['SCHEME'].replace('MONKHORST-PACK ', '').replace(' ', 'x')
+        motion = parameters.get('MOTION', {}).get('MD')
+        if motion:
+            description['md'] = f'{motion.get("ENSEMBLE")}, {motion.get("TIMESTEP")} fs, {motion.get("TEMPERATURE")} K'
+        return {key: value for key, value in description.items() if value is not None}
+
 
 def _last_run(node) -> orm.CalcJobNode | None:
     """The last CP2K calculation of a restart WorkChain, or None."""

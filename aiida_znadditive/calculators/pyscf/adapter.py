@@ -85,3 +85,28 @@ class PyscfCalculator(Calculator):
         if 'trajectory' in node.outputs:
             outputs['trajectory'] = node.outputs.trajectory
         return outputs
+
+    def describe(self, node) -> dict:
+        parameters = node.inputs.pyscf.parameters.get_dict()
+        mean_field = parameters.get('mean_field', {})
+        description = {
+            'method': f'{mean_field.get("method", "RKS")}/{str(mean_field.get("xc", "?")).upper()}',
+            'basis': parameters.get('structure', {}).get('basis'),
+            'dispersion': {'d3bj': 'D3(BJ)', 'd3zero': 'D3(0)', 'd4': 'D4'}.get(
+                mean_field.get('disp'), mean_field.get('disp')
+            ),
+            'density_fitting': (mean_field.get('density_fit') or {}).get('auxbasis'),
+            'grid_level': mean_field.get('grids_level'),
+            'scf_convergence': mean_field.get('conv_tol'),
+            'engine': 'PySCF',
+        }
+        solvent = mean_field.get('solvent')
+        if solvent:
+            description['solvent_model'] = f'{solvent.get("method")} (ε = {solvent.get("eps")})'
+        optimizer = parameters.get('optimizer')
+        if optimizer:
+            convergence = optimizer.get('convergence_parameters', {})
+            description['optimizer'] = (
+                f'{optimizer.get("solver", "geomeTRIC")} {convergence.get("convergence_set", "")}'.strip()
+            )
+        return {key: value for key, value in description.items() if value is not None}

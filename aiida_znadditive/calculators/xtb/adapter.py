@@ -60,3 +60,21 @@ class XtbCalculator(Calculator):
         if 'trajectory' in node.outputs:
             outputs['trajectory'] = node.outputs.trajectory
         return outputs
+
+    def describe(self, node) -> dict:
+        parameters = node.inputs.parameters.get_dict()
+        method = {'gfn2': 'GFN2-xTB', 'gfn1': 'GFN1-xTB', 'gfn0': 'GFN0-xTB', 'gfnff': 'GFN-FF'}
+        description = {
+            'method': method.get(str(parameters.get('method')).lower(), parameters.get('method')),
+            'engine': 'xtb',
+            'scc_accuracy': parameters.get('accuracy'),
+            'optimizer': f'xtb ANCopt {parameters.get("opt_level", "normal")}'
+            if parameters.get('task') != 'singlepoint'
+            else None,
+        }
+        if parameters.get('solvent'):
+            description['solvent_model'] = f'ALPB ({parameters["solvent"]})'
+        results = node.outputs.parameters if 'parameters' in node.outputs else None
+        if results is not None and results.get('xtb_version'):
+            description['engine_version'] = results['xtb_version']
+        return {key: value for key, value in description.items() if value is not None}

@@ -1,0 +1,75 @@
+"""The level of theory behind a result, read from the graph: each engine process described by its own calculator.
+
+:func:`stage_methods` walks a WorkChain's CalculatorWorkChains (named ``<stage>_<what>`` by their caller) to their
+engine processes and asks the calculator that launched them (:meth:`~aiida_znadditive.calculators.base.Calculator.
+describe`) what they ran: functional, basis, dispersion, solvent model, cutoff, k-points, engine version. Nothing is
+read from today's protocol files, which may have changed since the run.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.common.links import LinkType
+
+from ..calculators.base import CalculatorError, load_calculator
+
+CALCULATOR_WORKCHAIN = 'aiida.workflows:znadditive.calculator'
+
+
+def stage_methods(node: orm.WorkflowNode) -> dict[str, dict]:
+    """``{stage: description}`` over the CalculatorWorkChains ``node`` called, the stage being the call link label's
+    first word (``prerank``, ``thermo``, ``dft``, ``solvated``, ...). Each description merges those of the stage's
+    engine processes, plus ``calculator``, ``protocol``, ``code`` and ``task``; a key whose value differs between
+    the processes of one stage lists every value, joined by ``; ``."""
+    stages: dict[str, dict[str, set]] = {}
+    for link in node.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all():
+        child = link.node
+        if child.process_type != CALCULATOR_WORKCHAIN:
+            continue
+        stage = link.link_label.split('_', 1)[0]
+        values = stages.setdefault(stage, {})
+        for key, value in describe_calculation(child).items():
+            values.setdefault(key, set()).add(str(value))
+    return {stage: {key: '; '.join(sorted(v)) for key, v in values.items()} for stage, values in stages.items()}
+
+
+def describe_calculation(node: orm.WorkflowNode) -> dict:
+    """One CalculatorWorkChain: its calculator, protocol, task, code, and its engine process's description."""
+    name = node.inputs.calculator.value
+    description = {
+        'calculator': name,
+        'protocol': node.inputs.protocol.value,
+        'task': node.inputs.task.value,
+        'code': node.inputs.code.full_label,
+    }
+    # The engine's CalcJob or restart WorkChain; the calcfunctions beside it (normalised outputs) ran no engine.
+    engines = [
+        link.node
+        for link in node.base.links.get_outgoing(link_type=(LinkType.CALL_CALC, LinkType.CALL_WORK)).all()
+        if not isinstance(link.node, orm.CalcFunctionNode)
+    ]
+    if engines:
+        try:
+            description.update(load_calculator(name).describe(engines[-1]))
+        except CalculatorError:  # a calculator uninstalled since: the graph still names it and its code
+            description['method'] = name
+    return description
+
+
+def level_of_theory(methods: dict[str, dict]) -> str:
+    """A one-line name of a complexation level: ``DFT method/basis, solvent model // cheap method``; results of one
+    level may be compared and averaged, results of two may not."""
+    dft, solvated, cheap = methods.get('dft', {}), methods.get('solvated', {}), methods.get('prerank', {})
+    parts = []
+    if dft:
+        text = '/'.join(value for value in (dft.get('method'), dft.get('dispersion'), dft.get('basis')) if value)
+        text += f' [{dft.get("calculator")} {dft.get("protocol")}]'
+        if solvated.get('solvent_model'):
+            text += f', {solvated["solvent_model"]}'
+        parts.append(text)
+    if cheap:
+        text = f'{cheap.get("method")} [{cheap.get("calculator")} {cheap.get("protocol")}]'
+        if cheap.get('solvent_model'):
+            text += f', {cheap["solvent_model"]}'
+        parts.append(text)
+    return ' // '.join(parts)

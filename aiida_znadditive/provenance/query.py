@@ -1,0 +1,105 @@
+"""Find the result WorkChains behind a table: by group, by campaign, by molecule (SMILES or InChIKey), by level.
+
+Every helper returns stored nodes of the provenance graph; the tables (:mod:`.complexation`) read their numbers from
+those nodes' outputs only, so a row can always be traced back to the calcfunction that made each number.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+
+#: result kind -> the WorkChain's entry point in ``aiida.workflows``
+WORKCHAINS = {
+    'complexation': 'znadditive.complexation',
+    'solvation': 'znadditive.solvation',
+    'adsorption': 'znadditive.adsorption',
+    'campaign': 'znadditive.campaign',
+}
+
+
+class ReportError(ValueError):
+    """A request that names something that does not exist or holds no results; the message says which."""
+
+
+def result_nodes(
+    kind: str,
+    *,
+    group: str | None = None,
+    campaign: str | int | None = None,
+    molecule: str | None = None,
+    finished_ok: bool = True,
+) -> list[orm.WorkflowNode]:
+    """The ``kind`` WorkChains (:data:`WORKCHAINS`), oldest first, filtered by ``group`` (label), ``campaign`` (PK or
+    UUID of a CampaignWorkChain: the WorkChains it called) and ``molecule`` (SMILES or InChIKey, matched on the
+    molecule as given and on the species computed). ``finished_ok``: leave out failed and running ones."""
+    if kind not in WORKCHAINS:
+        raise ReportError(f'no result kind `{kind}`; choose from {", ".join(WORKCHAINS)}')
+    builder = orm.QueryBuilder()
+    filters = {'attributes.process_state': 'finished'}
+    if finished_ok:
+        filters['attributes.exit_status'] = 0
+    process_type = f'aiida.workflows:{WORKCHAINS[kind]}'
+    if group is not None:
+        builder.append(orm.Group, filters={'label': _existing_group(group).label}, tag='group')
+        builder.append(orm.WorkflowNode, with_group='group', filters={**filters, 'process_type': process_type})
+    else:
+        builder.append(orm.WorkflowNode, filters={**filters, 'process_type': process_type})
+    nodes = sorted((node for (node,) in builder.all()), key=lambda node: node.ctime)
+    if campaign is not None:
+        called = {node.pk for node in _campaign(campaign).called_descendants}
+        nodes = [node for node in nodes if node.pk in called]
+    if molecule is not None:
+        key = inchikey(molecule)
+        nodes = [node for node in nodes if key in _node_keys(node)]
+    return nodes
+
+
+def inchikey(text: str) -> str:
+    """The InChIKey of a SMILES, or ``text`` itself when it is one (27 characters, hyphens at 14 and 25)."""
+    text = text.strip()
+    if len(text) == 27 and text[14] == '-' and text[25] == '-':
+        return text.upper()
+    from rdkit import Chem
+
+    molecule = Chem.MolFromSmiles(text)
+    if molecule is None:
+        raise ReportError(f'`{text}` is neither a SMILES RDKit can read nor an InChIKey')
+    return Chem.MolToInchiKey(molecule)
+
+
+def _node_keys(node: orm.WorkflowNode) -> set[str]:
+    """InChIKeys of a result's molecule: as given, and as the species computed at the pH (glycine and glycinate)."""
+    from rdkit import Chem
+
+    smiles = [node.inputs.smiles.value] if 'smiles' in node.inputs else []
+    if 'species' in node.outputs:
+        smiles.append(node.outputs.species['smiles'])
+    keys = set()
+    for text in smiles:
+        molecule = Chem.MolFromSmiles(text)
+        if molecule is not None:
+            keys.add(Chem.MolToInchiKey(molecule))
+    return keys
+
+
+def _existing_group(label: str) -> orm.Group:
+    from aiida.common.exceptions import NotExistent
+
+    try:
+        return orm.load_group(label)
+    except NotExistent:
+        known = [group.label for group in orm.QueryBuilder().append(orm.Group, project='*').all(flat=True)]
+        hint = f'; groups: {", ".join(sorted(known)[:20])}' if known else '; this profile has no groups'
+        raise ReportError(f'no group `{label}`{hint}') from None
+
+
+def _campaign(identifier: str | int) -> orm.WorkflowNode:
+    from aiida.common.exceptions import NotExistent
+
+    try:
+        node = orm.load_node(identifier)
+    except (NotExistent, ValueError):
+        raise ReportError(f'no node `{identifier}`: give the PK or UUID of a CampaignWorkChain') from None
+    if node.process_type != f'aiida.workflows:{WORKCHAINS["campaign"]}':
+        raise ReportError(f'node {identifier} is a {node.process_label or type(node).__name__}, not a campaign')
+    return node

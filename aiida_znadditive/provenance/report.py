@@ -1,0 +1,185 @@
+"""``report``: tables, a figure with the UUIDs it shows, a methods paragraph and the software's BibTeX, from the graph.
+
+One call writes into an output folder:
+
+- ``<kind>.csv`` (every column, full precision, the UUID of each number), ``<kind>.md`` and ``<kind>.tex`` (booktabs)
+  with the summary columns; a table per level of theory when the results span several (``<kind>_level<i>.*``):
+  results of two levels are listed apart and never averaged;
+- ``<kind>.png`` with ``<kind>.png.json``: the UUIDs of the WorkChains and of the numbers drawn (also in the PNG's
+  own metadata, key ``aiida_uuids``);
+- ``methods.md``: a paragraph written from the engine processes' own inputs (:mod:`.methods`), with the number of
+  engine calculations and their wall time;
+- ``software.bib``: the references of the software that ran.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from aiida import orm
+
+from .. import __version__
+from .complexation import NUMBERS, SUMMARY, UNITS, complexation_table
+from .query import ReportError
+
+FORMATS = ('csv', 'md', 'tex')
+#: software -> its BibTeX key in software.bib (shipped with the package)
+BIBTEX_KEYS = {
+    'aiida': 'huber2020aiida',
+    'pyscf': 'sun2020pyscf',
+    'geometric': 'wang2016geometric',
+    'xtb': 'bannwarth2019gfn2',
+    'cp2k': 'kuhne2020cp2k',
+    'd3bj': 'grimme2011d3bj',
+    'qrrho': 'grimme2012qrrho',
+    'rdkit': 'rdkit',
+}
+
+
+def write_report(nodes: list[orm.WorkflowNode], out: Path, *, formats=FORMATS, protocol: str | None = None) -> dict:
+    """Write the complexation report of ``nodes`` into ``out`` (which must exist and be empty, or be made by the
+    caller); ``protocol``: keep only results whose DFT stage ran that calculator protocol. Returns what was
+    written: ``{'files': [...], 'rows': n, 'levels': [...]}``."""
+    table = complexation_table(nodes)
+    if protocol is not None and not table.empty:
+        table = table[table['dft_protocol'] == protocol]
+    if table.empty:
+        raise ReportError('no finished complexation results match' + (f' protocol `{protocol}`' if protocol else ''))
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ReportError(f'unknown format(s) {", ".join(sorted(unknown))}; choose from {", ".join(FORMATS)}')
+    levels = list(dict.fromkeys(table['level']))
+    files: list[str] = []
+    for index, level in enumerate(levels):
+        part = table[table['level'] == level].reset_index(drop=True)
+        stem = 'complexation' if len(levels) == 1 else f'complexation_level{index + 1}'
+        files += _write_tables(part, out, stem, formats, level)
+        files += _write_figure(part, out, stem, level)
+    (out / 'methods.md').write_text(methods_paragraph(table, nodes))
+    (out / 'software.bib').write_text(bibtex(_software(table)))
+    files += ['methods.md', 'software.bib']
+    return {'files': files, 'rows': len(table), 'levels': levels}
+
+
+def _write_tables(table, out: Path, stem: str, formats, level: str) -> list[str]:
+    written = []
+    if 'csv' in formats:
+        table.to_csv(out / f'{stem}.csv', index=False, float_format='%.6f')
+        written.append(f'{stem}.csv')
+    summary = table[list(SUMMARY)].rename(columns={c: f'{c} ({UNITS[c]})' for c in SUMMARY if c in UNITS})
+    if 'md' in formats:
+        text = f'Level of theory: {level}\n\n' + summary.to_markdown(index=False, floatfmt='.3f', missingval='–') + '\n'
+        (out / f'{stem}.md').write_text(text)
+        written.append(f'{stem}.md')
+    if 'tex' in formats:
+        latex = summary.to_latex(index=False, float_format='%.3f', na_rep='--', escape=True, caption=level)
+        (out / f'{stem}.tex').write_text(latex)
+        written.append(f'{stem}.tex')
+    return written
+
+
+def _write_figure(table, out: Path, stem: str, level: str) -> list[str]:
+    """Bars of ΔG (ΔE in water where a result has no ΔG), calibrated values as points; sidecar with the UUIDs."""
+    import matplotlib
+
+    matplotlib.use('Agg')  # files only, no display
+    import matplotlib.pyplot as plt
+
+    column = 'dG' if table['dG'].notna().any() else 'dE_water'
+    shown = table[table[column].notna()]
+    figure, axes = plt.subplots(figsize=(max(4.0, 0.6 * len(shown) + 2), 3.5))
+    axes.bar(range(len(shown)), shown[column], color='#4c72b0', label=column)
+    if shown['dG_calibrated'].notna().any():
+        axes.plot(range(len(shown)), shown['dG_calibrated'], 'o', color='#dd8452', label='dG calibrated')
+    axes.axhline(0.0, color='black', linewidth=0.8)
+    axes.set_xticks(range(len(shown)), shown['molecule'], rotation=45, ha='right')
+    axes.set_ylabel(f'{column} (eV), Zn2+ exchange with water')
+    axes.set_title(level, fontsize=7)
+    axes.legend(fontsize=7)
+    sidecar = {
+        'figure': f'{stem}.png',
+        'quantity': column,
+        'level': level,
+        'rows': [
+            {
+                'molecule': row['molecule'],
+                'workchain_uuid': row['workchain_uuid'],
+                'value_uuid': row[f'{column}_uuid'],
+                'calibrated_uuid': row['dG_calibrated_uuid'],
+            }
+            for _, row in shown.iterrows()
+        ],
+    }
+    uuids = json.dumps([row['workchain_uuid'] for row in sidecar['rows']])
+    figure.savefig(out / f'{stem}.png', dpi=150, bbox_inches='tight', metadata={'aiida_uuids': uuids})
+    plt.close(figure)
+    (out / f'{stem}.png.json').write_text(json.dumps(sidecar, indent=1) + '\n')
+    return [f'{stem}.png', f'{stem}.png.json']
+
+
+def methods_paragraph(table, nodes: list[orm.WorkflowNode]) -> str:
+    """A methods paragraph from the rows' levels of theory and the engine processes under ``nodes``."""
+    calculations = [
+        node for workchain in nodes for node in workchain.called_descendants if isinstance(node, orm.CalcJobNode)
+    ]
+    hours = sum((node.mtime - node.ctime).total_seconds() for node in calculations) / 3600
+    first = table.iloc[0]
+    lines = [
+        f'Zn2+ exchange energies of {len(table)} additive(s) were computed with the ZnComplexationWorkChain of '
+        f'aiida-znadditive {__version__} on AiiDA {_aiida_version()}. Each additive was computed as its dominant '
+        f'species at pH {", ".join(sorted({f"{ph:g}" for ph in table["ph"]}))}; every binding mode of one to six '
+        'donor atoms replacing the waters of [Zn(H2O)6]2+ was relaxed and ranked at the cheap level '
+        f'({first["cheap_method"]}, {first["cheap_solvent_model"] or "gas phase"}); the best mode, the free ligand, '
+        '[Zn(H2O)6]2+ and H2O were relaxed at the DFT level and their energies in implicit water computed on those '
+        'geometries.',
+    ]
+    for level in dict.fromkeys(table['level']):
+        lines.append(f'Level of theory: {level}.')
+    if table['dG'].notna().any():
+        lines.append(
+            'Free energies add the change of quasi-RRHO thermal corrections (cheap-level frequencies, Grimme '
+            'entropy interpolation) and standard-state terms (1 M solutes, 55.34 M water) to the exchange energy.'
+        )
+    lines.append(
+        f'Codes: {"; ".join(sorted(set("; ".join(table["codes"]).split("; "))))}'
+        + (
+            f' (engine versions: {"; ".join(sorted(set(v for v in table["engine_versions"] if v)))})'
+            if table['engine_versions'].any()
+            else ''
+        )
+        + f'. {len(calculations)} engine calculations ran for {hours:.2f} h of wall time in all.'
+    )
+    return '\n\n'.join(lines) + '\n'
+
+
+def bibtex(software: list[str]) -> str:
+    """The BibTeX entries of ``software`` (keys of :data:`BIBTEX_KEYS`), from the shipped ``software.bib``."""
+    from importlib import resources
+
+    text = resources.files(__package__).joinpath('software.bib').read_text()
+    entries = {match.group(1): match.group(0) for match in re.finditer(r'@\w+\{(\w+),.*?\n\}', text, re.S)}
+    return '\n\n'.join(entries[BIBTEX_KEYS[name]] for name in software) + '\n'
+
+
+def _software(table) -> list[str]:
+    text = ' '.join(str(value) for value in table[['level', 'codes']].to_numpy().ravel()).lower()
+    keys = ['aiida', 'rdkit']
+    keys += [key for key in ('pyscf', 'xtb', 'cp2k') if key in text]
+    if 'pyscf' in keys:
+        keys.append('geometric')
+    if 'd3(bj)' in text:
+        keys.append('d3bj')
+    if table['dG'].notna().any():
+        keys.append('qrrho')
+    return keys
+
+
+def _aiida_version() -> str:
+    import aiida
+
+    return aiida.__version__
+
+
+__all__ = ('FORMATS', 'NUMBERS', 'methods_paragraph', 'write_report')

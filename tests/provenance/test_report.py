@@ -1,0 +1,118 @@
+"""From the graph to a paper: complexation tables whose every number traces to its node, figures that carry the UUIDs
+they show, methods text from the engine processes, results of two levels never mixed.
+
+Real ZnComplexationWorkChains at the GFN2-xTB level (both stages): methanol and acetic acid (computed as acetate at
+pH 7), and methanol again with the `moderate` protocol, a second level of theory.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+from click.testing import CliRunner
+from PIL import Image
+
+from aiida_znadditive.cli import cmd_root
+from aiida_znadditive.environment.codes import ensure_codes
+from aiida_znadditive.provenance import ReportError, complexation_table, inchikey, result_nodes
+from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope='module')
+def results(aiida_profile, codes_file_content, python_environments):
+    """Run once for the module (three cheap WorkChains); the codes as the `znadditive_codes` fixture makes them."""
+    ensure_codes(codes_file_content, build_environments=False)
+    xtb = orm.load_code(f'xtb@{codes_file_content["computer"]["label"]}')
+    group = orm.Group(label='report-test').store()
+    nodes = {}
+    for key, smiles, protocol in (
+        ('methanol', 'CO', 'fast'),
+        ('acetate', 'CC(=O)O', 'fast'),
+        ('moderate', 'CO', 'moderate'),
+    ):
+        builder = ZnComplexationWorkChain.get_builder_from_protocol(
+            xtb, xtb, smiles, dft_calculator='xtb', protocol=protocol, ph=7.0
+        )
+        _, node = run_get_node(builder)
+        assert node.is_finished_ok, node.exit_message
+        nodes[key] = node
+    group.add_nodes([nodes['methanol'], nodes['acetate']])
+    return group, nodes
+
+
+def test_every_number_traces_to_its_node(results):
+    group, nodes = results
+    found = result_nodes('complexation', group=group.label)
+    assert [node.uuid for node in found] == [nodes['methanol'].uuid, nodes['acetate'].uuid]
+    table = complexation_table(found)
+    acetate = table.set_index('molecule').loc['CC(=O)O']
+    assert acetate['species'] == 'CC(=O)[O-]' and acetate['species_charge'] == -1  # the species at pH 7
+    for column in ('dE_gas', 'dE_water', 'dG'):
+        node = orm.load_node(acetate[f'{column}_uuid'])
+        assert node.value == acetate[column]
+        assert node.creator is not None  # made by a calcfunction of the WorkChain, not stored by hand
+    assert acetate['cheap_method'] == 'GFN2-xTB' and acetate['cheap_solvent_model'] == 'ALPB (water)'
+    assert acetate['engine_versions']  # the xtb version parsed from its own output
+    # Acetate binds Zn2+ more strongly than methanol (measured log K1 1.6 against ~0), at any level.
+    assert acetate['dG'] < table.set_index('molecule').loc['CO', 'dG']
+    assert [n.uuid for n in result_nodes('complexation', molecule=inchikey('CO'))] == [
+        nodes['methanol'].uuid,
+        nodes['moderate'].uuid,
+    ]
+
+
+def test_report_command_writes_tables_figure_methods_and_bibtex(results, tmp_path):
+    group, nodes = results
+    out = tmp_path / 'paper'
+    result = CliRunner().invoke(cmd_root, ['report', '--group', group.label, '--out', str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / 'complexation.csv')
+    assert list(table['workchain_uuid']) == [nodes['methanol'].uuid, nodes['acetate'].uuid]
+    assert table['dG'].tolist() == pytest.approx(
+        [nodes[k].outputs.exchange_free_energy.value for k in ('methanol', 'acetate')], abs=1e-6
+    )
+    assert '\\toprule' in (out / 'complexation.tex').read_text()
+    assert 'CC(=O)[O-]' in (out / 'complexation.md').read_text()
+    sidecar = json.loads((out / 'complexation.png.json').read_text())
+    assert [row['workchain_uuid'] for row in sidecar['rows']] == list(table['workchain_uuid'])
+    assert json.loads(Image.open(out / 'complexation.png').text['aiida_uuids']) == list(table['workchain_uuid'])
+    methods = (out / 'methods.md').read_text()
+    assert 'GFN2-xTB' in methods and 'ALPB' in methods and 'pH 7' in methods
+    bib = (out / 'software.bib').read_text()
+    assert 'bannwarth2019gfn2' in bib and 'huber2020aiida' in bib and 'sun2020pyscf' not in bib
+
+
+def test_two_levels_are_reported_apart(results, tmp_path):
+    """Methanol at `fast` and at `moderate` (tighter xtb thresholds): two levels, two tables, no average."""
+    out = tmp_path / 'levels'
+    result = CliRunner().invoke(cmd_root, ['report', '--molecule', 'CO', '--out', str(out), '--format', 'csv'])
+    assert result.exit_code == 0, result.output
+    assert '2 levels of theory' in result.output
+    first, second = (pd.read_csv(out / f'complexation_level{i}.csv') for i in (1, 2))
+    assert len(first) == len(second) == 1 and first['level'][0] != second['level'][0]
+    only = CliRunner().invoke(cmd_root, ['report', '-m', 'CO', '--protocol', 'moderate', '--out', str(tmp_path / 'm')])
+    assert only.exit_code == 0, only.output
+    assert pd.read_csv(tmp_path / 'm' / 'complexation.csv')['dft_protocol'].tolist() == ['moderate']
+
+
+def test_bad_requests_are_named(results, tmp_path):
+    runner = CliRunner()
+    missing = runner.invoke(cmd_root, ['report', '--group', 'no-such-group', '--out', str(tmp_path / 'a')])
+    assert missing.exit_code != 0 and 'no group `no-such-group`' in missing.output and 'report-test' in missing.output
+    empty = orm.Group(label='report-empty').store()
+    nothing = runner.invoke(cmd_root, ['report', '--group', empty.label, '--out', str(tmp_path / 'b')])
+    assert nothing.exit_code != 0 and 'no finished complexation results in group report-empty' in nothing.output
+    (tmp_path / 'c').mkdir()
+    (tmp_path / 'c' / 'keep.txt').write_text('earlier work')
+    busy = runner.invoke(cmd_root, ['report', '--out', str(tmp_path / 'c')])
+    assert busy.exit_code == 2 and '--force' in busy.output
+    assert (tmp_path / 'c' / 'keep.txt').read_text() == 'earlier work'
+    assert runner.invoke(cmd_root, ['report', '--format', 'docx', '--out', str(tmp_path / 'd')]).exit_code == 2
+    with pytest.raises(ReportError, match='neither a SMILES'):
+        inchikey('not a smiles ((')
