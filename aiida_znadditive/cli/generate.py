@@ -246,10 +246,11 @@ def prepare_library(library: str, out: Path, force: bool) -> str:
         return library  # the generator names an unknown MOSES split itself
     try:
         found = read_smiles_file(library)
-    except MoleculeInputError as error:
-        raise click.BadParameter(error.message, param_hint="'--library'") from None
+    except MoleculeInputError as error:  # a missing or broken file: exit 1, as the generators' own errors
+        echo.echo_critical(f'--library {error.message}')
     if not found.molecules:
-        raise click.BadParameter(f'{library}: no SMILES accepted', param_hint="'--library'")
+        report_rejected(found.rejected)
+        echo.echo_critical(f'--library {library}: no SMILES accepted')
     if not found.rejected:
         return library
     cleaned, summary = out.with_suffix('.library.smi'), out.with_suffix('.rejected.tsv')
