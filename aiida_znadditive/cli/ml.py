@@ -234,7 +234,8 @@ def cmd_predict(directory, smiles, file, batch_size, threads) -> None:
         echo.echo_critical('give SMILES as arguments or --file')
     molecules = check_smiles_arguments(smiles)
     if file is not None:
-        label = 'stdin' if file.name == '<stdin>' else str(file.name)
+        name = getattr(file, 'name', None)  # a real file's path; stdin has '<stdin>' or, in a test runner, none
+        label = name if isinstance(name, str) and name not in {'<stdin>', '-'} else 'stdin'
         try:
             molecules.extend(read_smiles_handle(file, label))
         except MoleculeInputError as error:
