@@ -61,6 +61,14 @@ def test_generated_molecules_are_recorded_and_the_best_promoted(aiida_profile, t
     assert plot_campaign(result, tmp_path / 'campaign.png').stat().st_size > 10_000
     assert any('promoted' in line for line in lines)
 
+    # The same campaign again (same generator, version and seed): nothing is recorded or promoted twice.
+    again = run_campaign(settings, tmp_path, None, None, log=lines.append)
+    total = MetaDatabase(tmp_path / 'molecules').query('SELECT count(*) AS n FROM molecules').column('n')[0].as_py()
+    assert again.database_rows == total == len(generation.scored)
+    assert {node.uuid for node in orm.load_group(f'{GROUP_PREFIX}campaign-test').nodes} == {
+        node.uuid for node in result.promoted
+    }
+
 
 def test_campaign_without_a_budget_stops_with_the_reason(aiida_profile, tmp_path):
     with pytest.raises(GeneratorError, match='no molecule scored: the budget is 0 scorer calls'):

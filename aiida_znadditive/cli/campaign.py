@@ -32,9 +32,12 @@ def campaign_options(function):
 
 
 def _option_type(param: click.Option) -> type:
-    if isinstance(param.type, click.types.IntParamType):
+    from .params import FiniteFloat, Integer
+
+    # The project's checked number types (params.py) first: a campaign file's `budget: 300` is an int, not a str.
+    if isinstance(param.type, (click.types.IntParamType, Integer)):
         return int
-    if isinstance(param.type, click.types.FloatParamType):
+    if isinstance(param.type, (click.types.FloatParamType, FiniteFloat)):
         return float
     if isinstance(param.type, click.types.BoolParamType):
         return bool

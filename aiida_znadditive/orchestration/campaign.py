@@ -127,11 +127,15 @@ def generate(settings: CampaignSettings, out: Path) -> tuple[GenerationResult, s
 
 
 def record(out: Path) -> int:
-    """Step 2: the generated molecules into the meta-database ``out/molecules``; the rows written."""
+    """Step 2: the generated molecules into the meta-database ``out/molecules``; the rows it holds of this run.
+
+    A rerun of the same campaign adds none (imports are keyed by source, version and id), so the count is of the rows
+    written now plus those already there, not a second copy of each.
+    """
     from ..ml.database.store import MetaDatabase
 
     report = MetaDatabase(out / 'molecules').import_source('generated', out / 'generated.csv', progress=False)
-    return report.rows_written
+    return report.rows_written + report.rows_present
 
 
 def promote_best(result: GenerationResult, checkpoint_hash: str | None, settings: CampaignSettings) -> list:

@@ -19,6 +19,7 @@ Typical use::
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -182,9 +183,36 @@ def promote(
     passed = [screening for screening in screenings if screening.passed]
     if not passed:
         return []
-    node = screener_node(screener, checkpoint_hash)
     group = candidate_group(label)
-    return [promote_one(screening, node, group) for screening in passed]
+    # Promoting is idempotent: a molecule already in the group, promoted by a screener with the very same
+    # provenance (entry point, version, settings, seed, checkpoint), keeps its node; a rerun campaign used to double
+    # its candidates.
+    provenance = (
+        screener.get_dict() if isinstance(screener, orm.Dict) else screener_provenance(screener, checkpoint_hash)
+    )
+    earlier = _promoted_in(group, provenance)
+    node = None
+    candidates = []
+    for screening in passed:
+        found = earlier.get(_identity(screening.smiles)['inchikey'])
+        if found is None:
+            node = node or screener_node(screener, checkpoint_hash)
+            found = promote_one(screening, node, group)
+        candidates.append(found)
+    return candidates
+
+
+def _promoted_in(group: orm.Group, provenance: dict) -> dict[str, orm.Dict]:
+    """The group's candidates promoted by a screener of exactly this ``provenance``, by InChIKey."""
+    wanted = json.dumps(_json_clean(provenance), sort_keys=True)
+    found = {}
+    for candidate in group.nodes:
+        creator = candidate.creator if isinstance(candidate, orm.Dict) else None
+        if creator is None or 'screener' not in creator.inputs:
+            continue
+        if json.dumps(creator.inputs.screener.get_dict(), sort_keys=True) == wanted:
+            found.setdefault(candidate.get('inchikey'), candidate)
+    return found
 
 
 def candidates_of(candidates: orm.Group | str | Iterable[orm.Dict]) -> list[orm.Dict]:
