@@ -128,7 +128,7 @@ def calculation_count(computer) -> int:
 def _reconcile(computer, spec: dict) -> str:
     """Bring an existing computer in line with ``spec`` when no calculation used it; say what differs otherwise."""
     label = computer.label
-    different = {key: (get(computer), spec[key], put) for key, default, get, put in _SETTABLE
+    different = {key: (get(computer), spec.get(key, default), put) for key, default, get, put in _SETTABLE
                  if spec.get(key, default) is not None and get(computer) != spec.get(key, default)}  # fmt: skip
     fixed = [f'{key} is {getattr(computer, attribute)}, the file says {spec[key]}' for key, attribute in _FIXED
              if getattr(computer, attribute) != spec[key]]  # fmt: skip

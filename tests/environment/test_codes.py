@@ -59,3 +59,19 @@ def test_ensure_codes_is_idempotent(codes_file_content, aiida_profile_clean):
     assert orm.QueryBuilder().append(orm.Node).count() == count
     code = orm.load_code('cp2k@localhost')
     assert code.with_mpi and code.default_calc_job_plugin == 'cp2k'
+
+
+def test_computer_no_calculation_used_follows_the_file(codes_file_content, aiida_profile_clean, tmp_path):
+    """Keys left out of the file mean their defaults, as for a new computer (a KeyError once)."""
+    from aiida_znadditive.environment.codes import ensure_computer
+
+    spec = codes_file_content['computer']
+    ensure_computer(spec)
+    trimmed = {key: value for key, value in spec.items() if key not in ('description', 'prepend_text')}
+    computer, message = ensure_computer({**trimmed, 'work_dir': str(tmp_path / 'work')})
+    assert message.startswith('updated computer `localhost` to match the codes file (no calculation used it yet)')
+    assert computer.get_workdir() == str(tmp_path / 'work') and (tmp_path / 'work').is_dir()
+    assert computer.description == '' and computer.get_prepend_text() == ''
+    assert (
+        ensure_computer({**trimmed, 'work_dir': str(tmp_path / 'work')})[1] == 'computer `localhost` exists (unchanged)'
+    )
