@@ -10,14 +10,17 @@ if [ "$what" = all ] || [ "$what" = zib_xtb ]; then
   # The ZIB model: 2D D-MPNN ensemble on the GFN2-xTB labels, five targets at once. The training set joins the
   # relabelled molecules (species at pH 4.5, calibrated exchange free energies) with the first wave's rows of
   # molecules not relabelled yet (orbitals and solvation only): scripts/zib_training_set.py says how.
-  rm -rf aiida_znadditive/ml/shipped/zib_xtb
+  # Trained and calibrated under build/ (the CLI never writes inside the installed package), then copied in.
+  rm -rf build/shipped/zib_xtb
   .venv/bin/python scripts/zib_training_set.py build/zib_training/labels.parquet
   .venv/bin/aiida-znadditive ml train --data parquet build/zib_training/labels.parquet \
     --targets gap,homo,lumo,solvation_free_energy,zn_exchange_free_energy_calibrated \
     --split random --seed 0 --ensemble 3 --epochs 300 --patience 30 --time-budget 600 --threads 2 \
-    --out aiida_znadditive/ml/shipped/zib_xtb
+    --out build/shipped/zib_xtb
   # The spread as a calibrated σ (uncertainty.json), which the gnn screener's probability gate reads.
-  .venv/bin/aiida-znadditive ml calibrate aiida_znadditive/ml/shipped/zib_xtb --threads 2
+  .venv/bin/aiida-znadditive ml calibrate build/shipped/zib_xtb --threads 2
+  rm -rf aiida_znadditive/ml/shipped/zib_xtb
+  cp -r build/shipped/zib_xtb aiida_znadditive/ml/shipped/zib_xtb
 fi
 
 if [ "$what" = zib_xtb_known_out ]; then
@@ -36,5 +39,7 @@ if [ "$what" = all ] || [ "$what" = selfies_lm ]; then
   # The reinvent generator's prior: SELFIES GRU (64-wide embeddings, 3 x 256) on 250,000 MOSES training molecules,
   # 20 minutes of training on 2 cores.
   .venv/bin/aiida-znadditive gen pretrain --library moses --limit 250000 --seed 0 --time-budget 1200 --threads 2 \
-    --out aiida_znadditive/ml/shipped/selfies_lm/model.pt
+    --out build/shipped/selfies_lm/model.pt
+  mkdir -p aiida_znadditive/ml/shipped/selfies_lm
+  cp build/shipped/selfies_lm/* aiida_znadditive/ml/shipped/selfies_lm/
 fi
