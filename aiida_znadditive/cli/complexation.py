@@ -10,6 +10,7 @@ from aiida.cmdline.utils import echo
 from .molecule_input import smiles_argument_callback
 from .params import FiniteFloat
 from .root import (
+    GROUP_OPTION,
     PROFILE_OPTION,
     check_submit_possible,
     cmd_root,
@@ -17,6 +18,7 @@ from .root import (
     load_profile_or_fail,
     node_label,
     protocol_option,
+    result_group,
     submit_or_report,
 )
 
@@ -40,9 +42,10 @@ from .root import (
     show_default=True,
     help='Electrolyte pH: each additive is computed as its dominant species there.',
 )
+@GROUP_OPTION
 @click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here, one after another.')
 def cmd_complexation(
-    profile_name, smiles, protocol, prerank_calculator, prerank_code, dft_calculator, dft_code, ph, submit
+    profile_name, smiles, protocol, prerank_calculator, prerank_code, dft_calculator, dft_code, ph, group_label, submit
 ) -> None:
     """Run ZnComplexationWorkChain for each SMILES; a failing molecule is reported and the others go on.
 
@@ -59,6 +62,7 @@ def cmd_complexation(
     }
     if submit:
         check_submit_possible(profile)
+    file_in_group = result_group(group_label)
     rows = []
     failed: list[tuple[str, str]] = []  # (SMILES, why), for the last line and the exit status
     for index, molecule in enumerate(smiles, start=1):
@@ -77,6 +81,7 @@ def cmd_complexation(
             if node is None:
                 failed.append((molecule, 'not submitted'))
                 continue
+            file_in_group(node)
             echo.echo_report(f'[{index}/{len(smiles)}] {molecule}: submitted ZnComplexationWorkChain<{node.pk}>')
             continue
         echo.echo_report(f'[{index}/{len(smiles)}] {molecule}: running ({protocol}, pH {ph})')
@@ -89,6 +94,7 @@ def cmd_complexation(
             failed.append((molecule, 'crashed'))
             continue
         elapsed = time.perf_counter() - start
+        file_in_group(node)  # failed ones too: the group holds what this launch ran
         if node.is_finished_ok:
             solvated = results.get('exchange_energy_solvated')
             free = results.get('exchange_free_energy_calibrated') or results.get('exchange_free_energy')

@@ -142,6 +142,32 @@ PROFILE_OPTION = click.option(
 )
 
 
+GROUP_OPTION = click.option(
+    '--group',
+    '-G',
+    'group_label',
+    default=None,
+    help='Put every launched WorkChain in this group (made when missing): the result set has a name from the start '
+    '(`aiida-znadditive report --group`).',
+)
+
+
+def result_group(label: str | None):
+    """``--group``: the group is made (when missing) before anything runs; returns the function that files each
+    launched WorkChain in it (doing nothing without ``--group``)."""
+    if label is None:
+        return lambda node: None
+    from aiida import orm
+    from aiida.cmdline.utils import echo
+
+    if not label.strip() or any(not character.isprintable() for character in label):
+        echo.echo_critical(f'--group {label!r}: a group label must be printable text')
+    group, created = orm.Group.collection.get_or_create(label=label)
+    if created:
+        echo.echo_report(f'new group `{label}`')
+    return group.add_nodes
+
+
 def protocol_option(workchain: str, what: str = ''):
     """``--protocol``: the choices and the default of ``protocols/<workchain>.yaml`` (a protocol added there is
     offered here; the file's ``default_protocol`` is the default)."""

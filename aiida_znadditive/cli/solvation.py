@@ -13,6 +13,7 @@ from .molecule_input import smiles_argument_callback
 from .outputs import FORCE_OPTION, check_output_paths
 from .params import POSITIVE, FiniteFloat
 from .root import (
+    GROUP_OPTION,
     PROFILE_OPTION,
     check_submit_possible,
     cmd_root,
@@ -20,6 +21,7 @@ from .root import (
     load_profile_or_fail,
     node_label,
     protocol_option,
+    result_group,
     submit_or_report,
 )
 
@@ -47,6 +49,7 @@ from .root import (
 @click.option('--segment', 'segment_ps', type=FiniteFloat(min=0, min_open=True), help='Segment length, ps.')
 @click.option('--code', 'code_label', default='cp2k@localhost', show_default=True, help='CP2K code (label@computer).')
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the RDF/CN figure here.')
+@GROUP_OPTION
 @click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here.')
 @FORCE_OPTION
 def cmd_solvation(
@@ -62,6 +65,7 @@ def cmd_solvation(
     segment_ps,
     code_label,
     figure,
+    group_label,
     submit,
     force,
 ) -> None:
@@ -76,6 +80,7 @@ def cmd_solvation(
     code = load_code_or_fail(code_label, profile, 'cp2k')
     if submit:
         check_submit_possible(profile)
+    file_in_group = result_group(group_label)
     overrides: dict = {'box': {}, 'md': {}}
     for section, key, value in (
         ('box', 'n_waters', waters),
@@ -102,6 +107,7 @@ def cmd_solvation(
         node = submit_or_report(builder, name)
         if node is None:
             sys.exit(1)
+        file_in_group(node)
         echo.echo_report(f'{name}: submitted SolvationShellWorkChain<{node.pk}>')
         return
     md = settings['md']
@@ -112,6 +118,7 @@ def cmd_solvation(
     started = time.perf_counter()
     results, node = run_get_node(builder)
     elapsed = time.perf_counter() - started
+    file_in_group(node)  # failed ones too: the group holds what this launch ran
     if not node.is_finished_ok:
         echo.echo_critical(f'{name}: exit {node.exit_status}: {node.exit_message} (PK {node.pk})')
     echo.echo_success(f'{name}: SolvationShellWorkChain<{node.pk}> finished in {elapsed:.0f} s')

@@ -66,7 +66,7 @@ def test_doctor_names_missing_code_and_fix(user_home, tmp_path):
     codes = tmp_path / 'codes.yaml'
     codes.write_text(
         'computer: {label: localhost, hostname: localhost, transport: core.local, scheduler: core.direct, '
-        'work_dir: /tmp}\ncodes:\n  orca: {label: orca, plugin: orca.orca, filepath_executable: /opt/orca/orca}\n'
+        'work_dir: /tmp}\ncodes:\n  orca: {label: orca, plugin: core.arithmetic.add, filepath_executable: /opt/orca/orca}\n'
     )
     result = run_cli(['doctor', '-p', 'cli-test', '--codes', str(codes)], user_home)
     assert result.returncode == 1
@@ -102,7 +102,7 @@ def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
     """A broken SMILES ends its own WorkChain with an exit code; the next molecule still runs (cheap level only), and
     the exit status is 1 with the failed molecule named (a script must see any failure, issue 21)."""
     args = ['complexation', '-p', 'cli-test', 'C1CC', 'O', '--dft', 'xtb', '--dft-code', 'xtb@localhost']
-    result = run_cli(args, user_home)
+    result = run_cli([*args, '--group', 'cli-batch'], user_home)
     assert result.returncode == 1, result.stderr
     output = result.stdout + result.stderr
     assert '1 of 2 molecule(s) failed: C1CC (exit 210, PK' in output
@@ -112,6 +112,14 @@ def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
     water_row = next(line for line in table if line.startswith('O '))
     assert float(water_row.split()[2]) == pytest.approx(0.0, abs=0.05)  # ΔE of water for water
     assert float(water_row.split()[4]) == pytest.approx(0.0, abs=0.05)  # and its ΔG
+    # --group named the result set: both WorkChains are in it, and `report` finds the finished one there.
+    report = run_cli(['report', '-p', 'cli-test', '--group', 'cli-batch', '--out', str(user_home / 'paper')], user_home)
+    assert report.returncode == 0, report.stderr
+    assert '1 result(s)' in report.stdout + report.stderr
+    csv = (user_home / 'paper' / 'complexation.csv').read_text().splitlines()
+    assert len(csv) == 2 and csv[1].startswith('O,')
+    listed = run_cli(['report', '-p', 'cli-test', '--group', 'cli-batch', '--out', str(user_home / 'paper')], user_home)
+    assert listed.returncode == 2 and '--force' in listed.stderr  # the earlier report is kept
 
 
 def test_a_code_of_another_engine_stops_before_anything_runs(user_home):
