@@ -1,4 +1,5 @@
-"""``aiida-znadditive report``: from the provenance graph to the tables, figures and methods text of a paper."""
+"""``aiida-znadditive report`` and ``export``: from the provenance graph to the tables, figures and methods text of a
+paper, and the archive a referee can re-open."""
 
 from __future__ import annotations
 
@@ -10,18 +11,47 @@ from aiida.cmdline.utils import echo
 from .root import PROFILE_OPTION, cmd_root, load_profile_or_fail
 
 
+def selection_options(function):
+    """The options that choose the results (shared by `report` and `export`)."""
+    for option in reversed(
+        (
+            PROFILE_OPTION,
+            click.option('--group', '-G', 'group', help='Only the results in this group (label).'),
+            click.option('--campaign', help='Only the results of this CampaignWorkChain (PK or UUID).'),
+            click.option(
+                '--molecule', '-m', 'molecules', multiple=True, help='Only this molecule (SMILES or InChIKey); repeat.'
+            ),
+            click.option('--protocol', help='Only results whose DFT stage ran this calculator protocol (e.g. `fast`).'),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+def selected_results(group, campaign, molecules, protocol=None) -> list:
+    """The finished complexation WorkChains the options choose, oldest first; a ReportError names an empty choice."""
+    from ..provenance import ReportError, complexation_table, result_nodes
+
+    nodes = []
+    for molecule in molecules or (None,):
+        nodes += result_nodes('complexation', group=group, campaign=campaign, molecule=molecule)
+    nodes = list(dict.fromkeys(nodes))
+    if protocol is not None and nodes:
+        table = complexation_table(nodes)
+        keep = set(table.loc[table['dft_protocol'] == protocol, 'workchain_uuid'])
+        nodes = [node for node in nodes if node.uuid in keep]
+    if not nodes:
+        where = ' '.join(f'{k} {v}' for k, v in (('in group', group), ('of campaign', campaign)) if v)
+        if protocol:
+            where = f'{where} with DFT protocol `{protocol}`'.strip()
+        raise ReportError('no finished complexation results' + (f' {where}' if where else ''))
+    return nodes
+
+
 @cmd_root.command('report')
-@PROFILE_OPTION
-@click.option('--group', '-G', 'group', help='Only the results in this group (label).')
-@click.option('--campaign', help='Only the results of this CampaignWorkChain (PK or UUID).')
-@click.option('--molecule', '-m', 'molecules', multiple=True, help='Only this molecule (SMILES or InChIKey); repeat.')
-@click.option('--protocol', help='Only results whose DFT stage ran this calculator protocol (e.g. `fast`).')
+@selection_options
 @click.option(
-    '--format',
-    'formats',
-    default='csv,md,tex',
-    show_default=True,
-    help='Comma-separated table formats: csv, md, tex.',
+    '--format', 'formats', default='csv,md,tex', show_default=True, help='Comma-separated table formats: csv, md, tex.'
 )
 @click.option('--out', 'out', type=click.Path(file_okay=False, path_type=Path), required=True, help='Output folder.')
 @click.option('--force', is_flag=True, help='Write into an output folder that already holds files.')
@@ -31,7 +61,7 @@ def cmd_report(profile_name, group, campaign, molecules, protocol, formats, out,
 
     Results computed at different levels of theory go in separate tables, never averaged together.
     """
-    from ..provenance import ReportError, result_nodes, write_report
+    from ..provenance import ReportError, write_report
     from ..provenance.report import FORMATS
 
     chosen = tuple(part.strip() for part in formats.split(',') if part.strip())
@@ -49,15 +79,40 @@ def cmd_report(profile_name, group, campaign, molecules, protocol, formats, out,
         raise click.BadParameter(f'cannot create {out}: {error.strerror}', param_hint='--out') from None
     load_profile_or_fail(profile_name)
     try:
-        nodes = []
-        for molecule in molecules or (None,):
-            nodes += result_nodes('complexation', group=group, campaign=campaign, molecule=molecule)
-        if not nodes:
-            where = ' '.join(f'{k} {v}' for k, v in (('in group', group), ('of campaign', campaign)) if v)
-            raise ReportError(f'no finished complexation results{" " + where if where else ""}')
-        written = write_report(list(dict.fromkeys(nodes)), out, formats=chosen, protocol=protocol)
+        written = write_report(selected_results(group, campaign, molecules), out, formats=chosen, protocol=protocol)
     except ReportError as error:
         echo.echo_critical(str(error))
     if len(written['levels']) > 1:
         echo.echo_warning(f'{len(written["levels"])} levels of theory: one table each, not averaged')
     echo.echo_success(f'{written["rows"]} result(s) -> {out}: {", ".join(written["files"])}')
+
+
+@cmd_root.command('export')
+@selection_options
+@click.option('--out', 'out', type=click.Path(dir_okay=False, path_type=Path), required=True, help='Archive file.')
+@click.option('--force', is_flag=True, help='Overwrite an existing archive file.')
+def cmd_export(profile_name, group, campaign, molecules, protocol, out, force) -> None:
+    """An AiiDA archive of exactly the nodes behind the chosen results: each result's own subgraph and the reference
+    calculations it used, nothing that only shares a reference with it. `verdi archive import` it into any profile
+    and `report` gives the same tables there."""
+    from aiida import orm
+
+    from ..provenance import ReportError
+    from ..provenance.archive import export_results
+
+    if out.exists() and not force:
+        raise click.BadParameter(f'{out} exists (use --force to overwrite it)', param_hint='--out')
+    if not out.parent.is_dir():
+        raise click.BadParameter(f'folder {out.parent} does not exist', param_hint='--out')
+    load_profile_or_fail(profile_name)
+    try:
+        nodes = selected_results(group, campaign, molecules, protocol)
+    except ReportError as error:
+        echo.echo_critical(str(error))
+    # The group goes along only when it holds exactly what was chosen: its membership must not add results.
+    whole_group = group is not None and not molecules and campaign is None and protocol is None
+    groups = [orm.load_group(group)] if whole_group else []
+    written = export_results(nodes, out, groups=groups, overwrite=force)
+    echo.echo_success(
+        f'{written["results"]} result(s) and the {written["references"]} reference calculation(s) they used -> {out}'
+    )

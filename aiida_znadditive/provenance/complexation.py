@@ -77,7 +77,6 @@ def complexation_row(node: orm.WorkflowNode) -> dict:
                 sorted({m['engine_version'] for m in methods.values() if 'engine_version' in m})
             ),
             'date': node.ctime.isoformat(timespec='seconds'),
-            'workchain_pk': node.pk,
             'workchain_uuid': node.uuid,
         }
     )

@@ -18,6 +18,9 @@ from ..calculators.base import load_calculator
 from ..protocols import recursive_merge
 
 EXTRA = 'znadditive_reference'
+#: every reference calculation is also in this group: an export stops at them (provenance/archive.py), and a user
+#: can list what the platform reuses (`verdi group show znadditive/references`)
+GROUP = 'znadditive/references'
 
 
 def reference_key(species: str, inputs: dict) -> str:
@@ -60,4 +63,7 @@ def find_reference(key: str, extra: str = EXTRA) -> orm.WorkflowNode | None:
 
 
 def tag_reference(node: orm.WorkflowNode, key: str) -> None:
+    """Mark a finished reference calculation for reuse (its key as extra) and file it in :data:`GROUP`."""
     node.base.extras.set(EXTRA, key)
+    group, _ = orm.Group.collection.get_or_create(label=GROUP)
+    group.add_nodes(node)

@@ -8,6 +8,10 @@ pH 7), and methanol again with the `moderate` protocol, a second level of theory
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,6 +24,7 @@ from aiida_znadditive.cli import cmd_root
 from aiida_znadditive.environment.codes import ensure_codes
 from aiida_znadditive.provenance import ReportError, complexation_table, inchikey, result_nodes
 from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
+from aiida_znadditive.workchains.references import GROUP as REFERENCE_GROUP
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +121,45 @@ def test_bad_requests_are_named(results, tmp_path):
     assert runner.invoke(cmd_root, ['report', '--format', 'docx', '--out', str(tmp_path / 'd')]).exit_code == 2
     with pytest.raises(ReportError, match='neither a SMILES'):
         inchikey('not a smiles ((')
+
+
+def _run(args, env):
+    result = subprocess.run(args, capture_output=True, text=True, env=env, check=False, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_export_holds_exactly_the_nodes_behind_the_rows_and_reimports_to_the_same_report(results, tmp_path):
+    """Acetate reused methanol's references: its archive holds those reference calculations but not methanol's
+    WorkChain; the archive of the group, imported into a fresh profile, gives byte-identical tables there."""
+    from aiida.tools.archive.abstract import get_format
+
+    group, nodes = results
+    runner = CliRunner()
+    acetate = tmp_path / 'acetate.aiida'
+    result = runner.invoke(cmd_root, ['export', '--molecule', 'CC(=O)O', '--out', str(acetate)])
+    assert result.exit_code == 0, result.output
+    with get_format().open(acetate, 'r') as reader:
+        uuids = set(reader.querybuilder().append(orm.Node, project='uuid').all(flat=True))
+    assert nodes['acetate'].uuid in uuids
+    assert nodes['methanol'].uuid not in uuids and nodes['moderate'].uuid not in uuids
+    references = [n for n in orm.load_group(REFERENCE_GROUP).nodes if n.uuid in uuids]
+    assert {n.inputs.structure.get_formula() for n in references} >= {'H2O', 'H12O6Zn'}  # water and hexaaqua
+    assert runner.invoke(cmd_root, ['export', '-m', 'CC(=O)O', '--out', str(acetate)]).exit_code == 2  # exists
+
+    archive, original = tmp_path / 'group.aiida', tmp_path / 'original'
+    assert runner.invoke(cmd_root, ['export', '--group', group.label, '--out', str(archive)]).exit_code == 0
+    assert runner.invoke(cmd_root, ['report', '--group', group.label, '--out', str(original)]).exit_code == 0
+    env = {**os.environ, 'AIIDA_PATH': str(tmp_path / 'fresh')}
+    bin_dir = Path(sys.executable).parent
+    _run(
+        [str(bin_dir / 'verdi'), 'profile', 'setup', 'core.sqlite_dos', '-n', '--profile-name', 'fresh',
+         '--email', 'referee@example.org', '--first-name', 'A', '--last-name', 'Referee', '--institution', 'Journal',
+         '--broker', 'none', '--filepath', str(tmp_path / 'fresh' / 'storage')],
+        env,
+    )  # fmt: skip
+    _run([str(bin_dir / 'verdi'), '-p', 'fresh', 'archive', 'import', str(archive)], env)
+    again = tmp_path / 'again'
+    _run([str(bin_dir / 'aiida-znadditive'), 'report', '-p', 'fresh', '--group', group.label, '--out', str(again)], env)
+    for name in ('complexation.csv', 'complexation.md', 'complexation.tex', 'complexation.png.json', 'software.bib'):
+        assert (again / name).read_bytes() == (original / name).read_bytes(), name
