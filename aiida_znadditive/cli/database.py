@@ -248,6 +248,8 @@ def _echo_report(report) -> None:
         echo.echo(f'  {count:>9,} warning: {key}')
     if report.skipped:
         echo.echo(f'  {report.rows_skipped:>9,} skipped in all')
+    if report.skipped_file:
+        echo.echo(f'  every skipped record, with its id and reason: {report.skipped_file}')
 
 
 def _echo_table(table, max_rows: int, width: int = 60) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import logging
 import os
 import time
@@ -89,6 +90,8 @@ class ImportReport:
     shards: list[str]
     #: rows whose (source, source_version, source_id) the database had already: not written again
     rows_present: int = 0
+    #: a TSV of every skipped (and warned) input record with its id and reason; None when nothing was skipped
+    skipped_file: str | None = None
 
     @property
     def rows_skipped(self) -> int:
@@ -183,7 +186,8 @@ class MetaDatabase:
         :raises SourceError: the file is missing or not in the source's format (rows written until then stay).
         """
         importer = get_importer(name)
-        skips = SkipLog(name)
+        stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S.%f')
+        skips = SkipLog(name, record=self.directory / 'imports' / f'{stamp}-{name}.skipped.tsv')
         context = ImportContext(skips, StandardiseSettings.coerce(settings), limit, workers)
         started = time.perf_counter()
         shards: list[str] = []
@@ -203,6 +207,7 @@ class MetaDatabase:
                 )
             finally:
                 context.close()
+                skips.close()
             report = ImportReport(
                 source=name,
                 path=None if path is None else str(path),
@@ -215,6 +220,7 @@ class MetaDatabase:
                 seconds=time.perf_counter() - started,
                 shards=shards,
                 rows_present=counts['present'],
+                skipped_file=str(skips.record) if skips.record.exists() else None,
             )
             if skips.read == 0 and not skips.messages:
                 report.messages.append('no molecules in the input')

@@ -47,6 +47,11 @@ def test_import_reports_skips_per_reason(database):
     assert '1 skipped: element Se not allowed' in output
     assert '1 skipped: too large   e.g. long_alkane: too large: 120 heavy atoms' in output
     assert '3 skipped in all' in output
+    # Every skipped record, not only the first examples per reason, is in a file with its id and reason.
+    listed = output.split('every skipped record, with its id and reason: ')[1].split()[0]
+    rows = [line.split('\t') for line in Path(listed).read_text().splitlines()]
+    assert rows[0] == ['kind', 'source_id', 'reason_key', 'reason', 'text']
+    assert sorted(row[2] for row in rows[1:]) == ['element Se not allowed', 'too large', 'unparseable SMILES']
 
 
 def test_query_prints_a_table(database):

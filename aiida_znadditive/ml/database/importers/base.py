@@ -47,8 +47,14 @@ class SkipLog:
     first few ``'source_id: reason'`` per key. ``messages`` holds notes about whole files (``empty file``).
     """
 
-    def __init__(self, source: str, examples: int = 3, logger: logging.Logger = LOGGER) -> None:
+    def __init__(
+        self, source: str, examples: int = 3, logger: logging.Logger = LOGGER, record: Path | None = None
+    ) -> None:
         self.source = source
+        #: ``record``: a TSV of every skip and warning (kind, source_id, key, reason, text), made at the first one;
+        #: the terminal shows a few examples per reason, the file has each bad line with its id
+        self.record = record
+        self._record_handle = None
         self.read = 0
         self.skipped: collections.Counter[str] = collections.Counter()
         self.warnings: collections.Counter[str] = collections.Counter()
@@ -90,8 +96,24 @@ class SkipLog:
             'messages': list(self.messages),
         }
 
+    def close(self) -> None:
+        if self._record_handle is not None:
+            self._record_handle.close()
+            self._record_handle = None
+
+    def _write_record(self, kind: str, source_id: str, key: str, reason: str, text: str | None) -> None:
+        if self._record_handle is None:
+            self.record.parent.mkdir(parents=True, exist_ok=True)
+            self._record_handle = open(self.record, 'w', encoding='utf-8', newline='\n')  # noqa: SIM115 - closed by close()
+            self._record_handle.write('kind\tsource_id\treason_key\treason\ttext\n')
+        fields = (kind, source_id, key, reason, (text or '')[:200])
+        # tabs and line breaks inside a field would shift the columns of every later line
+        self._record_handle.write('\t'.join(' '.join(str(f).split()) for f in fields) + '\n')
+
     def _count(self, counter, source_id: str, reason: str, key: str, *, text: str | None, kind: str) -> None:
         counter[key] += 1
+        if self.record is not None:
+            self._write_record(kind, source_id, key, reason, text)
         example = f'{source_id}: {reason}' + (f' ({text[:80]})' if text else '')
         examples = self.examples.setdefault(key, [])
         if len(examples) < self._max_examples:
