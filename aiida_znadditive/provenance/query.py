@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from aiida import orm
 
+from ..workchains.campaign import campaign_group_label
+
 #: result kind -> the WorkChain's entry point in ``aiida.workflows``
 WORKCHAINS = {
     'complexation': 'znadditive.complexation',
@@ -46,8 +48,12 @@ def result_nodes(
         builder.append(orm.WorkflowNode, filters={**filters, 'process_type': process_type})
     nodes = sorted((node for (node,) in builder.all()), key=lambda node: node.ctime)
     if campaign is not None:
-        called = {node.pk for node in _campaign(campaign).called_descendants}
-        nodes = [node for node in nodes if node.pk in called]
+        chosen = _campaign(campaign)
+        # what it launched, and what it reused from earlier campaigns (not called by it, but in its group)
+        members = {node.pk for node in chosen.called_descendants}
+        group = orm.QueryBuilder().append(orm.Group, filters={'label': campaign_group_label(chosen)}).first(flat=True)
+        members |= {node.pk for node in group.nodes} if group is not None else set()
+        nodes = [node for node in nodes if node.pk in members]
     if molecule is not None:
         key = inchikey(molecule)
         nodes = [node for node in nodes if key in _node_keys(node)]

@@ -38,6 +38,11 @@ EXTRA_CHILDREN = 'znadditive_campaign_children'
 BINDING_OUTPUTS = ('exchange_free_energy_calibrated', 'exchange_free_energy', 'exchange_energy_solvated')
 
 
+def campaign_group_label(node: orm.ProcessNode) -> str:
+    """The label of the group that holds a campaign's complexation and adsorption WorkChains."""
+    return f'znadditive/campaign/{node.uuid}'
+
+
 def reuse_key(stage: str, inchikey: str, builder_inputs: dict) -> str:
     """The key a finished child of ``stage`` for the molecule ``inchikey`` with these inputs is found by."""
     parts = {'stage': stage, 'inchikey': inchikey}
@@ -143,14 +148,19 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
     def _wave(self, stage: str, builders: dict):
         """Reuse finished children; submit the others; return ToContext for the submitted ones."""
         launched = {}
+        # The campaign's results, computed here or reused from an earlier campaign, in one group of its own: the
+        # result set has a name (`aiida-znadditive report --group znadditive/campaign/<uuid>`).
+        group, _ = orm.Group.collection.get_or_create(label=campaign_group_label(self.node))
         for key, (builder, reuse) in builders.items():
             found = find_reference(reuse, EXTRA_KEY)
             if found is not None:
                 self.report(f'{stage} of {key}: reusing {found.process_label}<{found.pk}>')
                 self.ctx[stage][key] = found.uuid
+                group.add_nodes(found)
                 continue
             builder.metadata.call_link_label = f'{stage}_{key}'
             node = self.submit(builder)
+            group.add_nodes(node)
             self.ctx.reuse_keys[f'{stage}_{key}'] = reuse  # tagged on the child once it has finished well
             self.ctx[stage][key] = node.uuid
             launched[f'{stage}_{key}'] = node

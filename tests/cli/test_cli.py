@@ -66,7 +66,8 @@ def test_doctor_names_missing_code_and_fix(user_home, tmp_path):
     codes = tmp_path / 'codes.yaml'
     codes.write_text(
         'computer: {label: localhost, hostname: localhost, transport: core.local, scheduler: core.direct, '
-        'work_dir: /tmp}\ncodes:\n  orca: {label: orca, plugin: core.arithmetic.add, filepath_executable: /opt/orca/orca}\n'
+        'work_dir: /tmp}\ncodes:\n'
+        '  orca: {label: orca, plugin: core.arithmetic.add, filepath_executable: /opt/orca/orca}\n'
     )
     result = run_cli(['doctor', '-p', 'cli-test', '--codes', str(codes)], user_home)
     assert result.returncode == 1

@@ -11,7 +11,8 @@ from aiida_znadditive.ml.screeners.base import Screening
 from aiida_znadditive.orchestration.campaign import computed_candidates
 from aiida_znadditive.orchestration.campaign_status import campaign_status
 from aiida_znadditive.orchestration.promotion import promote
-from aiida_znadditive.workchains.campaign import CampaignWorkChain
+from aiida_znadditive.provenance import result_nodes
+from aiida_znadditive.workchains.campaign import CampaignWorkChain, campaign_group_label
 from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
 
 SCREENER = {'screener': 'test', 'version': '1'}
@@ -80,6 +81,13 @@ def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znad
     assert [row['terms']['binding']['uuid'] for row in again['ranking']['rows']] == [
         row['terms']['binding']['uuid'] for row in rows
     ]
+    # Both campaigns name their results: the second's group holds the children it reused, and `--campaign` of
+    # the paper layer finds them although the second campaign called none of them.
+    for campaign in (node, second):
+        assert {child.uuid for child in orm.load_group(campaign_group_label(campaign)).nodes} == {
+            child.uuid for child in children
+        }
+        assert {n.uuid for n in result_nodes('complexation', campaign=campaign.pk)} == {c.uuid for c in children}
 
 
 def test_a_failing_candidate_is_reported_and_the_round_goes_on(znadditive_codes, aiida_profile):
