@@ -5,6 +5,8 @@ Reference numbers were measured by running the Debian xtb 6.5.1 binary by hand o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from aiida import orm
@@ -227,3 +229,26 @@ def test_chloride_frequencies_are_empty(xtb_code):
     node = run_xtb(xtb_code, molecule(Atoms('Cl')), task='frequencies', charge=-1, solvent='water')
     assert node.is_finished_ok, node.exit_message
     assert node.outputs.frequencies.get_array('frequencies').shape == (0,)
+
+
+def test_a_hessian_at_a_saddle_point_is_redone_from_the_displaced_structure(xtb_code):
+    """[ZnF(H2O)5]+ from the fluoride calibration run: `--ohess tight` ends on a saddle point of water rotations (modes
+    of -159 and -136 cm⁻¹, so no free energy). The XtbRestartWorkChain behind every frequency task optimises again from
+    xtb's structure displaced along those modes (`xtbhess.xyz`) and reaches a minimum with every mode real."""
+    from ase.io import read
+
+    from aiida_znadditive.calculators.base import Task
+    from aiida_znadditive.calculators.xtb.restart import IMAGINARY_RESTART_CM
+    from aiida_znadditive.workchains.calculator import CalculatorWorkChain, calculator_inputs
+
+    atoms = read(Path(__file__).parent / 'data' / 'zn_fluoride_pentaaqua_saddle.xyz')
+    task = Task(kind='frequencies', charge=1, protocol='fast', solvent='water')
+    results, node = run_get_node(CalculatorWorkChain, **calculator_inputs('xtb', xtb_code, molecule(atoms), task))
+    assert node.is_finished_ok, node.exit_message
+    restart = next(child for child in node.called if child.process_label == 'XtbRestartWorkChain')
+    runs = [child for child in restart.called if child.process_label == 'XtbCalculation']
+    first = runs[0].outputs.frequencies.get_array('frequencies')
+    assert first.min() < -100  # the saddle point the first Hessian found
+    assert 'displaced_structure' in runs[0].outputs
+    assert len(runs) >= 2 and runs[1].inputs.structure.uuid == runs[0].outputs.displaced_structure.uuid
+    assert results['frequencies'].get_array('frequencies').min() > -IMAGINARY_RESTART_CM

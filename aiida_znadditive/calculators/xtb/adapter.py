@@ -8,6 +8,7 @@ from aiida.engine import ProcessBuilder, calcfunction
 from ...protocols import recursive_merge
 from ..base import Calculator, Task, merge_options
 from .calculation import XtbCalculation
+from .restart import XtbRestartWorkChain
 
 
 @calcfunction
@@ -43,11 +44,16 @@ class XtbCalculator(Calculator):
         if task.kind == 'frequencies':
             # The relaxation before the Hessian is tighter than a plain relax: frequencies need a true minimum.
             parameters['opt_level'] = settings['frequencies']['opt_level']
-        builder = XtbCalculation.get_builder()
-        builder.code = code
-        builder.structure = structure
-        builder.parameters = orm.Dict(recursive_merge(parameters, overrides or {}))
-        builder.metadata.options = merge_options(settings['options'], options)
+        if task.kind == 'frequencies':
+            # A Hessian at a saddle point is redone from the displaced structure xtb writes (restart.py).
+            builder = XtbRestartWorkChain.get_builder()
+            target = builder.xtb
+        else:
+            builder = target = XtbCalculation.get_builder()
+        target.code = code
+        target.structure = structure
+        target.parameters = orm.Dict(recursive_merge(parameters, overrides or {}))
+        target.metadata.options = merge_options(settings['options'], options)
         return builder
 
     def get_outputs(self, node, task: Task) -> dict[str, orm.Data]:
@@ -62,7 +68,8 @@ class XtbCalculator(Calculator):
         return outputs
 
     def describe(self, node) -> dict:
-        parameters = node.inputs.parameters.get_dict()
+        # a frequency task runs in XtbRestartWorkChain, whose calculation inputs are in the `xtb` namespace
+        parameters = (node.inputs.xtb if 'xtb' in node.inputs else node.inputs).parameters.get_dict()
         method = {'gfn2': 'GFN2-xTB', 'gfn1': 'GFN1-xTB', 'gfn0': 'GFN0-xTB', 'gfnff': 'GFN-FF'}
         description = {
             'method': method.get(str(parameters.get('method')).lower(), parameters.get('method')),

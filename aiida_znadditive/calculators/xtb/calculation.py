@@ -134,6 +134,8 @@ class XtbCalculation(CalcJob):
     FILENAME_GFNFF_CHARGES = 'gfnff_charges'
     # Harmonic wavenumbers (cm⁻¹, Turbomole format) of a `frequencies` task; imaginary ones negative.
     FILENAME_VIBSPECTRUM = 'vibspectrum'
+    # --ohess that ends on a saddle point writes the structure displaced along the imaginary modes, to restart from
+    FILENAME_HESS_DISPLACED = 'xtbhess.xyz'
 
     @classmethod
     def define(cls, spec: CalcJobProcessSpec) -> None:  # type: ignore[override]
@@ -180,6 +182,13 @@ class XtbCalculation(CalcJob):
             required=False,
             help='A frequency task: the 3N-6 (3N-5 linear) harmonic wavenumbers at `structure` in the array '
             '`frequencies`, cm⁻¹, ascending, imaginary ones negative (the translations and rotations left out).',
+        )
+        spec.output(
+            'displaced_structure',
+            valid_type=StructureData,
+            required=False,
+            help="A frequency task that ended on a saddle point: xtb's structure displaced along the imaginary "
+            'modes (xtbhess.xyz), from which a new --ohess reaches the minimum.',
         )
         spec.output(
             'trajectory',
@@ -281,5 +290,6 @@ class XtbCalculation(CalcJob):
             self.FILENAME_SCC_NOT_CONVERGED,
             self.FILENAME_GFNFF_CHARGES,
             self.FILENAME_VIBSPECTRUM,
+            self.FILENAME_HESS_DISPLACED,
         ]
         return calcinfo

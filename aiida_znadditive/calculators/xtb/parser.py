@@ -223,6 +223,9 @@ class XtbParser(Parser):
         frequencies = ArrayData()
         frequencies.set_array('frequencies', vibrational_frequencies(read_vibspectrum(spectrum), geometry))
         self.out('frequencies', frequencies)
+        displaced = self.read(XtbCalculation.FILENAME_HESS_DISPLACED)
+        if displaced:
+            self.out('displaced_structure', self.build_structure(displaced))
         return None
 
     def xtb_failure(self, stdout: str, stderr: str, names: list[str]) -> ExitCode | None:
