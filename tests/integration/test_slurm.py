@@ -1,0 +1,188 @@
+"""The cluster path for real: calculations through AiiDA's ``core.slurm`` scheduler over ``core.ssh_async``.
+
+The test starts its own single-node SLURM cluster and key-only sshd on the loopback
+(:class:`~aiida_znadditive.environment.slurm.LoopbackCluster`), creates the computer and the xtb code with the same
+function ``aiida-znadditive setup --codes`` uses, and runs the platform's WorkChains there: the energies must equal
+those of the local computer, every job must have gone through SLURM, and a request SLURM refuses must come back to
+the user with SLURM's reason instead of a silent hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_znadditive.environment.slurm import PARTITION_MAX_MINUTES, LoopbackCluster
+from aiida_znadditive.structures.candidates import build_water
+from aiida_znadditive.workchains.calculator import CalculatorWorkChain
+
+pytestmark = [pytest.mark.integration, pytest.mark.production]
+
+COMPUTER = 'slurm-loopback'
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (several clusters, e.g. a developer's and a test's, can run side by side)."""
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def slurm_cluster(tmp_path_factory):
+    """A running cluster, with ``$HOME/.ssh`` pointing at it for asyncssh (which reads the ``Host`` entry there)."""
+    if shutil.which('slurmctld') is None and not shutil.which('/usr/sbin/slurmctld'):
+        pytest.fail('slurm-wlm is not installed: run sudo bash scripts/install.sh')
+    cluster = LoopbackCluster(
+        tmp_path_factory.mktemp('slurm'), ssh_port=free_port(), ctld_port=free_port(), slurmd_port=free_port()
+    )
+    home = tmp_path_factory.mktemp('home')
+    with pytest.MonkeyPatch.context() as patch:
+        cluster.start()
+        try:
+            cluster.write_ssh_client_config(home)
+            patch.setenv('HOME', str(home))
+            yield cluster
+        finally:
+            cluster.stop()
+
+
+@pytest.fixture
+def slurm_codes(aiida_profile, slurm_cluster, tmp_path_factory):
+    """The SLURM computer and its xtb code, made by ``ensure_codes`` from a codes-file content, as ``setup`` does."""
+    from aiida_znadditive.environment.codes import ensure_codes
+
+    content = {
+        'computer': {
+            'label': COMPUTER,
+            'hostname': slurm_cluster.alias,
+            'description': 'single-node SLURM on the loopback, reached over SSH (tests)',
+            'transport': 'core.ssh_async',
+            'scheduler': 'core.slurm',
+            'work_dir': str(tmp_path_factory.getbasetemp() / 'slurm-work'),
+            'mpirun_command': 'srun -n {tot_num_mpiprocs}',
+            'default_mpiprocs_per_machine': 1,
+            # SLURM answers at once here; a cluster's default of 10 s would make each job wait that long.
+            'minimum_job_poll_interval': 1,
+            'configure': {'host': slurm_cluster.alias, 'safe_interval': 0, 'use_login_shell': False},
+        },
+        'codes': {
+            'xtb': {
+                'label': 'xtb',
+                'plugin': 'znadditive.xtb',
+                'filepath_executable': shutil.which('xtb'),
+                'prepend_text': 'export OMP_NUM_THREADS=1 OMP_STACKSIZE=1G',
+            }
+        },
+    }
+    ensure_codes(content, build_environments=False)
+    return {'xtb': orm.load_code(f'xtb@{COMPUTER}')}
+
+
+def water_singlepoint(code, **extra):
+    builder = CalculatorWorkChain.get_builder()
+    builder.calculator = orm.Str('xtb')
+    builder.code = code
+    builder.structure = build_water()
+    builder.task = orm.Str('singlepoint')
+    for key, value in extra.items():
+        builder[key] = value
+    return run_get_node(builder)
+
+
+def scontrol_job(cluster: LoopbackCluster, job_id: str) -> str:
+    """``scontrol show job`` of a job still in slurmctld's memory (``MinJobAge``: 30 s after it ended)."""
+    return subprocess.run(['scontrol', 'show', 'job', job_id], capture_output=True, text=True, env=cluster.env,
+                          check=False).stdout  # fmt: skip
+
+
+def test_singlepoint_through_slurm_equals_local(slurm_codes, znadditive_codes, slurm_cluster):
+    """GFN2-xTB water through SLURM over SSH: the same energy as on the local computer, from a SLURM job."""
+    options = orm.Dict({'max_wallclock_seconds': 300, 'queue_name': slurm_cluster.partition})
+    results, node = water_singlepoint(slurm_codes['xtb'], options=options)
+    assert node.is_finished_ok, node.exit_message
+    local, local_node = water_singlepoint(znadditive_codes['xtb'])
+    assert local_node.is_finished_ok, local_node.exit_message
+    assert results['energy'].value == pytest.approx(local['energy'].value, abs=1e-6)
+    calcjob = node.called[0]
+    assert calcjob.computer.label == COMPUTER
+    job_id = calcjob.get_job_id()
+    assert job_id is not None and job_id.isdigit()
+    job = scontrol_job(slurm_cluster, job_id)
+    assert 'JobState=COMPLETED' in job, job
+    assert f'Partition={slurm_cluster.partition}' in job
+    assert 'TimeLimit=00:05:00' in job  # the WorkChain's options reached the scheduler
+    script = calcjob.base.repository.get_object_content('_aiidasubmit.sh')
+    assert '#SBATCH --time=00:05:00' in script
+
+
+def run_until_paused(builder, timeout: float):
+    """Run ``builder`` in this interpreter until the process pauses or ends; fail after ``timeout`` s.
+
+    aiida-core retries a failed submission with exponential backoff and then *pauses* the CalcJob (it waits for the
+    user to fix the cause and ``verdi process play`` it); ``run_get_node`` would wait forever for a paused process.
+    """
+    from aiida.engine.utils import instantiate_process
+    from aiida.manage import get_manager
+
+    runner = get_manager().get_runner()
+    process = instantiate_process(runner, builder)
+
+    async def watch():
+        task = asyncio.ensure_future(process.step_until_terminated())
+        deadline = time.monotonic() + timeout
+        while not process.paused and not task.done():
+            assert time.monotonic() < deadline, f'{process.node.process_label} neither paused nor ended in {timeout} s'
+            await asyncio.sleep(0.2)
+        return task
+
+    task = runner.loop.run_until_complete(watch())
+    return process, task, runner
+
+
+@pytest.fixture
+def one_submission_attempt(aiida_profile):
+    """One attempt per transport task (aiida-core's default is 5 with an exponential backoff from 20 s)."""
+    from aiida.manage.configuration import get_config
+
+    config = get_config()
+    name = aiida_profile.name
+    old = config.get_option('transport.task_maximum_attempts', scope=name)
+    config.set_option('transport.task_maximum_attempts', 1, scope=name)
+    yield
+    config.set_option('transport.task_maximum_attempts', old, scope=name)
+
+
+def test_walltime_beyond_partition_is_refused_with_slurms_reason(slurm_codes, one_submission_attempt):
+    """A walltime over the partition's MaxTime: sbatch refuses it (EnforcePartLimits) and the CalcJob pauses with
+    SLURM's reason in its report, in seconds; killed, the calling WorkChain fails with an exit code."""
+    from aiida_znadditive.calculators.base import Task
+    from aiida_znadditive.calculators.xtb.adapter import XtbCalculator
+
+    too_long = (PARTITION_MAX_MINUTES + 60) * 60
+    builder = XtbCalculator().get_builder(
+        slurm_codes['xtb'], build_water(), Task(kind='singlepoint'), options={'max_wallclock_seconds': too_long}
+    )
+    start = time.monotonic()
+    process, task, runner = run_until_paused(builder, timeout=60)
+    assert process.paused
+    assert time.monotonic() - start < 60
+    node = process.node
+    assert node.get_job_id() is None  # never queued
+    log = '\n'.join(entry.message for entry in orm.Log.collection.get_logs_for(node))
+    assert 'Requested time limit is invalid' in log, log
+    assert 'submit_calculation failed' in (node.process_status or '')
+
+    # force: no scheduler job to cancel (aiida-core's normal kill asks the scheduler over the transport first)
+    process.kill('walltime refused by SLURM', force_kill=True)
+    assert node.is_killed
+    # the stepping coroutine of a paused process waits to be played, also once killed: end it with the test
+    task.cancel()
+    runner.loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
