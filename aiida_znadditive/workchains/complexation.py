@@ -87,6 +87,18 @@ def validate_settings(value: orm.Dict, _) -> str | None:
     return None
 
 
+def validate_options(value: orm.Dict, _) -> str | None:
+    """Only keys a CalcJob's ``metadata.options`` has: a mistyped ``wallclock`` would otherwise be dropped silently,
+    or fail every calculation at launch."""
+    from aiida.engine import CalcJob
+
+    known = set(CalcJob.spec().inputs['metadata']['options'])  # type: ignore[index]
+    unknown = sorted(set(value.get_dict()) - known)
+    if unknown:
+        return f'options has unknown keys {unknown}; CalcJob options are {sorted(known)}'
+    return None
+
+
 def validate_ph(value: orm.Float, _) -> str | None:
     try:
         check_ph(value.value)
@@ -124,6 +136,16 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
             valid_type=orm.Dict,
             validator=validate_settings,
             help='All settings, as resolved from a protocol by `get_builder_from_protocol`.',
+        )
+        # Scheduler options are not physics: they go to every calculation but into no reference key, so the same
+        # system on another queue, account or walltime reuses its references (``references.reference_key``).
+        spec.input(
+            'options',
+            valid_type=orm.Dict,
+            required=False,
+            validator=validate_options,
+            help='CalcJob metadata options for every calculation (resources, max_wallclock_seconds, account, '
+            "queue_name, custom_scheduler_commands, ...), over each calculator protocol's own.",
         )
         for stage, default in (('prerank', 'xtb'), ('dft', 'pyscf')):
             spec.input_namespace(stage, help=f'The {stage} calculator and its code.')
@@ -213,10 +235,12 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
         prerank_calculator: str = 'xtb',
         dft_calculator: str = 'pyscf',
         ph: float | None = None,
+        options: dict | None = None,
     ):
         """A builder whose ``settings`` are the protocol's (``fast``/``moderate``/``precise``) plus ``overrides``.
 
         ``ph``: the electrolyte's pH; None for the port's default (:data:`~.structures.speciation.DEFAULT_PH`).
+        ``options``: CalcJob metadata options for every calculation (queue, account, walltime in s, resources).
         """
         protocol, settings = resolve_protocol(cls._protocol_name, protocol, overrides)
         ph = DEFAULT_PH if ph is None else ph
@@ -228,6 +252,8 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
         builder.prerank.code = prerank_code
         builder.dft.calculator = orm.Str(dft_calculator)
         builder.dft.code = dft_code
+        if options:
+            builder.options = orm.Dict(options)
         builder.metadata.label = f'complexation {smiles} pH {ph} ({protocol})'
         return builder
 
@@ -310,7 +336,8 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
         # `settings`: differences to the calculator protocol (e.g. geometry thresholds); part of the reference key.
         overrides = self.ctx.settings[stage].get('settings') or None
         job = Task(kind=task, charge=charge, protocol=protocol, solvent=solvent, forces=False, settings=overrides)
-        return calculator_inputs(self.inputs[stage].calculator.value, self.inputs[stage].code, structure, job)
+        extra = {'options': self.inputs.options} if 'options' in self.inputs else {}
+        return calculator_inputs(self.inputs[stage].calculator.value, self.inputs[stage].code, structure, job, **extra)
 
     def _launch(self, label: str, inputs: dict) -> orm.ProcessNode:
         return self.submit(CalculatorWorkChain, **inputs, metadata={'call_link_label': label, 'label': label})

@@ -1,0 +1,91 @@
+"""Scheduler ``options`` of ZnComplexationWorkChain: they reach every calculation and no reference key.
+
+Moving to another queue, account or walltime changes nothing computed, so references computed with one set of
+options must be found again with another.
+"""
+
+from __future__ import annotations
+
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
+from aiida_znadditive.workchains.references import EXTRA, find_reference, reference_key
+
+OPTIONS = {'max_wallclock_seconds': 1200, 'prepend_text': 'echo options-reached-the-job'}
+OTHER_OPTIONS = {'max_wallclock_seconds': 3600, 'account': 'other-project', 'queue_name': 'long'}
+
+
+def test_unknown_option_is_named(znadditive_codes):
+    port = ZnComplexationWorkChain.spec().inputs['options']
+    error = port.validate(orm.Dict({'wallclock': 60, 'queue_name': 'debug'}))
+    assert error is not None and "unknown keys ['wallclock']" in error.message
+    assert port.validate(orm.Dict(OTHER_OPTIONS)) is None
+
+
+def test_options_reach_every_calculation_but_no_reference_key(znadditive_codes):
+    """A real cheap-level run (water as the additive) with options: every CalcJob carries them; the reference keys
+    computed with other options are the same, so a run on another queue finds these references."""
+    xtb = znadditive_codes['xtb']
+    builder = ZnComplexationWorkChain.get_builder_from_protocol(xtb, xtb, 'O', dft_calculator='xtb', options=OPTIONS)
+    assert builder.options.get_dict() == OPTIONS
+    _, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    calcjobs = [n for n in node.called_descendants if isinstance(n, orm.CalcJobNode)]
+    assert calcjobs
+    for calcjob in calcjobs:
+        assert calcjob.get_option('max_wallclock_seconds') == OPTIONS['max_wallclock_seconds']
+        assert calcjob.get_option('prepend_text') == OPTIONS['prepend_text']
+        # the protocol's own options stay where the caller set none
+        assert calcjob.get_option('resources')['num_machines'] == 1
+    references = [n for n in node.called if EXTRA in n.base.extras]
+    assert {n.label.split('_')[-1] for n in references} >= {'hexaaqua', 'water'}
+    for reference in references:
+        inputs = {key: reference.inputs[key] for key in reference.inputs}
+        assert inputs['options'].get_dict() == OPTIONS
+        species = reference.base.extras.get(EXTRA).split('|')[0]
+        moved = {**inputs, 'options': orm.Dict(OTHER_OPTIONS)}
+        key = reference_key(species, moved)
+        assert key == reference.base.extras.get(EXTRA)
+        assert find_reference(key).pk == reference.pk
+        assert key == reference_key(species, {k: v for k, v in inputs.items() if k != 'options'})
+
+
+@pytest.mark.parametrize('protocol', ['fast'])
+def test_builder_without_options_has_none(znadditive_codes, protocol):
+    """No ``options``: the port stays empty, so the regression files of the builders and old reference keys hold."""
+    xtb = znadditive_codes['xtb']
+    builder = ZnComplexationWorkChain.get_builder_from_protocol(xtb, xtb, 'CO', protocol=protocol)
+    assert 'options' not in builder
+
+
+def test_cli_flags_become_options():
+    """acwf-style flags -> CalcJob options; only what is given (the protocols keep the rest)."""
+    from click.testing import CliRunner
+
+    from aiida_znadditive.cli.complexation import cmd_complexation
+    from aiida_znadditive.cli.root import Walltime, scheduler_options
+
+    assert scheduler_options(walltime=None) is None
+    options = scheduler_options(
+        num_machines=2, num_mpiprocs_per_machine=64, walltime=5400, account='p1', queue_name='cpu',
+        scheduler_lines=('#SBATCH --constraint=cpu', '#SBATCH --exclusive'),
+    )  # fmt: skip
+    assert options == {
+        'resources': {'num_machines': 2, 'num_mpiprocs_per_machine': 64},
+        'max_wallclock_seconds': 5400,
+        'account': 'p1',
+        'queue_name': 'cpu',
+        'custom_scheduler_commands': '#SBATCH --constraint=cpu\n#SBATCH --exclusive',
+    }
+    walltime = Walltime()
+    assert [walltime.convert(v, None, None) for v in ('3600', '90:00', '01:30:00', '1-00:00:00')] == [
+        3600, 5400, 5400, 86400,
+    ]  # fmt: skip
+    for bad in ('0', '-5', '1.5h', 'inf', '01:75:00', '00:00:61'):
+        result = CliRunner().invoke(cmd_complexation, ['CO', '--walltime', bad])
+        assert result.exit_code == 2, (bad, result.output)
+        assert '--walltime' in result.output
+    result = CliRunner().invoke(cmd_complexation, ['CO', '--num-machines', '0'])
+    assert result.exit_code == 2 and '--num-machines' in result.output
