@@ -19,6 +19,7 @@ from .root import (
     node_label,
     protocol_option,
     result_group,
+    scheduler_options_flags,
     submit_or_report,
 )
 
@@ -43,13 +44,26 @@ from .root import (
     help='Electrolyte pH: each additive is computed as its dominant species there.',
 )
 @GROUP_OPTION
+@scheduler_options_flags
 @click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here, one after another.')
 def cmd_complexation(
-    profile_name, smiles, protocol, prerank_calculator, prerank_code, dft_calculator, dft_code, ph, group_label, submit
+    profile_name,
+    smiles,
+    protocol,
+    prerank_calculator,
+    prerank_code,
+    dft_calculator,
+    dft_code,
+    ph,
+    group_label,
+    submit,
+    options,
 ) -> None:
     """Run ZnComplexationWorkChain for each SMILES; a failing molecule is reported and the others go on.
 
     The exit status is 1 when any molecule failed (or could not be submitted); the last line lists them.
+    The scheduler flags (machines, ranks, walltime, account, queue) apply to every calculation and change nothing
+    computed: references computed on another queue are reused.
     """
     profile = load_profile_or_fail(profile_name, processes=True)
     from aiida.engine import run_get_node
@@ -74,6 +88,7 @@ def cmd_complexation(
             prerank_calculator=prerank_calculator,
             dft_calculator=dft_calculator,
             ph=ph,
+            options=options,
         )
         builder.metadata.label = node_label(builder.metadata.label)  # the full SMILES stays in the `smiles` input
         if submit:

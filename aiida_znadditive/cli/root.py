@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import re
+
 import click
 from aiida.cmdline.groups import VerdiCommandGroup
 
@@ -183,3 +186,84 @@ def protocol_option(workchain: str, what: str = ''):
         show_default=True,
         help=f'Protocol of {workchain}.yaml{what} ({described}).',
     )
+
+
+# -- scheduler options (aiida-common-workflows' and aiida-quantumespresso's launch flags) -----------------------------
+
+_WALLTIME = re.compile(r'(?:(?:(?P<days>\d+)-)?(?P<hours>\d+):)?(?P<minutes>\d+):(?P<seconds>\d+)')
+
+
+class Walltime(click.ParamType):
+    """A wall-clock limit in seconds, written as seconds (``3600``) or as SLURM writes it (``MM:SS``, ``HH:MM:SS``,
+    ``D-HH:MM:SS``); at least one second."""
+
+    name = 'walltime'
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool):
+            seconds = value
+        else:
+            text = str(value).strip()
+            if (match := _WALLTIME.fullmatch(text)) is not None:
+                parts = {key: int(number or 0) for key, number in match.groupdict().items()}
+                # MM:SS alone may count more than 59 minutes, as SLURM's --time does
+                if parts['seconds'] > 59 or (match['hours'] is not None and parts['minutes'] > 59):
+                    self.fail(f'{value!r}: minutes and seconds run from 0 to 59', param, ctx)
+                seconds = ((parts['days'] * 24 + parts['hours']) * 60 + parts['minutes']) * 60 + parts['seconds']
+            else:
+                seconds = Integer(min=1).convert(text, param, ctx) if text.lstrip('+').isdigit() else None
+                if seconds is None:
+                    self.fail(f'{value!r} is neither seconds nor [[D-]HH:]MM:SS', param, ctx)
+        if seconds < 1:
+            self.fail(f'{value!r}: a walltime must be at least one second', param, ctx)
+        return seconds
+
+
+#: Ranks, nodes and cores: far beyond any cluster is a typo, and the scheduler would only refuse it later.
+RESOURCES_MAX = 100_000
+
+SCHEDULER_OPTIONS = (
+    click.option('-m', '--num-machines', type=Integer(min=1, max=RESOURCES_MAX),
+                 help='Machines (nodes) per calculation (default: each calculator protocol\'s, 1).'),
+    click.option('--num-mpiprocs-per-machine', type=Integer(min=1, max=RESOURCES_MAX),
+                 help='MPI ranks per machine (default: the protocol\'s, else the computer\'s default).'),
+    click.option('--num-cores-per-mpiproc', type=Integer(min=1, max=RESOURCES_MAX),
+                 help='Cores (OpenMP threads) per MPI rank, as the scheduler reserves them.'),
+    click.option('-w', '--walltime', type=Walltime(),
+                 help='Wall-clock limit per calculation: seconds or [[D-]HH:MM:]SS, e.g. 3600 or 01:00:00.'),
+    click.option('--account', help='Scheduler account (project) to charge.'),
+    click.option('--queue', 'queue_name', help='Scheduler queue (SLURM partition).'),
+    click.option('--scheduler-line', 'scheduler_lines', multiple=True,
+                 help='An extra line for the job script\'s header (e.g. "#SBATCH --constraint=cpu"); repeatable.'),
+)  # fmt: skip
+
+
+def scheduler_options(**values) -> dict | None:
+    """The CalcJob ``options`` of the flags given (None when none was): what a flag leaves out keeps each calculator
+    protocol's value. They never enter a reference key, so a new queue or walltime reuses the references."""
+    resources = {key: values[key] for key in ('num_machines', 'num_mpiprocs_per_machine', 'num_cores_per_mpiproc')
+                 if values.get(key) is not None}  # fmt: skip
+    options: dict = {'resources': resources} if resources else {}
+    if values.get('walltime') is not None:
+        options['max_wallclock_seconds'] = values['walltime']
+    for key in ('account', 'queue_name'):
+        if values.get(key):
+            options[key] = values[key]
+    if values.get('scheduler_lines'):
+        options['custom_scheduler_commands'] = '\n'.join(values['scheduler_lines'])
+    return options or None
+
+
+def scheduler_options_flags(function):
+    """Add the flags of :data:`SCHEDULER_OPTIONS` to a command, which receives them as one ``options`` argument."""
+    names = ('num_machines', 'num_mpiprocs_per_machine', 'num_cores_per_mpiproc', 'walltime', 'account',
+             'queue_name', 'scheduler_lines')  # fmt: skip
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        values = {name: kwargs.pop(name) for name in names}
+        return function(*args, options=scheduler_options(**values), **kwargs)
+
+    for option in reversed(SCHEDULER_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
