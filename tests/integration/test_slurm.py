@@ -186,3 +186,20 @@ def test_walltime_beyond_partition_is_refused_with_slurms_reason(slurm_codes, on
     # the stepping coroutine of a paused process waits to be played, also once killed: end it with the test
     task.cancel()
     runner.loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+
+
+def test_complexation_through_slurm(slurm_codes, slurm_cluster):
+    """The cheap-level ZnComplexationWorkChain (water as the additive, xtb at both levels) with scheduler options:
+    every calculation a SLURM job on the partition asked for, and replacing a water by a water costs nothing."""
+    from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
+
+    xtb = slurm_codes['xtb']
+    options = {'queue_name': slurm_cluster.partition, 'max_wallclock_seconds': 600}
+    builder = ZnComplexationWorkChain.get_builder_from_protocol(xtb, xtb, 'O', dft_calculator='xtb', options=options)
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    assert abs(results['exchange_energy'].value) < 0.05
+    calcjobs = [n for n in node.called_descendants if isinstance(n, orm.CalcJobNode)]
+    assert calcjobs and all(c.computer.label == COMPUTER and c.get_job_id() for c in calcjobs)
+    assert len({c.get_job_id() for c in calcjobs}) == len(calcjobs)  # one SLURM job each, none run twice
+    assert {c.get_option('queue_name') for c in calcjobs} == {slurm_cluster.partition}
