@@ -51,13 +51,18 @@ def selected_results(group, campaign, molecules, protocol=None) -> list:
 @cmd_root.command('report')
 @selection_options
 @click.option(
-    '--format', 'formats', default='csv,md,tex', show_default=True, help='Comma-separated table formats: csv, md, tex.'
+    '--format',
+    'formats',
+    default='csv,md,tex,html',
+    show_default=True,
+    help='Comma-separated formats: csv, md, tex (tables), html (index.html: tables, figures and methods on one page).',
 )
 @click.option('--out', 'out', type=click.Path(file_okay=False, path_type=Path), required=True, help='Output folder.')
 @click.option('--force', is_flag=True, help='Write into an output folder that already holds files.')
 def cmd_report(profile_name, group, campaign, molecules, protocol, formats, out, force) -> None:
     """Tables (CSV, Markdown, LaTeX) of the complexation results, a figure with a JSON sidecar of the UUIDs it
-    shows, a methods paragraph written from the engine processes' own inputs, and the BibTeX of the software.
+    shows, a methods paragraph written from the engine processes' own inputs, the BibTeX of the software, and an
+    HTML page (index.html) that shows them all.
 
     Results computed at different levels of theory go in separate tables, never averaged together.
     """

@@ -12,6 +12,7 @@ from aiida import orm
 from aiida.common.links import LinkType
 
 from ..calculators.base import CalculatorError, load_calculator
+from .graph import linked
 
 CALCULATOR_WORKCHAIN = 'aiida.workflows:znadditive.calculator'
 
@@ -35,12 +36,13 @@ def stage_methods(node: orm.WorkflowNode) -> dict[str, dict]:
 
 def describe_calculation(node: orm.WorkflowNode) -> dict:
     """One CalculatorWorkChain: its calculator, protocol, task, code, and its engine process's description."""
-    name = node.inputs.calculator.value
+    inputs = linked(node, LinkType.INPUT_WORK, 'incoming')  # one read of the inputs, not one per `node.inputs.x`
+    name = inputs['calculator'].value
     description = {
         'calculator': name,
-        'protocol': node.inputs.protocol.value,
-        'task': node.inputs.task.value,
-        'code': node.inputs.code.full_label,
+        'protocol': inputs['protocol'].value,
+        'task': inputs['task'].value,
+        'code': inputs['code'].full_label,
     }
     # The engine's CalcJob or restart WorkChain; the calcfunctions beside it (normalised outputs) ran no engine.
     engines = [

@@ -9,7 +9,8 @@ One call writes into an output folder:
   own metadata, key ``aiida_uuids``);
 - ``methods.md``: a paragraph written from the engine processes' own inputs (:mod:`.methods`), with the number of
   engine calculations and their wall time;
-- ``software.bib``: the references of the software that ran.
+- ``software.bib``: the references of the software that ran;
+- ``index.html`` (format ``html``): all of it on one page, the figures named by relative paths (:mod:`.html`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ from aiida import orm
 
 from .. import __version__
 from .complexation import NUMBERS, SUMMARY, UNITS, complexation_table
+from .graph import one_transaction
+from .html import Section, write_html
 from .query import ReportError
 
-FORMATS = ('csv', 'md', 'tex')
+FORMATS = ('csv', 'md', 'tex', 'html')
+#: bars of a figure that still carry the molecule's name
+MAX_NAMED_BARS = 60
 #: software -> its BibTeX key in software.bib (shipped with the package)
 BIBTEX_KEYS = {
     'aiida': 'huber2020aiida',
@@ -42,6 +47,11 @@ def write_report(nodes: list[orm.WorkflowNode], out: Path, *, formats=FORMATS, p
     """Write the complexation report of ``nodes`` into ``out`` (which must exist and be empty, or be made by the
     caller); ``protocol``: keep only results whose DFT stage ran that calculator protocol. Returns what was
     written: ``{'files': [...], 'rows': n, 'levels': [...]}``."""
+    with one_transaction():  # every node read once (.graph): tables, methods and figures of 1,000 results in seconds
+        return _write_report(nodes, out, formats, protocol)
+
+
+def _write_report(nodes, out: Path, formats, protocol) -> dict:
     table = complexation_table(nodes)
     if protocol is not None and not table.empty:
         table = table[table['dft_protocol'] == protocol]
@@ -52,14 +62,21 @@ def write_report(nodes: list[orm.WorkflowNode], out: Path, *, formats=FORMATS, p
         raise ReportError(f'unknown format(s) {", ".join(sorted(unknown))}; choose from {", ".join(FORMATS)}')
     levels = list(dict.fromkeys(table['level']))
     files: list[str] = []
+    sections = []
     for index, level in enumerate(levels):
         part = table[table['level'] == level].reset_index(drop=True)
         stem = 'complexation' if len(levels) == 1 else f'complexation_level{index + 1}'
-        files += _write_tables(part, out, stem, formats, level)
-        files += _write_figure(part, out, stem, level)
-    (out / 'methods.md').write_text(methods_paragraph(table, nodes))
+        tables = _write_tables(part, out, stem, formats, level)
+        figure = _write_figure(part, out, stem, level)
+        files += tables + figure
+        sections.append(Section(level, _summary(part, ['workchain_uuid']), figure[0], tables))
+    methods = methods_paragraph(table, nodes)
+    (out / 'methods.md').write_text(methods)
     (out / 'software.bib').write_text(bibtex(_software(table)))
     files += ['methods.md', 'software.bib']
+    if 'html' in formats:
+        title = f'Zn2+ complexation of {len(table)} additive(s)'
+        files.append(write_html(out, sections, methods, files, title=title))
     return {'files': files, 'rows': len(table), 'levels': levels}
 
 
@@ -68,7 +85,7 @@ def _write_tables(table, out: Path, stem: str, formats, level: str) -> list[str]
     if 'csv' in formats:
         table.to_csv(out / f'{stem}.csv', index=False, float_format='%.6f')
         written.append(f'{stem}.csv')
-    summary = table[list(SUMMARY)].rename(columns={c: f'{c} ({UNITS[c]})' for c in SUMMARY if c in UNITS})
+    summary = _summary(table)
     if 'md' in formats:
         text = f'Level of theory: {level}\n\n' + summary.to_markdown(index=False, floatfmt='.3f', missingval='–') + '\n'
         (out / f'{stem}.md').write_text(text)
@@ -80,6 +97,11 @@ def _write_tables(table, out: Path, stem: str, formats, level: str) -> list[str]
     return written
 
 
+def _summary(table, extra=()):
+    """The summary columns (and ``extra``), headed with their units."""
+    return table[[*SUMMARY, *extra]].rename(columns={c: f'{c} ({UNITS[c]})' for c in SUMMARY if c in UNITS})
+
+
 def _write_figure(table, out: Path, stem: str, level: str) -> list[str]:
     """Bars of ΔG (ΔE in water where a result has no ΔG), calibrated values as points; sidecar with the UUIDs."""
     import matplotlib
@@ -89,12 +111,17 @@ def _write_figure(table, out: Path, stem: str, level: str) -> list[str]:
 
     column = 'dG' if table['dG'].notna().any() else 'dE_water'
     shown = table[table[column].notna()]
-    figure, axes = plt.subplots(figsize=(max(4.0, 0.6 * len(shown) + 2), 3.5))
+    # Past ~60 bars the names cannot be read and the width would pass what a page (or PNG) holds: the width stops
+    # at 16 in and the names are left out; the sidecar still lists every bar in order.
+    figure, axes = plt.subplots(figsize=(min(16.0, max(4.0, 0.6 * len(shown) + 2)), 3.5))
     axes.bar(range(len(shown)), shown[column], color='#4c72b0', label=column)
     if shown['dG_calibrated'].notna().any():
         axes.plot(range(len(shown)), shown['dG_calibrated'], 'o', color='#dd8452', label='dG calibrated')
     axes.axhline(0.0, color='black', linewidth=0.8)
-    axes.set_xticks(range(len(shown)), shown['molecule'], rotation=45, ha='right')
+    if len(shown) <= MAX_NAMED_BARS:
+        axes.set_xticks(range(len(shown)), shown['molecule'], rotation=45, ha='right')
+    else:
+        axes.set_xlabel(f'{len(shown)} molecules, in the order of the table (names in {stem}.png.json)')
     axes.set_ylabel(f'{column} (eV), Zn2+ exchange with water')
     axes.set_title(level, fontsize=7)
     axes.legend(fontsize=7)

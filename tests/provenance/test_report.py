@@ -163,3 +163,43 @@ def test_export_holds_exactly_the_nodes_behind_the_rows_and_reimports_to_the_sam
     _run([str(bin_dir / 'aiida-znadditive'), 'report', '-p', 'fresh', '--group', group.label, '--out', str(again)], env)
     for name in ('complexation.csv', 'complexation.md', 'complexation.tex', 'complexation.png.json', 'software.bib'):
         assert (again / name).read_bytes() == (original / name).read_bytes(), name
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    return shutil.which('chromium') or shutil.which('chromium-browser') or shutil.which('google-chrome')
+
+
+def test_html_page_renders_in_a_real_browser_with_every_image(results, tmp_path):
+    """index.html, opened by headless Chromium: the screenshot is not blank and shows the figure's bars (their colour,
+    #4c72b0, appears only in the PNG), and every <img> names a file of the report folder by a relative path."""
+    import re
+
+    import numpy as np
+
+    browser = _chromium()
+    if browser is None:
+        pytest.skip('no chromium: `apt-get install -y chromium` (Debian) to render the HTML page in a real browser')
+    group, _ = results
+    out = tmp_path / 'page'
+    result = CliRunner().invoke(cmd_root, ['report', '--group', group.label, '--out', str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / 'index.html').read_text()
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert sources == ['complexation.png']
+    for source in sources:
+        assert not source.startswith(('/', 'http:', 'https:', 'file:')), source
+        assert (out / source).is_file(), source
+    assert 'CC(=O)[O-]' in page and 'GFN2-xTB' in page and 'complexation.csv' in page
+    shot = tmp_path / 'shot.png'
+    run = subprocess.run(
+        [browser, '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', f'--screenshot={shot}',
+         '--window-size=1200,1800', (out / 'index.html').as_uri()],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0 and shot.is_file(), run.stderr[-2000:]
+    pixels = np.asarray(Image.open(shot).convert('RGB'), dtype=float)
+    assert pixels.std() > 10.0  # not a blank page
+    bars = np.all(np.abs(pixels - np.array([0x4C, 0x72, 0xB0])) < 12, axis=-1)
+    assert bars.sum() > 500, 'the figure did not load in the browser'
