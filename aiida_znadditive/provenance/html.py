@@ -15,8 +15,9 @@ STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
-th, td { border-bottom: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
-th { border-bottom: 2px solid #222; } td:first-child, th:first-child { text-align: left; }
+th, td { border-bottom: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; font-variant-numeric: tabular-nums; }
+th { border-bottom: 2px solid #222; } th { text-align: left !important; }
+div.table { overflow-x: auto; }
 img { max-width: 100%; border: 1px solid #ddd; }
 .files a { margin-right: 1em; }
 """
@@ -46,12 +47,14 @@ def write_html(out: Path, sections: list[Section], methods: str, files: list[str
             'not averaged.</p>'
         )
     for section in sections:
-        parts += [f'<h2>Level of theory: {html.escape(section.level)}</h2>', _table(section.summary)]
+        # The figure before the table: a table of hundreds of rows would push it out of sight.
+        parts.append(f'<h2>Level of theory: {html.escape(section.level)}</h2>')
         parts.append(
             f'<figure><img src="{html.escape(section.figure)}" alt="{html.escape(section.level)}">'
             f'<figcaption>UUIDs of the WorkChains and values drawn: <a href="{html.escape(section.figure)}.json">'
             f'{html.escape(section.figure)}.json</a></figcaption></figure>'
         )
+        parts.append(f'<div class="table">{_table(section.summary)}</div>')
         if section.files:
             links = ''.join(f'<a href="{html.escape(name)}">{html.escape(name)}</a>' for name in section.files)
             parts.append(f'<p class="files">Tables: {links}</p>')
