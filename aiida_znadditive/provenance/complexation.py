@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common.links import LinkType
 
-from .graph import linked, one_transaction, prefetch_links
+from .graph import batched_links, linked, one_transaction
 from .methods import level_of_theory, stage_methods
 
 #: column -> the WorkChain output (a Float or Int) that holds it; all energies in eV
@@ -88,9 +88,9 @@ def complexation_row(node: orm.WorkflowNode) -> dict:
 
 
 def complexation_table(nodes: list[orm.WorkflowNode]):
-    """The rows of ``nodes`` as a pandas DataFrame, in the order given. The nodes' links are read in batches from
-    then on (:mod:`.graph`): a row reads ~50 links, one query each when read node by node."""
+    """The rows of ``nodes`` as a pandas DataFrame, in the order given. The links are read in batches
+    (:mod:`.graph`): a row reads ~50 links, one query each when read node by node."""
     import pandas as pd
 
-    with one_transaction():
-        return pd.DataFrame([complexation_row(node) for node in prefetch_links(nodes)])
+    with one_transaction(), batched_links(nodes):
+        return pd.DataFrame([complexation_row(node) for node in nodes])

@@ -3,7 +3,7 @@
 The tables read the graph through aiida-core's own API (``node.inputs.x``, ``node.outputs.x``, ``node.called``), and
 the calculators' ``describe`` does the same on the engine processes. Each of those calls is one query (and loads every
 node linked by that link type), so a report of 1,000 complexation results ran ~100,000 queries: ~2.5 s a result on
-this machine. :func:`prefetch_links` gives the nodes a :class:`SharedLinks` instead of their own link interface: when
+this machine. :func:`batched_links` gives the nodes a :class:`SharedLinks` instead of their own link interface: when
 one of them first asks for its links of some types in one direction, the links of every node of the same kind in the
 batch are fetched with them, in one query per 500 nodes; the nodes those links reach join the batch, so the next level
 down (the CalculatorWorkChains, then their engine processes) is fetched the same way. The answers are the same
@@ -66,7 +66,7 @@ class LinkCache:
         missing = sorted({row[1] for row in rows} - self.nodes.keys())
         for start in range(0, len(missing), CHUNK):
             chunk = missing[start : start + CHUNK]
-            for (node,) in orm.QueryBuilder().append(orm.Node, filters={'id': {'in': chunk}}).iterall():
+            for (node,) in orm.QueryBuilder().append(orm.Node, filters={'id': {'in': chunk}}).iterall(batch_size=CHUNK):
                 self.add(node)
         for pk in pks:
             fetched[pk] = []
@@ -132,10 +132,23 @@ def linked(node: orm.Node, link_type: LinkType, direction: str) -> dict[str, orm
     return {link.link_label: link.node for link in links(link_type=link_type).all()}
 
 
-def prefetch_links(nodes: t.Iterable[orm.Node], cache: LinkCache | None = None) -> list[orm.Node]:
-    """``nodes`` (stored) with their links read in batches from now on (module docstring); the same objects."""
-    cache = cache or LinkCache()
-    return [cache.add(node) for node in nodes]
+@contextlib.contextmanager
+def batched_links(nodes: t.Iterable[orm.Node]):
+    """Within the block, ``nodes`` (stored) read their links in batches (module docstring); after it, every node
+    touched reads its own links again, so a caller's nodes see links added later. A block inside another, over nodes
+    already batched, uses the outer batch (and never ends it early)."""
+    nodes = list(nodes)
+    if any(isinstance(node.base.__dict__.get('links'), SharedLinks) for node in nodes):
+        yield nodes
+        return
+    cache = LinkCache()
+    for node in nodes:
+        cache.add(node)  # a second object of a PK already in the batch keeps reading its own links
+    try:
+        yield nodes
+    finally:
+        for node in cache.nodes.values():
+            node.base.__dict__.pop('links', None)
 
 
 @contextlib.contextmanager

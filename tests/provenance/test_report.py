@@ -23,6 +23,7 @@ from PIL import Image
 from aiida_znadditive.cli import cmd_root
 from aiida_znadditive.environment.codes import ensure_codes
 from aiida_znadditive.provenance import ReportError, complexation_table, inchikey, result_nodes
+from aiida_znadditive.provenance.graph import SharedLinks
 from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
 from aiida_znadditive.workchains.references import GROUP as REFERENCE_GROUP
 
@@ -56,6 +57,8 @@ def test_every_number_traces_to_its_node(results):
     found = result_nodes('complexation', group=group.label)
     assert [node.uuid for node in found] == [nodes['methanol'].uuid, nodes['acetate'].uuid]
     table = complexation_table(found)
+    # the batched link reading ends with the table: the caller's nodes read their own links again
+    assert not any(isinstance(node.base.links, SharedLinks) for node in found)
     acetate = table.set_index('molecule').loc['CC(=O)O']
     assert acetate['species'] == 'CC(=O)[O-]' and acetate['species_charge'] == -1  # the species at pH 7
     for column in ('dE_gas', 'dE_water', 'dG'):
