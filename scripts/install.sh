@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # slurm-wlm, munge and openssh-server: the SLURM and SSH test lane starts its own single-node cluster and sshd on the
-# loopback (aiida_znadditive/environment/slurm.py); Debian's packages do not start them on install.
-APT_PACKAGES=(cp2k postgresql rabbitmq-server graphviz packmol xtb openmpi-bin slurm-wlm munge openssh-server openssh-client)
+# loopback (aiida_znadditive/environment/slurm.py); Debian's packages do not start them on install. chromium: the test
+# of `report`'s HTML page renders it headless (tests/provenance/test_report.py).
+APT_PACKAGES=(cp2k postgresql rabbitmq-server graphviz packmol xtb openmpi-bin slurm-wlm munge openssh-server openssh-client
+  chromium)
 missing=()
-for binary in cp2k.psmp pg_ctlcluster rabbitmq-server dot packmol xtb mpirun slurmctld slurmd munged sshd ssh; do
+for binary in cp2k.psmp pg_ctlcluster rabbitmq-server dot packmol xtb mpirun slurmctld slurmd munged sshd ssh chromium; do
   command -v "$binary" >/dev/null 2>&1 || [ -x "/usr/sbin/$binary" ] || missing+=("$binary")
 done
 if [ ${#missing[@]} -gt 0 ]; then
