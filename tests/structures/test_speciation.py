@@ -110,6 +110,10 @@ def test_protonated_amines_are_not_offered_as_donors():
         ('N', 4.5, '[NH4+]'),
         ('[NH4+].[Cl-]', 4.5, '[NH4+]'),
         ('N', 11.0, 'N'),
+        # Carbonic acid (apparent pKa1 6.35, pKa2 10.33): neutral in a ZnSO4 electrolyte, not carbonate2-.
+        ('O=C(O)O', 4.5, 'O=C(O)O'),
+        ('O=C([O-])[O-]', 8.3, 'O=C([O-])O'),
+        ('[Na+].[Na+].O=C([O-])[O-]', 12.0, 'O=C([O-])[O-]'),
     ],
 )
 def test_inorganic_acids_and_ammonia(smiles, ph, species):
