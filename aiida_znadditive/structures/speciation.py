@@ -15,10 +15,12 @@ weight; ``max_variants = 1`` then keeps the deprotonated one (dimorphite's tie r
 dimorphite-dl's class-averaged pKa values are wrong for a few species that matter here (plain alkanoic acids such as
 acetic acid, 4.8 against the class's 3.46; pyridine; imidazole; sulfuric acid); :data:`PKA_OVERRIDES` corrects
 them with measured values, fed to dimorphite-dl as SMARTS entries matched before its own (see the table's comments).
-Known remaining limits, left as dimorphite-dl gives them: sites are independent, so polyprotic chelators lose their
-last proton too early or too late (EDTA is H2EDTA2- at pH 4.5, which is right, but also at pH 7, where HEDTA3- is
-dominant); H3PO4 at pH 7 gives HPO4 2- (dimorphite's pKa2 6.5; measured 7.2, so H2PO4- is dominant there);
-citric acid (measured pKa 3.13, 4.76, 6.40) is citrate3- at pH 4.5, where H2Cit- is dominant; substituted pyridines
+The plain polycarboxylic acids (oxalic, malonic, succinic, glutaric, adipic, phthalic and citric skeletons) get
+their measured stepwise pKa values, since independent sites at one class value made malonic acid a dianion at pH 4.5.
+Known remaining limits, left as dimorphite-dl gives them: other polyprotic molecules keep independent sites, so
+chelators lose their last proton too early or too late (EDTA is H2EDTA2- at pH 4.5, which is right, but also at
+pH 7, where HEDTA3- is dominant; malic acid, pKa 3.40 and 5.11, is a dianion at pH 4.5); H3PO4 at pH 7 gives
+HPO4 2- (dimorphite's pKa2 6.5; measured 7.2, so H2PO4- is dominant there); substituted pyridines
 and imidazoles keep dimorphite's generic pyridine-type N pKa (4.35), about 1-3 units too low; HCl and HBr (a chloride or
 bromide given alone) come out neutral, as dimorphite-dl has no entry for them.
 
@@ -39,103 +41,24 @@ from rdkit.Chem.MolStandardize import rdMolStandardize
 from rdkit.rdBase import BlockLogs
 
 from .ligands import MAX_NET_CHARGE, MIN_NET_CHARGE, main_fragment
+from .pka_table import PKA_OVERRIDES, PkaOverride
+
+__all__ = [
+    'DEFAULT_PH',
+    'PKA_OVERRIDES',
+    'PkaOverride',
+    'SpeciationError',
+    'Species',
+    'site_pkas',
+    'speciate',
+    'speciate_many',
+]
 
 #: pH of a mildly acidic ZnSO4 electrolyte (1-2 M ZnSO4 is pH 4-5 from Zn2+ hydrolysis).
 DEFAULT_PH = 4.5
 TOOL = 'dimorphite-dl'
 REASONS = ('invalid_smiles', 'speciation_failed', 'no_species', 'impossible_charge')
 
-
-@dataclass(frozen=True)
-class PkaOverride:
-    """A measured pKa that replaces dimorphite-dl's class average for the atoms ``smarts`` matches.
-
-    ``sites`` are (index of the ionisable atom in the SMARTS pattern, counting every atom of the pattern including
-    [H], from 0; pKa) pairs, in dimorphite-dl's own site-file convention: an O-H or N-H acid, or a basic N written
-    neutral (the site's protonated form is then the cation).
-    """
-
-    name: str
-    smarts: str
-    sites: tuple[tuple[int, float], ...]
-    source: str
-
-
-# Each entry is narrow on purpose (the parent compound only): a substituent can move a pKa by units, and a wrong
-# class value is what these replace. dimorphite-dl 2.1 puts pyridine (5.23) and imidazole (6.99) under its generic
-# pyridine-type N (4.35), so both came out neutral at pH 4.5, where they are 84% and >99% protonated; and it has no
-# entry for inorganic sulfuric acid, so sulfate (from ZnSO4 or Na2SO4) came out as H2SO4.
-PKA_OVERRIDES: tuple[PkaOverride, ...] = (
-    PkaOverride(
-        name='sulfuric acid',
-        smarts='[SX4:1](=[O:2])(=[O:3])(-[OX2:4]-[H])-[OX2:5]-[H]',
-        sites=((3, -3.0), (5, 1.99)),
-        source='H2SO4 pKa1 ~ -3 (strong acid), HSO4- pKa2 1.99 (25 °C); CRC Handbook, inorganic acids in water',
-    ),
-    PkaOverride(
-        # dimorphite-dl takes both OH of carbonic acid for carboxylic acids (3.46 each), so the graph GA's favourite
-        # O=C(O)O became carbonate2- at pH 4.5 in the README's campaign. The apparent pKa1 counts the CO2(aq) that
-        # dominates dissolved H2CO3: below pH 6 it is neutral (in the bottle, CO2 and water).
-        name='carbonic acid',
-        smarts='[CX3:1](=[OX1:2])(-[OX2:3]-[H])-[OX2:4]-[H]',
-        sites=((2, 6.35), (4, 10.33)),
-        source='H2CO3* apparent pKa1 6.35, HCO3- pKa2 10.33 (25 °C); CRC Handbook, inorganic acids in water',
-    ),
-    PkaOverride(
-        # dimorphite-dl's carboxylic acid class (3.46) is the average over acids with electron-withdrawing alpha
-        # substituents; a plain alkanoic acid is an order of magnitude weaker, so at pH 4.5 its neutral form
-        # dominates (acetic acid: 36 % acetate). The alpha carbon: sp3, bonded only to C/H, to no other sp2/sp
-        # carbon and to no carbon that carries a second carboxyl (malonic 2.83, succinic 4.21 keep the class value).
-        name='alkanoic acid',
-        smarts=('[CX4;!$(C-[!#6;!#1]);!$(C(-[#6;!X4])-[#6;!X4]);!$(C-C-C(=O)-[OX2H1])]-[CX3](=[OX1])-[OX2]-[H]'),
-        sites=((3, 4.8),),
-        source='acetic 4.76, propionic 4.87, butyric 4.82, isobutyric 4.86 (25 °C); CRC Handbook, organic acids',
-    ),
-    # dimorphite-dl has no entries for the hydrogen halides and none for ammonia (its amine classes need a carbon on
-    # N): a chloride salt came out as HCl and ammonium as NH3 at every pH.
-    PkaOverride(
-        name='hydrogen fluoride',
-        smarts='[F:1]-[H]',
-        sites=((0, 3.17),),
-        source='HF pKa 3.17 (25 °C); CRC Handbook, inorganic acids in water',
-    ),
-    PkaOverride(
-        name='hydrogen chloride',
-        smarts='[Cl:1]-[H]',
-        sites=((0, -6.3),),
-        source='HCl pKa about -6 (strong acid, never the dominant form in water); CRC Handbook, inorganic acids',
-    ),
-    PkaOverride(
-        name='hydrogen bromide',
-        smarts='[Br:1]-[H]',
-        sites=((0, -9.0),),
-        source='HBr pKa about -9 (strong acid); CRC Handbook, inorganic acids in water',
-    ),
-    PkaOverride(
-        name='hydrogen iodide',
-        smarts='[I:1]-[H]',
-        sites=((0, -9.5),),
-        source='HI pKa about -9.5 (strong acid); CRC Handbook, inorganic acids in water',
-    ),
-    PkaOverride(
-        name='ammonia',
-        smarts='[NX3+0;H3:1]',
-        sites=((0, 9.25),),
-        source='ammonium pKa 9.25 (25 °C); CRC Handbook, inorganic acids and bases in water',
-    ),
-    PkaOverride(
-        name='pyridine',
-        smarts='[nX2+0;$(n1[cH1][cH1][cH1][cH1][cH1]1):1]',
-        sites=((0, 5.23),),
-        source='pyridinium pKa 5.23 (25 °C); CRC Handbook, organic bases in water',
-    ),
-    PkaOverride(
-        name='imidazole',
-        smarts='[nX2+0;$(n1:[cH1]:[nX3H1]:[cH1]:[cH1]:1):1]',
-        sites=((0, 6.99),),
-        source='imidazolium pKa 6.99 (25 °C); CRC Handbook, organic bases in water',
-    ),
-)
 
 # Names of ionisable groups for the human-readable changes, first match wins; the ionisable atom is the first atom
 # of each pattern, matched on the neutral (uncharged) additive with explicit hydrogens.

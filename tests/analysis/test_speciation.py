@@ -44,7 +44,7 @@ def test_entry_point_is_registered(aiida_profile):
     ('smiles', 'ph', 'status', 'message'),
     [
         ('C1CC', 4.5, EXIT_INVALID_SMILES, 'cannot parse'),
-        ('OC(=O)c1c(C(=O)O)c(C(=O)O)c(C(=O)O)c(C(=O)O)c1C(=O)O', 4.5, EXIT_IMPOSSIBLE_CHARGE, 'net charge -6'),
+        ('OS(=O)(=O)CC(S(=O)(=O)O)C(S(=O)(=O)O)C(S(=O)(=O)O)CS(=O)(=O)O', 4.5, EXIT_IMPOSSIBLE_CHARGE, 'net charge -5'),
         ('CCO', 15.0, EXIT_INVALID_PH, 'pH 15.0'),
     ],
 )

@@ -33,8 +33,26 @@ def canonical(smiles: str) -> str:
         ('acetic acid', 'CC(=O)O', 7.0, 'CC(=O)[O-]', -1),
         ('glycolic acid', 'OCC(=O)O', 4.5, 'OCC(=O)[O-]', -1),
         ('dodecanoic acid', 'CCCCCCCCCCCC(=O)O', 4.5, 'CCCCCCCCCCCC(=O)O', 0),
-        # malonic acid pKa 2.83, 5.69: the alkanoic override leaves it to dimorphite-dl's class value (malonate2-).
-        ('malonic acid', 'OC(=O)CC(=O)O', 4.5, 'O=C([O-])CC(=O)[O-]', -2),
+        # Polycarboxylic acids take their measured stepwise pKa values (overrides; dimorphite-dl's independent sites at
+        # 3.46 made every one of them a fully deprotonated anion at pH 4.5).
+        # malonic acid pKa 2.83, 5.69: hydrogen malonate at pH 4.5, malonate2- at pH 7.
+        ('malonic acid', 'OC(=O)CC(=O)O', 4.5, 'O=C([O-])CC(=O)O', -1),
+        ('malonic acid', 'OC(=O)CC(=O)O', 7.0, 'O=C([O-])CC(=O)[O-]', -2),
+        # succinic acid pKa 4.21, 5.64; oxalic acid 1.25, 4.27 (oxalate2- at pH 4.5).
+        ('succinic acid', 'OC(=O)CCC(=O)O', 4.5, 'O=C([O-])CCC(=O)O', -1),
+        ('oxalic acid', 'OC(=O)C(=O)O', 4.5, 'O=C([O-])C(=O)[O-]', -2),
+        # citric acid pKa 3.13 (the central carboxyl), 4.76, 6.40: H2Cit- at pH 4.5, Cit3- at pH 7.
+        ('citric acid', 'OC(=O)CC(O)(CC(=O)O)C(=O)O', 4.5, 'O=C(O)CC(O)(CC(=O)O)C(=O)[O-]', -1),
+        ('citric acid', 'OC(=O)CC(O)(CC(=O)O)C(=O)O', 7.0, 'O=C([O-])CC(O)(CC(=O)[O-])C(=O)[O-]', -3),
+        # omega-amino acids: beta-alanine carboxyl pKa 3.55, 4-aminobutyric 4.03, 6-aminohexanoic 4.43 (the alkanoic
+        # override's 4.8 made them cations); zwitterions at pH 4.5.
+        ('beta-alanine', 'NCCC(=O)O', 4.5, '[NH3+]CCC(=O)[O-]', 0),
+        ('4-aminobutyric acid', 'NCCCC(=O)O', 4.5, '[NH3+]CCCC(=O)[O-]', 0),
+        ('6-aminohexanoic acid', 'NCCCCCC(=O)O', 4.5, '[NH3+]CCCCCC(=O)[O-]', 0),
+        # glutamic acid pKa 2.19, 4.25 (side chain), 9.67: Glu- at pH 4.5 (64 % of it).
+        ('glutamic acid', 'NC(CCC(=O)O)C(=O)O', 4.5, '[NH3+]C(CCC(=O)[O-])C(=O)[O-]', -1),
+        # an amide N takes no proton, so N-acetyl-beta-alanine is a plain alkanoic acid (4.8: neutral at pH 4.5).
+        ('N-acetyl-beta-alanine', 'CC(=O)NCCC(=O)O', 4.5, 'CC(=O)NCCC(=O)O', 0),
         # glycine pKa 2.34 (COOH) and 9.60 (NH3+): the zwitterion from pH 3 to 9.
         ('glycine', 'NCC(=O)O', 4.5, '[NH3+]CC(=O)[O-]', 0),
         ('ethylamine', 'CCN', 4.5, 'CC[NH3+]', 1),
@@ -178,10 +196,13 @@ def test_invalid_smiles(smiles):
 
 
 def test_impossible_charge():
-    # Mellitic acid: six carboxylates at pH 4.5, net charge -6.
+    # Mellitic acid (pKa 1.40, 2.19, 3.31, 4.78, 5.89, 6.96): six carboxylates at pH 8, net charge -6. At pH 4.5 the
+    # phthalic-acid pairs give the measured -3.
+    mellitic = 'OC(=O)c1c(C(=O)O)c(C(=O)O)c(C(=O)O)c(C(=O)O)c1C(=O)O'
     with pytest.raises(SpeciationError, match='net charge -6') as info:
-        speciate('OC(=O)c1c(C(=O)O)c(C(=O)O)c(C(=O)O)c(C(=O)O)c1C(=O)O')
+        speciate(mellitic, 8.0)
     assert info.value.reason == 'impossible_charge'
+    assert speciate(mellitic, 4.5).charge == -3
     # At pH 1 it is neutral, which is accepted.
     assert speciate('OC(=O)c1c(C(=O)O)c(C(=O)O)c(C(=O)O)c(C(=O)O)c1C(=O)O', 1.0).charge == 0
 
@@ -217,7 +238,10 @@ def test_bad_ph_names_the_value(ph):
 
 
 def test_batch_goes_on_after_a_bad_molecule(monkeypatch):
-    results = speciate_many(['OCC(=O)O', 'C1CC', 'OC(=O)c1c(C(=O)O)c(C(=O)O)c(C(=O)O)c(C(=O)O)c1C(=O)O', 'CCN'])
+    # A pentasulfonic acid: five sulfonates at pH 4.5, net charge -5.
+    results = speciate_many(
+        ['OCC(=O)O', 'C1CC', 'OS(=O)(=O)CC(S(=O)(=O)O)C(S(=O)(=O)O)C(S(=O)(=O)O)CS(=O)(=O)O', 'CCN']
+    )
     assert [type(result) for result in results] == [Species, SpeciationError, SpeciationError, Species]
     assert [getattr(result, 'reason', None) for result in results] == [
         None,
