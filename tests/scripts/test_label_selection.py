@@ -37,7 +37,7 @@ def settings(label_xtb):
         ('C1COCCO1', ([], 0, False)),  # 1,4-dioxane: both O in one six-membered ring
         ('OC(=O)c1ccccc1', (['ionic'], -1, False)),  # benzoate (pKa 4.20): its two O hang on one C, no chelate
         ('CC(=O)O', ([], 0, False)),  # acetic acid (pKa 4.76): mostly the neutral acid at pH 4.5
-        ('OC(=O)CC(=O)O', (['ionic', 'chelator'], -2, False)),  # malonate
+        ('OC(=O)CC(=O)O', (['ionic', 'chelator'], -1, False)),  # hydrogen malonate (pKa 2.83, 5.69)
         ('NCC(=O)O', (['ionic'], 0, True)),  # glycine: zwitterion, the ammonium N is no donor
         ('C[N+](C)(C)CC(=O)[O-]', (['ionic'], 0, True)),  # betaine
         ('O=[N+]([O-])c1ccc(O)cc1', ([], 0, False)),  # 4-nitrophenol: the nitro charges are bonded, no zwitterion
