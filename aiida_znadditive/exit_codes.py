@@ -43,6 +43,7 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
     'ERROR_BOX_TOO_SMALL': (232, 'The box is too small: {message}'),
     # -- 24x: settings -----------------------------------------------------------------------------------------------
     'ERROR_INVALID_SETTINGS': (240, 'Inconsistent settings: {message}'),
+    'ERROR_MISSING_CODE': (241, 'The calculator runs through a code and none was given: {message}'),
     # -- 3xx: a sub-process failed -----------------------------------------------------------------------------------
     'ERROR_UNRECOVERABLE_FAILURE': (300, 'The calculation failed and no handler could rescue it: {message}'),
     'ERROR_SUB_PROCESS_EXCEPTED': (301, 'The sub process excepted.'),  # aiida-core's BaseRestartWorkChain

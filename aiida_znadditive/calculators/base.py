@@ -89,10 +89,24 @@ class Calculator(abc.ABC):
     restarts: ClassVar[bool] = False
     #: CalcJob entry points a code of this engine may have as its default plugin; empty: any code
     code_plugins: ClassVar[tuple[str, ...]] = ()
+    #: whether the engine runs through an AiiDA code (a CalcJob); False for an engine that runs in the AiiDA process
+    #: itself (an ASE calculator inside a calcfunction), whose WorkChains then take no code for it
+    requires_code: ClassVar[bool] = True
 
-    def check_code(self, code: orm.AbstractCode) -> None:
+    def check_code(self, code: orm.AbstractCode | None) -> None:
         """Raise :class:`CalculatorError` when ``code`` runs another engine (a pyscf calculator handed the xtb code
-        would otherwise fail a minute later, deep inside its CalcJob, as a failed reference)."""
+        would otherwise fail a minute later, deep inside its CalcJob, as a failed reference), when an engine that
+        needs a code gets none, or when one that runs without a code is handed one (it would be ignored, and the
+        provenance would name a code that never ran)."""
+        if code is None:
+            if self.requires_code:
+                raise CalculatorError(f'Calculator `{self.name}` needs a code; none was given.', 'missing_code')
+            return
+        if not self.requires_code:
+            raise CalculatorError(
+                f'Calculator `{self.name}` runs without a code; `{code.full_label}` would never run.',
+                'incompatible_code',
+            )
         plugin = code.default_calc_job_plugin
         # A code without a default plugin says nothing about its engine: it is let through
         if self.code_plugins and plugin is not None and plugin not in self.code_plugins:
@@ -176,7 +190,7 @@ class Calculator(abc.ABC):
     @abc.abstractmethod
     def get_builder(
         self,
-        code: orm.AbstractCode,
+        code: orm.AbstractCode | None,
         structure: orm.StructureData,
         task: Task,
         *,
@@ -185,6 +199,9 @@ class Calculator(abc.ABC):
         parent_folder: orm.RemoteData | None = None,
     ) -> ProcessBuilder:
         """Return a builder of the engine's process (its CalcJob or restart WorkChain) for ``task``.
+
+        ``code`` is None for an engine that needs none (``requires_code = False``): its process is then a WorkChain
+        that runs the engine in calcfunctions (a process function cannot be submitted from a WorkChain).
 
         ``parent_folder``: the remote folder of an earlier run of the same system to continue from (MD segments);
         calculators that cannot restart raise :class:`CalculatorError` with reason ``unsupported_restart``.

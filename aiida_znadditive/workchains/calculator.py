@@ -24,6 +24,7 @@ REASONS = {
     'unknown_protocol': 'ERROR_UNKNOWN_PROTOCOL',
     'unsupported_restart': 'ERROR_UNSUPPORTED_RESTART',
     'incompatible_code': 'ERROR_INCOMPATIBLE_CODE',
+    'missing_code': 'ERROR_MISSING_CODE',
 }
 
 
@@ -40,7 +41,12 @@ class CalculatorWorkChain(WorkChain):
     def define(cls, spec):
         super().define(spec)
         spec.input('calculator', valid_type=orm.Str, help='Entry point name in `znadditive.calculators`.')
-        spec.input('code', valid_type=orm.AbstractCode, help='The code of the engine.')
+        spec.input(
+            'code',
+            valid_type=orm.AbstractCode,
+            required=False,
+            help='The code of the engine; none for a calculator that runs without one (`requires_code = False`).',
+        )
         spec.input('structure', valid_type=orm.StructureData, help='Molecule (in a box) or periodic system.')
         spec.input('task', valid_type=orm.Str, default=lambda: orm.Str('singlepoint'), validator=_validate_task)
         spec.input('charge', valid_type=orm.Int, default=lambda: orm.Int(0), help='Total charge in e.')
@@ -81,6 +87,7 @@ class CalculatorWorkChain(WorkChain):
             'ERROR_UNSUPPORTED_SOLVENT',
             'ERROR_UNKNOWN_PROTOCOL',
             'ERROR_UNSUPPORTED_RESTART',
+            'ERROR_MISSING_CODE',
             'ERROR_CALCULATION_FAILED',
         )
 
@@ -100,7 +107,7 @@ class CalculatorWorkChain(WorkChain):
         """Check that the calculator exists and can do this task on this structure, before anything runs."""
         try:
             calculator = load_calculator(self.inputs.calculator.value)
-            calculator.check_code(self.inputs.code)
+            calculator.check_code(self.inputs.get('code'))
             calculator.validate(self.inputs.structure, self.task)
         except CalculatorError as exception:
             self.report(str(exception))
@@ -123,7 +130,7 @@ class CalculatorWorkChain(WorkChain):
 
     def _engine_builder(self, calculator):
         return calculator.get_builder(
-            self.inputs.code,
+            self.inputs.get('code'),
             self.inputs.structure,
             self.task,
             overrides=self.inputs.overrides.get_dict() if 'overrides' in self.inputs else None,
@@ -145,22 +152,24 @@ class CalculatorWorkChain(WorkChain):
 
 
 def calculator_inputs(
-    calculator: str, code: orm.AbstractCode, structure: orm.StructureData, task: Task, **extra
+    calculator: str, code: orm.AbstractCode | None, structure: orm.StructureData, task: Task, **extra
 ) -> dict:
     """The inputs of a :class:`CalculatorWorkChain` that runs ``task`` with ``calculator`` on ``structure``.
 
     Every WorkChain launches its calculations through this one translation of a :class:`Task`. Inputs at their
     defaults are left out, so the reference lookup keys (``references.reference_key``) stay those of earlier runs.
-    ``extra``: further inputs as they are (``options``, ``parent_folder``, ``metadata``).
+    ``extra``: further inputs as they are (``options``, ``parent_folder``, ``metadata``). ``code`` None: a calculator
+    that runs without one.
     """
     inputs = {
         'calculator': orm.Str(calculator),
-        'code': code,
         'structure': structure,
         'task': orm.Str(task.kind),
         'charge': orm.Int(task.charge),
         'protocol': orm.Str(task.protocol),
     }
+    if code is not None:
+        inputs['code'] = code
     if task.multiplicity != 1:
         inputs['multiplicity'] = orm.Int(task.multiplicity)
     if task.solvent:

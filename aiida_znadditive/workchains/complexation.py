@@ -155,7 +155,12 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
                 default=lambda d=default: orm.Str(d),
                 help='Entry point name in `znadditive.calculators`.',
             )
-            spec.input(f'{stage}.code', valid_type=orm.AbstractCode)
+            spec.input(
+                f'{stage}.code',
+                valid_type=orm.AbstractCode,
+                required=False,
+                help='Its code; none for a calculator that runs without one (`requires_code = False`).',
+            )
         spec.outline(
             cls.setup,
             cls.build_candidates,
@@ -212,6 +217,8 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
             'ERROR_EMBEDDING_FAILED',
             'ERROR_NO_BINDING_MODE',
             'ERROR_CALCULATOR_CANNOT',
+            'ERROR_INCOMPATIBLE_CODE',
+            'ERROR_MISSING_CODE',
             'ERROR_SPECIATION_FAILED',
             'ERROR_NO_SPECIES',
             'ERROR_SPECIES_CHARGE',
@@ -226,8 +233,8 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
     @classmethod
     def get_builder_from_protocol(
         cls,
-        prerank_code: orm.AbstractCode,
-        dft_code: orm.AbstractCode,
+        prerank_code: orm.AbstractCode | None,
+        dft_code: orm.AbstractCode | None,
         smiles: str,
         *,
         protocol: str | None = None,
@@ -241,6 +248,7 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
 
         ``ph``: the electrolyte's pH; None for the port's default (:data:`~.structures.speciation.DEFAULT_PH`).
         ``options``: CalcJob metadata options for every calculation (queue, account, walltime in s, resources).
+        A code is None for a calculator that runs without one.
         """
         protocol, settings = resolve_protocol(cls._protocol_name, protocol, overrides)
         ph = DEFAULT_PH if ph is None else ph
@@ -248,10 +256,13 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
         builder.smiles = orm.Str(smiles)
         builder.ph = orm.Float(ph)
         builder.settings = orm.Dict(settings)
-        builder.prerank.calculator = orm.Str(prerank_calculator)
-        builder.prerank.code = prerank_code
-        builder.dft.calculator = orm.Str(dft_calculator)
-        builder.dft.code = dft_code
+        for stage, calculator, code in (
+            ('prerank', prerank_calculator, prerank_code),
+            ('dft', dft_calculator, dft_code),
+        ):
+            builder[stage].calculator = orm.Str(calculator)
+            if code is not None:
+                builder[stage].code = code
         if options:
             builder.options = orm.Dict(options)
         builder.metadata.label = f'complexation {smiles} pH {ph} ({protocol})'
@@ -282,27 +293,39 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
             return self.exit_codes[LIGAND_ERRORS[error.reason]].format(message=message)
         symbols = {atom.GetSymbol() for atom in mol.GetAtoms()} | {'Zn', 'O', 'H'}
         for stage in ('prerank', 'dft'):
-            try:
-                calculator = load_calculator(self.inputs[stage].calculator.value)
-            except CalculatorError as error:
-                return self.exit_codes.ERROR_CALCULATOR_CANNOT.format(message=str(error))
-            covered = calculator.elements(self.ctx.settings[stage]['protocol'])
-            if covered is not None and not symbols <= covered:
-                message = (
-                    f'{smiles}: the {stage} calculator `{calculator.name}` has no parameters for '
-                    f'{", ".join(sorted(symbols - covered))}'
-                )
-                self.report(message)
-                return self.exit_codes.ERROR_UNSUPPORTED_ELEMENTS.format(message=message)
-            if self.ctx.settings[stage].get('solvent') not in (None, *calculator.solvents):
-                self.ctx.settings[stage]['solvent'] = None
-                self.report(f'{calculator.name} has no implicit solvent: {stage} runs in the gas phase only')
-            if stage == 'prerank' and self.should_run_thermo() and 'frequencies' not in calculator.tasks:
-                message = (
-                    f'the prerank calculator `{calculator.name}` computes no frequencies, which the free energies '
-                    'need; choose another or switch them off with the override {"thermochemistry": None}'
-                )
-                return self.exit_codes.ERROR_CALCULATOR_CANNOT.format(message=message)
+            if (exit_code := self._check_calculator(stage, smiles, symbols)) is not None:
+                return exit_code
+        return None
+
+    def _check_calculator(self, stage: str, smiles: str, symbols: set[str]):
+        """The exit code when the ``stage``'s calculator cannot treat these elements, its code or this WorkChain's
+        tasks; switch its solvent off when it has none."""
+        try:
+            calculator = load_calculator(self.inputs[stage].calculator.value)
+            calculator.check_code(self.inputs[stage].get('code'))
+        except CalculatorError as error:
+            self.report(f'{stage}: {error}')
+            label = {'missing_code': 'ERROR_MISSING_CODE', 'incompatible_code': 'ERROR_INCOMPATIBLE_CODE'}.get(
+                error.reason, 'ERROR_CALCULATOR_CANNOT'
+            )
+            return self.exit_codes[label].format(message=f'{stage}: {error}')
+        covered = calculator.elements(self.ctx.settings[stage]['protocol'])
+        if covered is not None and not symbols <= covered:
+            message = (
+                f'{smiles}: the {stage} calculator `{calculator.name}` has no parameters for '
+                f'{", ".join(sorted(symbols - covered))}'
+            )
+            self.report(message)
+            return self.exit_codes.ERROR_UNSUPPORTED_ELEMENTS.format(message=message)
+        if self.ctx.settings[stage].get('solvent') not in (None, *calculator.solvents):
+            self.ctx.settings[stage]['solvent'] = None
+            self.report(f'{calculator.name} has no implicit solvent: {stage} runs in the gas phase only')
+        if stage == 'prerank' and self.should_run_thermo() and 'frequencies' not in calculator.tasks:
+            message = (
+                f'the prerank calculator `{calculator.name}` computes no frequencies, which the free energies '
+                'need; choose another or switch them off with the override {"thermochemistry": None}'
+            )
+            return self.exit_codes.ERROR_CALCULATOR_CANNOT.format(message=message)
         return None
 
     def build_candidates(self):
@@ -337,7 +360,9 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
         overrides = self.ctx.settings[stage].get('settings') or None
         job = Task(kind=task, charge=charge, protocol=protocol, solvent=solvent, forces=False, settings=overrides)
         extra = {'options': self.inputs.options} if 'options' in self.inputs else {}
-        return calculator_inputs(self.inputs[stage].calculator.value, self.inputs[stage].code, structure, job, **extra)
+        return calculator_inputs(
+            self.inputs[stage].calculator.value, self.inputs[stage].get('code'), structure, job, **extra
+        )
 
     def _launch(self, label: str, inputs: dict) -> orm.ProcessNode:
         return self.submit(CalculatorWorkChain, **inputs, metadata={'call_link_label': label, 'label': label})

@@ -28,7 +28,8 @@ def reference_key(species: str, inputs: dict) -> str:
     parts = [
         species,
         inputs['calculator'].value,
-        inputs['code'].uuid,
+        # an engine without a code (an ASE calculator in a calcfunction) is named by its calculator alone
+        inputs['code'].uuid if 'code' in inputs else 'no-code',
         inputs['protocol'].value,
         inputs['task'].value,
         inputs['solvent'].value if 'solvent' in inputs else 'gas',
