@@ -20,6 +20,7 @@ HEAVY_FIRST = (
     'ml/test_zn_binding.py',
     'calculators/test_cp2k_md.py',
     'calculators/test_conformance.py',
+    'calculators/test_third_party.py',
     'workchains/test_complexation.py',
 )
 

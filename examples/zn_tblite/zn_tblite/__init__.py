@@ -1,0 +1,1 @@
+"""GFN2-xTB engines for aiida-znadditive's WorkChains (an example third-party calculator package)."""
