@@ -70,10 +70,9 @@ def cmd_complexation(
 
     from ..workchains.complexation import ZnComplexationWorkChain
 
-    codes = {
-        prerank_code: load_code_or_fail(prerank_code, profile, prerank_calculator),
-        dft_code: load_code_or_fail(dft_code, profile, dft_calculator),
-    }
+    # None for a calculator that runs without a code (its --*-code option is then not looked up)
+    prerank = load_code_or_fail(prerank_code, profile, prerank_calculator)
+    dft = load_code_or_fail(dft_code, profile, dft_calculator)
     if submit:
         check_submit_possible(profile)
     file_in_group = result_group(group_label)
@@ -81,8 +80,8 @@ def cmd_complexation(
     failed: list[tuple[str, str]] = []  # (SMILES, why), for the last line and the exit status
     for index, molecule in enumerate(smiles, start=1):
         builder = ZnComplexationWorkChain.get_builder_from_protocol(
-            codes[prerank_code],
-            codes[dft_code],
+            prerank,
+            dft,
             molecule,
             protocol=protocol,
             prerank_calculator=prerank_calculator,

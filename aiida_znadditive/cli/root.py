@@ -102,13 +102,20 @@ def submit_or_report(builder, name: str):
 
 def load_code_or_fail(label: str, profile, calculator: str | None = None):
     """The code labelled ``label``, checked against the ``calculator`` that will run it (a code of another engine
-    stops here, before anything is launched), or stop with the command that sets codes up."""
+    stops here, before anything is launched), or stop with the command that sets codes up. None for a calculator
+    that runs without a code (``requires_code = False``): the option's label is then not looked up."""
     from aiida import orm
     from aiida.cmdline.utils import echo
     from aiida.common.exceptions import NotExistent
 
     from ..calculators.base import CalculatorError, load_calculator
 
+    if calculator is not None:
+        try:
+            if not load_calculator(calculator).requires_code:
+                return None
+        except CalculatorError as error:
+            echo.echo_critical(str(error))
     try:
         code = orm.load_code(label)
     except NotExistent:
