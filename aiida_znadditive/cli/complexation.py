@@ -66,8 +66,6 @@ def cmd_complexation(
     computed: references computed on another queue are reused.
     """
     profile = load_profile_or_fail(profile_name, processes=True)
-    from aiida.engine import run_get_node
-
     from ..workchains.complexation import ZnComplexationWorkChain
 
     # None for a calculator that runs without a code (its --*-code option is then not looked up)
@@ -99,43 +97,7 @@ def cmd_complexation(
             echo.echo_report(f'[{index}/{len(smiles)}] {molecule}: submitted ZnComplexationWorkChain<{node.pk}>')
             continue
         echo.echo_report(f'[{index}/{len(smiles)}] {molecule}: running ({protocol}, pH {ph})')
-        start = time.perf_counter()
-        try:
-            results, node = run_get_node(builder)
-        except Exception as exception:  # one molecule's crash must not end the batch
-            echo.echo_error(f'{molecule}: crashed: {exception}')
-            rows.append((molecule, None, None, None, None, None, 'crashed'))
-            failed.append((molecule, 'crashed'))
-            continue
-        elapsed = time.perf_counter() - start
-        file_in_group(node)  # failed ones too: the group holds what this launch ran
-        if node.is_finished_ok:
-            solvated = results.get('exchange_energy_solvated')
-            free = results.get('exchange_free_energy_calibrated') or results.get('exchange_free_energy')
-            rows.append(
-                (
-                    molecule,
-                    node.pk,
-                    results['exchange_energy'].value,
-                    solvated.value if solvated else None,
-                    free.value if free else None,
-                    f'{elapsed:.0f}',
-                    results['binding_mode']['label'],
-                )
-            )
-            echo.echo_success(
-                f'{molecule}: ΔE = {results["exchange_energy"].value:+.3f} eV (gas)'
-                + (f', {solvated.value:+.3f} eV (water)' if solvated else '')
-                + (f'; ΔG = {free.value:+.3f} eV' if free else '')
-                + (' (calibrated)' if 'exchange_free_energy_calibrated' in results else '')
-                + f', {results["binding_mode"]["label"]}, PK {node.pk}'
-            )
-        else:
-            rows.append(
-                (molecule, node.pk, None, None, None, f'{elapsed:.0f}', f'exit {node.exit_status}: {node.exit_message}')
-            )
-            echo.echo_error(f'{molecule}: exit {node.exit_status}: {node.exit_message} (PK {node.pk})')
-            failed.append((molecule, f'exit {node.exit_status}, PK {node.pk}'))
+        _run_one(builder, molecule, rows, failed, file_in_group)
     if rows:
         echo.echo('')
         echo.echo(
@@ -155,3 +117,46 @@ def cmd_complexation(
 
 def shorten(smiles: str, width: int = 60) -> str:
     return smiles if len(smiles) <= width else smiles[: width - 3] + '...'
+
+
+def _run_one(builder, molecule: str, rows: list, failed: list, file_in_group) -> None:
+    """Run one molecule's WorkChain here; append its table row, and to ``failed`` when it did not finish."""
+    from aiida.engine import run_get_node
+
+    start = time.perf_counter()
+    try:
+        results, node = run_get_node(builder)
+    except Exception as exception:  # one molecule's crash must not end the batch
+        echo.echo_error(f'{molecule}: crashed: {exception}')
+        rows.append((molecule, None, None, None, None, None, 'crashed'))
+        failed.append((molecule, 'crashed'))
+        return
+    elapsed = time.perf_counter() - start
+    file_in_group(node)  # failed ones too: the group holds what this launch ran
+    if node.is_finished_ok:
+        solvated = results.get('exchange_energy_solvated')
+        free = results.get('exchange_free_energy_calibrated') or results.get('exchange_free_energy')
+        rows.append(
+            (
+                molecule,
+                node.pk,
+                results['exchange_energy'].value,
+                solvated.value if solvated else None,
+                free.value if free else None,
+                f'{elapsed:.0f}',
+                results['binding_mode']['label'],
+            )
+        )
+        echo.echo_success(
+            f'{molecule}: ΔE = {results["exchange_energy"].value:+.3f} eV (gas)'
+            + (f', {solvated.value:+.3f} eV (water)' if solvated else '')
+            + (f'; ΔG = {free.value:+.3f} eV' if free else '')
+            + (' (calibrated)' if 'exchange_free_energy_calibrated' in results else '')
+            + f', {results["binding_mode"]["label"]}, PK {node.pk}'
+        )
+    else:
+        rows.append(
+            (molecule, node.pk, None, None, None, f'{elapsed:.0f}', f'exit {node.exit_status}: {node.exit_message}')
+        )
+        echo.echo_error(f'{molecule}: exit {node.exit_status}: {node.exit_message} (PK {node.pk})')
+        failed.append((molecule, f'exit {node.exit_status}, PK {node.pk}'))
