@@ -12,14 +12,17 @@ import aiida_znadditive
 ROOT = Path(aiida_znadditive.__file__).parent
 #: subpackage -> subpackages it must never import (directly or in a function)
 FORBIDDEN = {
-    'ml': {'workchains', 'orchestration', 'cli', 'calculators'},
-    'calculators': {'workchains', 'orchestration', 'ml', 'cli'},
-    'workchains': {'ml', 'orchestration', 'cli'},
-    'structures': {'workchains', 'orchestration', 'ml', 'cli', 'calculators', 'analysis'},
-    'analysis': {'workchains', 'orchestration', 'ml', 'cli', 'calculators'},
-    'protocols': {'workchains', 'orchestration', 'ml', 'cli', 'calculators'},
-    'environment': {'workchains', 'orchestration', 'ml', 'calculators'},
-    'orchestration': {'cli'},
+    'ml': {'workchains', 'orchestration', 'cli', 'calculators', 'testing'},
+    'calculators': {'workchains', 'orchestration', 'ml', 'cli', 'testing'},
+    'workchains': {'ml', 'orchestration', 'cli', 'testing'},
+    'structures': {'workchains', 'orchestration', 'ml', 'cli', 'calculators', 'analysis', 'testing'},
+    'analysis': {'workchains', 'orchestration', 'ml', 'cli', 'calculators', 'testing'},
+    'protocols': {'workchains', 'orchestration', 'ml', 'cli', 'calculators', 'testing'},
+    'environment': {'workchains', 'orchestration', 'ml', 'calculators', 'testing'},
+    'orchestration': {'cli', 'testing'},
+    # the conformance suite for third-party packages: it drives the calculators through their WorkChain and nothing
+    # in the package itself may depend on it
+    'testing': {'ml', 'orchestration', 'cli'},
 }
 
 
