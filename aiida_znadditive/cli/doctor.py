@@ -7,7 +7,7 @@ import sys
 import click
 from aiida.cmdline.utils import echo
 
-from .root import PROFILE_OPTION, cmd_root
+from .root import PROFILE_OPTION, cmd_root, root_profile_name
 
 
 @cmd_root.command('doctor')
@@ -23,7 +23,7 @@ def cmd_doctor(profile_name, codes_file) -> None:
     """Check profile, storage, broker, daemon, computer, codes and their data files."""
     from ..environment.checks import run_checks
 
-    checks = run_checks(profile_name, codes_file)
+    checks = run_checks(profile_name or root_profile_name(), codes_file)
     for check in checks:
         line = f'{check.name}: {check.detail}'
         if check.ok:

@@ -7,6 +7,7 @@ import re
 
 import click
 from aiida.cmdline.groups import VerdiCommandGroup
+from aiida.cmdline.params.types import ProfileParamType
 
 from .. import __version__
 from .params import THREADS_MAX, Integer
@@ -20,8 +21,26 @@ SERVICE_FIX = 'check with `aiida-znadditive doctor`; start the services with `ai
 
 @click.group('aiida-znadditive', cls=VerdiCommandGroup, context_settings={'help_option_names': ['-h', '--help']})
 @click.version_option(__version__, package_name='aiida-znadditive', message='aiida-znadditive %(version)s')
+@click.option(
+    '-p',
+    '--profile',
+    'root_profile',
+    type=ProfileParamType(),
+    default=None,
+    expose_value=False,
+    is_eager=True,
+    help="Profile for every subcommand, as `verdi -p` (a subcommand's own -p wins; default: the default profile).",
+)
 def cmd_root() -> None:
     """Find and design electrolyte additives for aqueous zinc-ion batteries, with AiiDA provenance."""
+
+
+def root_profile_name() -> str | None:
+    """The profile named by the root ``aiida-znadditive -p NAME`` (AiiDA's profile type checked that it exists and
+    put it on the context object, as for ``verdi -p``), or None."""
+    context = click.get_current_context(silent=True)
+    profile = getattr(context.obj, 'profile', None) if context is not None and context.obj is not None else None
+    return profile.name if profile is not None else None
 
 
 def load_profile_or_fail(name: str | None, processes: bool = False):
@@ -31,6 +50,7 @@ def load_profile_or_fail(name: str | None, processes: bool = False):
     from aiida.cmdline.utils import echo
     from aiida.common.exceptions import ConfigurationError, ProfileConfigurationError
 
+    name = name or root_profile_name()
     try:
         profile = load_profile(name, allow_switch=True)
     except (ProfileConfigurationError, ConfigurationError) as exception:

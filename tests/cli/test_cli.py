@@ -62,6 +62,18 @@ def test_doctor_passes_after_setup(user_home):
     assert 'code pyscf@localhost' in result.stdout
 
 
+def test_root_profile_option_as_verdi_p(user_home):
+    """`aiida-znadditive -p NAME <command>` selects the profile for the subcommand, as `verdi -p`; AiiDA's profile
+    type refuses a profile that does not exist, naming it, before the subcommand starts."""
+    result = run_cli(['-p', 'cli-test', 'doctor'], user_home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'cli-test' in result.stdout
+    missing = run_cli(['-p', 'nobody', 'doctor'], user_home)
+    assert missing.returncode == 2
+    assert 'profile `nobody` does not exist' in missing.stderr
+    assert 'Traceback' not in missing.stderr
+
+
 def test_doctor_names_missing_code_and_fix(user_home, tmp_path):
     codes = tmp_path / 'codes.yaml'
     codes.write_text(
