@@ -16,8 +16,6 @@ from aiida_znadditive.testing import CalculatorConformance, water
 from aiida_znadditive.testing.conformance import run_task
 from aiida_znadditive.workchains.calculator import CalculatorWorkChain
 
-from ..regression import check_regression
-
 pytestmark = pytest.mark.integration
 
 
@@ -42,7 +40,7 @@ def calculator(request, znadditive_codes):
 
 @pytest.mark.parametrize('protocol', PROTOCOLS)
 @pytest.mark.parametrize('task', ['singlepoint', 'relax', 'frequencies'])
-def test_builder_regression(calculator, protocol, task, aiida_localhost):
+def test_builder_regression(calculator, protocol, task, aiida_localhost, data_regression):
     """The engine inputs each protocol produces; a changed default shows up as a diff of the stored file."""
     name, _ = calculator
     code = orm.InstalledCode(computer=aiida_localhost, filepath_executable='/bin/true', label=f'{name}-regression')
@@ -52,7 +50,7 @@ def test_builder_regression(calculator, protocol, task, aiida_localhost):
     builder = adapter.get_builder(code, water(0.9572), Task(kind=task, protocol=protocol, solvent=None))
     data = builder._inputs(prune=True)
     serialised = {'parameters': _find(data, 'parameters').get_dict(), 'options': dict(_find(data, 'options'))}
-    check_regression(serialised, f'calculator_{name}_{task}_{protocol}')
+    data_regression.check(serialised, basename=f'calculator_{name}_{task}_{protocol}')
 
 
 def _find(data: dict, key: str):

@@ -15,8 +15,6 @@ from aiida.engine import run_get_node
 from aiida_znadditive.protocols import recursive_merge
 from aiida_znadditive.workchains.adsorption import SlabAdsorptionWorkChain
 
-from ..regression import check_regression
-
 SMALL = {
     # The DFT cell relaxation of the protocols takes minutes (k-points, stress): CI starts from the experimental
     # lattice and tests the relaxation mechanics with GFN1-xTB below; the DFT lattice is in the benchmark.
@@ -51,10 +49,12 @@ def called(node, label: str) -> list[orm.ProcessNode]:
 
 
 @pytest.mark.parametrize('protocol', ['fast', 'moderate', 'precise'])
-def test_protocol_builder_regression(protocol, cp2k_code):
+def test_protocol_builder_regression(protocol, cp2k_code, data_regression):
     builder = SlabAdsorptionWorkChain.get_builder_from_protocol(cp2k_code, 'CS(C)=O', protocol=protocol)
     settings = builder.settings.get_dict()
-    check_regression({'settings': settings, 'options': builder.options.get_dict()}, f'adsorption_{protocol}')
+    data_regression.check(
+        {'settings': settings, 'options': builder.options.get_dict()}, basename=f'adsorption_{protocol}'
+    )
     # Slabs of the real protocols keep at least two free layers above the fixed ones and a 4 Å+ in-plane cell.
     slab = settings['slab']
     assert slab['layers'] - slab['fixed_layers'] >= 2

@@ -13,8 +13,6 @@ from aiida.engine import run_get_node
 from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain, load_protocol_file
 from aiida_znadditive.workchains.references import EXTRA
 
-from ..regression import check_regression
-
 
 @pytest.fixture
 def run_complexation(znadditive_codes):
@@ -28,7 +26,7 @@ def run_complexation(znadditive_codes):
 
 
 @pytest.mark.parametrize('protocol', ['fast', 'moderate', 'precise'])
-def test_protocol_builder_regression(protocol, aiida_localhost):
+def test_protocol_builder_regression(protocol, aiida_localhost, data_regression):
     code = orm.InstalledCode(computer=aiida_localhost, filepath_executable='/bin/true', label='regression')
     builder = ZnComplexationWorkChain.get_builder_from_protocol(code, code, 'CO', protocol=protocol)
     data = {
@@ -37,7 +35,7 @@ def test_protocol_builder_regression(protocol, aiida_localhost):
         'prerank_calculator': builder.prerank.calculator.value,
         'dft_calculator': builder.dft.calculator.value,
     }
-    check_regression(data, f'complexation_{protocol}')
+    data_regression.check(data, basename=f'complexation_{protocol}')
 
 
 def test_unknown_protocol_is_named(aiida_localhost):

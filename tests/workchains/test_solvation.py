@@ -13,8 +13,6 @@ from aiida.engine import run_get_node
 
 from aiida_znadditive.workchains.solvation import SolvationShellWorkChain
 
-from ..regression import check_regression
-
 #: 8 waters, Zn2+ and sulfate at 1 g/cm3: an 8.0 Å box, ~0.1 s per GFN1-xTB step on 2 cores.
 TINY = {
     'box': {'n_waters': 8},
@@ -33,12 +31,12 @@ def builder_for(code, additive=None, overrides=None, **kwargs):
 
 
 @pytest.mark.parametrize('protocol', ['fast', 'moderate', 'precise'])
-def test_protocol_builder_regression(protocol, cp2k_code):
+def test_protocol_builder_regression(protocol, cp2k_code, data_regression):
     # The project's code, not aiida's `aiida_localhost`: that fixture's computer (also labelled `localhost`) lacks
     # the MPI-as-root environment, and `setup` never modifies an existing computer.
     builder = SolvationShellWorkChain.get_builder_from_protocol(cp2k_code, 'CS(C)=O', protocol=protocol)
     settings = builder.settings.get_dict()
-    check_regression({'settings': settings, 'start': builder.start.value}, f'solvation_{protocol}')
+    data_regression.check({'settings': settings, 'start': builder.start.value}, basename=f'solvation_{protocol}')
     # Every protocol's box must hold its own RDF range (the WorkChain would refuse it otherwise).
     box = settings['box']
     mass = box['n_waters'] * 18.015 + 65.38 + 96.06
