@@ -154,6 +154,39 @@ PKA_OVERRIDES: tuple[PkaOverride, ...] = (
         sites=((0, -9.5),),
         source='HI pKa about -9.5 (strong acid); CRC Handbook, inorganic acids in water',
     ),
+    # Polyamines: once one N carries a proton, a neighbour two carbons away is far harder to protonate, which
+    # independent sites miss. Cyclen, a reported additive, came out as a +4 ion at pH 4.5 (outside the -4..+2 the
+    # WorkChains treat), where the diprotonated +2 form dominates; diethylenetriamine is +2 there, not +3.
+    PkaOverride(
+        name='cyclen',
+        smarts='[NX3;H1:1]1[CH2][CH2][NX3;H1][CH2][CH2][NX3;H1][CH2][CH2][NX3;H1][CH2][CH2]1',
+        # the two protons sit on opposite N (0 and 6), as far apart as the ring allows
+        sites=((0, 10.6), (6, 9.6), (3, 1.5), (9, 0.8)),
+        source='cyclen log K(H) about 10.6, 9.6, 1.5, 0.8 (25 °C, I = 0.1-0.2 M); Martell & Smith, Critical '
+        'Stability Constants',
+    ),
+    PkaOverride(
+        name='diethylenetriamine',
+        smarts='[NX3;H2:1][CH2][CH2][NX3;H1][CH2][CH2][NX3;H2]',
+        # the terminal N take the first two protons, the central one the third
+        sites=((0, 9.84), (6, 9.02), (3, 4.23)),
+        source='diethylenetriamine log K(H) 9.84, 9.02, 4.23 (25 °C, I = 0.1 M); Martell & Smith, Critical Stability '
+        'Constants',
+    ),
+    PkaOverride(
+        name='triethylenetetramine',
+        smarts='[NX3;H2:1][CH2][CH2][NX3;H1][CH2][CH2][NX3;H1][CH2][CH2][NX3;H2]',
+        sites=((0, 9.74), (9, 9.07), (3, 6.59), (6, 3.27)),
+        source='triethylenetetramine log K(H) 9.74, 9.07, 6.59, 3.27 (25 °C, I = 0.1 M); Martell & Smith, Critical '
+        'Stability Constants',
+    ),
+    PkaOverride(
+        # after the longer chains, which contain this pattern
+        name='ethylenediamine',
+        smarts='[NX3;H2:1][CH2][CH2][NX3;H2]',
+        sites=((0, 9.92), (3, 6.85)),
+        source='ethylenediamine log K(H) 9.92, 6.85 (25 °C, I = 0.1 M); Martell & Smith, Critical Stability Constants',
+    ),
     PkaOverride(
         name='ammonia',
         smarts='[NX3+0;H3:1]',

@@ -51,6 +51,12 @@ def canonical(smiles: str) -> str:
         ('6-aminohexanoic acid', 'NCCCCCC(=O)O', 4.5, '[NH3+]CCCCCC(=O)[O-]', 0),
         # glutamic acid pKa 2.19, 4.25 (side chain), 9.67: Glu- at pH 4.5 (64 % of it).
         ('glutamic acid', 'NC(CCC(=O)O)C(=O)O', 4.5, '[NH3+]C(CCC(=O)[O-])C(=O)[O-]', -1),
+        # Polyamines (overrides): cyclen log K(H) about 10.6, 9.6, 1.5, 0.8 is +2 at pH 4.5 (independent sites made it
+        # +4); diethylenetriamine 9.84, 9.02, 4.23 is +2 at pH 4.5; ethylenediamine 9.92, 6.85 is +1 at pH 7.
+        ('cyclen', 'C1CNCCNCCNCCN1', 4.5, 'C1C[NH2+]CCNCC[NH2+]CCN1', 2),
+        ('diethylenetriamine', 'NCCNCCN', 4.5, '[NH3+]CCNCC[NH3+]', 2),
+        ('ethylenediamine', 'NCCN', 4.5, '[NH3+]CC[NH3+]', 2),
+        ('ethylenediamine', 'NCCN', 7.0, 'NCC[NH3+]', 1),
         # an amide N takes no proton, so N-acetyl-beta-alanine is a plain alkanoic acid (4.8: neutral at pH 4.5).
         ('N-acetyl-beta-alanine', 'CC(=O)NCCC(=O)O', 4.5, 'CC(=O)NCCC(=O)O', 0),
         # glycine pKa 2.34 (COOH) and 9.60 (NH3+): the zwitterion from pH 3 to 9.
