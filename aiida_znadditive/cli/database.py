@@ -95,6 +95,34 @@ def cmd_import(
         echo.echo_critical(f'{len(failed)} file(s) not imported: {", ".join(failed)}')
 
 
+@cmd_db.command('import-results')
+@click.argument('directory', type=click.Path(file_okay=False, path_type=Path))
+@click.option('--group', help='Only the WorkChains of this group (as `complexation --group` files them).')
+@click.option('-p', '--profile', 'profile_name', default=None, help='Profile to read (default: the default profile).')
+def cmd_import_results(directory, group, profile_name) -> None:
+    """Write the finished complexation WorkChains of a profile into the meta-database DIRECTORY.
+
+    One row per WorkChain, for the species it computed, as source `znadditive-aiida` with the level of theory as its
+    version and the WorkChain's UUID as its id: importing again adds nothing.
+    """
+    from ..ml.database import ManifestError
+    from ..orchestration.results import finished_complexations, import_results
+    from .root import load_profile_or_fail
+
+    load_profile_or_fail(profile_name)
+    nodes = finished_complexations(group)
+    if not nodes:
+        where = f'group `{group}`' if group else 'this profile'
+        echo.echo_critical(f'no finished complexation WorkChain in {where}: nothing to import')
+    try:
+        written = import_results(directory, nodes)
+    except ManifestError as error:
+        echo.echo_critical(str(error))
+    echo.echo_success(
+        f'{len(nodes)} finished complexation WorkChains: {written} rows written, {len(nodes) - written} already there'
+    )
+
+
 @cmd_db.command('query')
 @DATABASE_DIR
 @click.argument('sql')

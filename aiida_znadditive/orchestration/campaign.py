@@ -80,6 +80,8 @@ class CampaignResult:
     skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     computed: list[ComputedCandidate] = dataclasses.field(default_factory=list)
     database_rows: int = 0
+    #: rows of the campaign's finished complexations in the meta-database (written now or already there)
+    computed_rows: int = 0
     workchain: object = None  # the CampaignWorkChain's node
 
     def funnel(self) -> list[tuple[str, int]]:
@@ -136,6 +138,18 @@ def record(out: Path) -> int:
 
     report = MetaDatabase(out / 'molecules').import_source('generated', out / 'generated.csv', progress=False)
     return report.rows_written + report.rows_present
+
+
+def record_results(out: Path, workchain) -> int:
+    """The campaign's finished complexations into the meta-database ``out/molecules`` (source ``znadditive-aiida``,
+    keyed by WorkChain UUID); their rows there, written now or by an earlier run. The campaign's group holds the
+    children it reused as well as those it called, so a campaign that recomputed nothing still records them."""
+    from ..workchains.campaign import campaign_group_label
+    from .results import finished_complexations, import_results
+
+    children = finished_complexations(campaign_group_label(workchain))
+    import_results(out / 'molecules', children, progress=False)  # a rerun writes none: keyed by WorkChain UUID
+    return len(children)
 
 
 def promote_best(result: GenerationResult, checkpoint_hash: str | None, settings: CampaignSettings) -> list:
@@ -281,6 +295,8 @@ def run_campaign(
             result.workchain = launch(builder, submit, log)
             if not submit:
                 result.computed = computed_candidates(result.workchain)
+                result.computed_rows = record_results(Path(out), result.workchain)
+                log(f'meta-database {Path(out) / "molecules"}: {result.computed_rows} computed results recorded')
     log(f'campaign done in {time.perf_counter() - started:.0f} s')
     return result
 

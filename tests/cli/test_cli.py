@@ -134,6 +134,27 @@ def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
     listed = run_cli(['report', '-p', 'cli-test', '--group', 'cli-batch', '--out', str(user_home / 'paper')], user_home)
     assert listed.returncode == 2 and '--force' in listed.stderr  # the earlier report is kept
 
+    # The finished WorkChain's numbers go into the meta-database, keyed by its UUID: a second import adds nothing.
+    database = user_home / 'molecules'
+    imported = run_cli(['db', 'import-results', str(database), '-p', 'cli-test', '--group', 'cli-batch'], user_home)
+    assert imported.returncode == 0, imported.stderr
+    assert '1 finished complexation WorkChains: 1 rows written, 0 already there' in imported.stdout + imported.stderr
+    again = run_cli(['db', 'import-results', str(database), '-p', 'cli-test', '--group', 'cli-batch'], user_home)
+    assert '1 rows written' not in again.stdout + again.stderr and '1 already there' in again.stdout + again.stderr
+    from aiida_znadditive.ml.database.store import MetaDatabase
+
+    rows = MetaDatabase(database).query('SELECT * FROM molecules').to_pylist()
+    assert len(rows) == 1
+    assert (rows[0]['source'], rows[0]['source_version'], rows[0]['smiles']) == (
+        'znadditive-aiida',
+        'fast:xtb/xtb',
+        'O',
+    )
+    assert rows[0]['zn_exchange_energy_ev'] == pytest.approx(0.0, abs=0.05)
+    assert len(rows[0]['source_id']) == 36  # the WorkChain's UUID
+    empty = run_cli(['db', 'import-results', str(database), '-p', 'cli-test', '--group', 'nothing-here'], user_home)
+    assert empty.returncode == 1 and 'no finished complexation WorkChain in group `nothing-here`' in empty.stderr
+
 
 def test_a_code_of_another_engine_stops_before_anything_runs(user_home):
     result = run_cli(

@@ -7,8 +7,9 @@ from aiida import orm
 from aiida.common.links import LinkType
 from aiida.engine import run_get_node
 
+from aiida_znadditive.ml.database.store import MetaDatabase
 from aiida_znadditive.ml.screeners.base import Screening
-from aiida_znadditive.orchestration.campaign import computed_candidates
+from aiida_znadditive.orchestration.campaign import computed_candidates, record_results
 from aiida_znadditive.orchestration.campaign_status import campaign_status
 from aiida_znadditive.orchestration.promotion import promote
 from aiida_znadditive.provenance import result_nodes
@@ -42,7 +43,7 @@ def complexations() -> int:
     return orm.QueryBuilder().append(ZnComplexationWorkChain).count()
 
 
-def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znadditive_codes):
+def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znadditive_codes, tmp_path):
     results, node = run_get_node(build(candidates, znadditive_codes))
     assert node.is_finished_ok, node.exit_message
     rows = results['ranking']['rows']
@@ -71,6 +72,15 @@ def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znad
         assert item.exchange_energy == workchain.outputs.exchange_energy.value
         assert item.exchange_energy_solvated == workchain.outputs.exchange_energy_solvated.value
 
+    # Their numbers into the meta-database, one row per complexation, keyed by its UUID.
+    assert record_results(tmp_path, node) == 2
+    database = MetaDatabase(tmp_path / 'molecules')
+    stored = database.query('SELECT source, source_id, smiles, zn_exchange_energy_ev FROM molecules').to_pylist()
+    assert {row['source_id'] for row in stored} == {child.uuid for child in children}
+    assert {row['source'] for row in stored} == {'znadditive-aiida'}
+    for row in stored:
+        assert row['zn_exchange_energy_ev'] == orm.load_node(row['source_id']).outputs.exchange_energy_solvated.value
+
     # The same candidates again: nothing is recomputed, the ranking is the same.
     before = complexations()
     again, second = run_get_node(build(candidates, znadditive_codes))
@@ -88,6 +98,9 @@ def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znad
             child.uuid for child in children
         }
         assert {n.uuid for n in result_nodes('complexation', campaign=campaign.pk)} == {c.uuid for c in children}
+    # the second campaign reused both children: recording it finds them in its group and writes no second copy
+    assert record_results(tmp_path, second) == 2
+    assert database.query('SELECT count(*) AS n FROM molecules').to_pylist() == [{'n': 2}]
 
 
 def test_a_failing_candidate_is_reported_and_the_round_goes_on(znadditive_codes, aiida_profile):

@@ -95,9 +95,10 @@ DUCKDB_TYPES = {
 }
 
 #: Which source's value the deduplicated ``unique`` view keeps when several give one (first wins), from the highest
-#: level of theory down: MP molecules (wB97X-V/def2-TZVPPD), QM9 (B3LYP/6-31G(2df,p)), PCQM4Mv2 (B3LYP/6-31G*), our
-#: own GFN2-xTB labels, then sources without properties. Sources not listed come after these, alphabetically.
-SOURCE_PREFERENCE = ('mp-molecules', 'qm9', 'pcqm4mv2', 'znadditive-xtb', 'sdf', 'smiles', 'moses')
+#: level of theory down: MP molecules (wB97X-V/def2-TZVPPD), QM9 (B3LYP/6-31G(2df,p)), PCQM4Mv2 (B3LYP/6-31G*),
+#: the platform's own WorkChain results (DFT), its GFN2-xTB labels, then sources without properties. Sources not
+#: listed come after these, alphabetically.
+SOURCE_PREFERENCE = ('mp-molecules', 'qm9', 'pcqm4mv2', 'znadditive-aiida', 'znadditive-xtb', 'sdf', 'smiles', 'moses')
 
 
 def empty_record() -> dict:
