@@ -22,6 +22,7 @@ from .root import (
     node_label,
     protocol_option,
     result_group,
+    scheduler_options_flags,
     submit_or_report,
 )
 
@@ -42,6 +43,7 @@ from .root import (
 @click.option('--code', 'code_label', default='cp2k@localhost', show_default=True, help='CP2K code (label@computer).')
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the E_ads figure here.')
 @GROUP_OPTION
+@scheduler_options_flags
 @click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here.')
 @FORCE_OPTION
 def cmd_adsorption(
@@ -60,6 +62,7 @@ def cmd_adsorption(
     group_label,
     submit,
     force,
+    options,
 ) -> None:
     """Run SlabAdsorptionWorkChain for MOLECULE (a SMILES; none: water alone) on Zn(002) and print E_ads."""
     profile = load_profile_or_fail(profile_name, processes=True)
@@ -81,7 +84,7 @@ def cmd_adsorption(
     bulk = load_bulk(bulk_pk)
     try:
         builder = SlabAdsorptionWorkChain.get_builder_from_protocol(
-            code, molecule, protocol=protocol, overrides=overrides, bulk=bulk
+            code, molecule, protocol=protocol, overrides=overrides, bulk=bulk, options=options
         )
     except ValueError as error:
         echo.echo_critical(str(error))

@@ -11,11 +11,14 @@ from aiida.cmdline.utils import echo
 from .params import COUNT, POSITIVE, SEED
 from .root import (
     PROFILE_OPTION,
+    SCHEDULER_OPTION_NAMES,
+    SCHEDULER_OPTIONS,
     check_submit_possible,
     cmd_root,
     load_code_or_fail,
     load_profile_or_fail,
     protocol_option,
+    scheduler_options,
 )
 
 
@@ -25,8 +28,9 @@ def cmd_campaign() -> None:
 
 
 def campaign_options(function):
-    """The options `run` and `submit` share: what to generate, promote and compute."""
-    for option in reversed(CAMPAIGN_OPTIONS):
+    """The options `run` and `submit` share: what to generate, promote and compute, and where (the scheduler flags
+    of every launch command, for every calculation of every child)."""
+    for option in reversed((*CAMPAIGN_OPTIONS, *SCHEDULER_OPTIONS)):
         function = option(function)
     return function
 
@@ -53,7 +57,8 @@ def load_config(ctx: click.Context, param: click.Parameter, value: Path | None):
     types = {
         option.name: _option_type(option)
         for option in ctx.command.params
-        if isinstance(option, click.Option) and option.name not in ('config', 'profile_name')
+        # a repeatable flag (--scheduler-line) has no single value a YAML key could give: command line only
+        if isinstance(option, click.Option) and option.name not in ('config', 'profile_name') and not option.multiple
     }
     try:
         values = read_campaign_file(value, types)
@@ -131,6 +136,7 @@ def campaign_settings(options: dict):
         checkpoint=str(options['checkpoint']) if options['checkpoint'] else 'shipped',
         label=options['label'],
         generator_settings={} if options['library'] is None else {'library': options['library']},
+        options=scheduler_options(**{name: options[name] for name in SCHEDULER_OPTION_NAMES}),
     )
 
 

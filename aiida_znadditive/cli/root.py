@@ -281,14 +281,17 @@ def scheduler_options(**values) -> dict | None:
     return options or None
 
 
+#: the parameter names of :data:`SCHEDULER_OPTIONS`, the keyword arguments of :func:`scheduler_options`
+SCHEDULER_OPTION_NAMES = ('num_machines', 'num_mpiprocs_per_machine', 'num_cores_per_mpiproc', 'walltime', 'account',
+                          'queue_name', 'scheduler_lines')  # fmt: skip
+
+
 def scheduler_options_flags(function):
     """Add the flags of :data:`SCHEDULER_OPTIONS` to a command, which receives them as one ``options`` argument."""
-    names = ('num_machines', 'num_mpiprocs_per_machine', 'num_cores_per_mpiproc', 'walltime', 'account',
-             'queue_name', 'scheduler_lines')  # fmt: skip
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        values = {name: kwargs.pop(name) for name in names}
+        values = {name: kwargs.pop(name) for name in SCHEDULER_OPTION_NAMES}
         return function(*args, options=scheduler_options(**values), **kwargs)
 
     for option in reversed(SCHEDULER_OPTIONS):

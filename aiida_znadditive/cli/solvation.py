@@ -22,6 +22,7 @@ from .root import (
     node_label,
     protocol_option,
     result_group,
+    scheduler_options_flags,
     submit_or_report,
 )
 
@@ -50,6 +51,7 @@ from .root import (
 @click.option('--code', 'code_label', default='cp2k@localhost', show_default=True, help='CP2K code (label@computer).')
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the RDF/CN figure here.')
 @GROUP_OPTION
+@scheduler_options_flags
 @click.option('--submit', is_flag=True, help='Submit to the daemon instead of running here.')
 @FORCE_OPTION
 def cmd_solvation(
@@ -68,6 +70,7 @@ def cmd_solvation(
     group_label,
     submit,
     force,
+    options,
 ) -> None:
     """Run SolvationShellWorkChain for ADDITIVE (a SMILES; none: Zn2+ in pure water) and print the first shell."""
     profile = load_profile_or_fail(profile_name, processes=True)
@@ -96,7 +99,7 @@ def cmd_solvation(
         echo.echo_critical('--start bound needs an ADDITIVE to put in the first shell.')
     try:
         builder = SolvationShellWorkChain.get_builder_from_protocol(
-            code, additive, protocol=protocol, start=start, overrides=overrides
+            code, additive, protocol=protocol, start=start, overrides=overrides, options=options
         )
     except ValueError as error:
         echo.echo_critical(str(error))

@@ -54,6 +54,8 @@ class CampaignSettings:
     #: size, so a campaign that runs the complexation WorkChain here keeps its candidates small.
     max_heavy_atoms: int = 40
     generator_settings: dict = dataclasses.field(default_factory=dict)
+    #: scheduler options for every calculation of every child (queue, walltime, resources); None: the protocols'
+    options: dict | None = None
 
 
 @dataclasses.dataclass
@@ -187,7 +189,9 @@ def campaign_builder(candidates: list, settings: CampaignSettings, prerank_code,
         # no adsorption stage here (it needs CP2K on a Zn slab): the ranking is by Zn2+ binding alone
         'weights': {'adsorption': 0.0},
     }
-    builder = CampaignWorkChain.get_builder_from_protocol(chosen, prerank_code, dft_code, overrides=overrides)
+    builder = CampaignWorkChain.get_builder_from_protocol(
+        chosen, prerank_code, dft_code, overrides=overrides, options=settings.options
+    )
     builder.metadata.label = f'campaign {settings.label}'
     return builder, skipped
 

@@ -23,9 +23,10 @@ from rdkit import Chem
 from ..analysis.adsorption import adsorption_energies, compare_with_water, plot_adsorption, zn_lattice
 from ..calculators.base import Task, load_calculator
 from ..exit_codes import declare
-from ..protocols import ProtocolMixin, resolve_protocol
+from ..protocols import ProtocolMixin, recursive_merge, resolve_protocol
 from ..structures.zinc_slab import build_adsorption_configurations, build_zn_bulk, build_zn_slab
 from .calculator import CalculatorWorkChain, calculator_inputs
+from .options import define_options
 
 #: build_adsorption_configurations / build_zn_slab exit status -> our exit code
 BUILD_ERRORS = {300: 'ERROR_INVALID_MOLECULE', 301: 'ERROR_MOLECULE_TOO_LARGE', 302: 'ERROR_INVALID_SETTINGS'}
@@ -77,7 +78,7 @@ class SlabAdsorptionWorkChain(ProtocolMixin, WorkChain):
         spec.input('molecule', valid_type=orm.Str, required=False, help='SMILES of the additive; none: water only.')
         spec.input('bulk', valid_type=orm.StructureData, required=False, help='A relaxed hcp Zn cell to reuse.')
         spec.input('settings', valid_type=orm.Dict, validator=validate_settings, help='Resolved protocol settings.')
-        spec.input('options', valid_type=orm.Dict, required=False, help='CalcJob options over the protocol.')
+        define_options(spec)
         spec.outline(
             cls.setup,
             cls.validate_calculators,
@@ -126,8 +127,10 @@ class SlabAdsorptionWorkChain(ProtocolMixin, WorkChain):
         protocol: str | None = None,
         overrides: dict | None = None,
         bulk: orm.StructureData | None = None,
+        options: dict | None = None,
     ):
-        """A builder whose ``settings`` are the protocol's (``fast``/``moderate``/``precise``) plus ``overrides``."""
+        """A builder whose ``settings`` are the protocol's (``fast``/``moderate``/``precise``) plus ``overrides``;
+        ``options`` (scheduler options) over the protocol's."""
         protocol, settings = resolve_protocol(cls._protocol_name, protocol, overrides)
         builder = cls.get_builder()
         builder.code = code
@@ -135,7 +138,7 @@ class SlabAdsorptionWorkChain(ProtocolMixin, WorkChain):
             builder.molecule = orm.Str(molecule)
         if bulk is not None:
             builder.bulk = bulk
-        options = settings.pop('options', None)
+        options = recursive_merge(settings.pop('options', None) or {}, options or {})
         if options:
             builder.options = orm.Dict(options)
         builder.settings = orm.Dict(settings)

@@ -29,6 +29,7 @@ from ..exit_codes import declare
 from ..protocols import ProtocolMixin, resolve_protocol
 from .adsorption import SlabAdsorptionWorkChain
 from .complexation import ZnComplexationWorkChain
+from .options import define_options
 from .references import find_reference
 
 EXTRA_KEY = 'znadditive_campaign_key'
@@ -82,6 +83,7 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
             help='Promoted candidates (outputs of `promote_candidate`), keyed by any label.',
         )
         spec.input('settings', valid_type=orm.Dict, help='top_k, top_m, max_concurrent, weights, ph, protocols.')
+        define_options(spec)
         spec.input('complexation.prerank_code', valid_type=orm.AbstractCode, help='Code of the cheap level.')
         spec.input('complexation.dft_code', valid_type=orm.AbstractCode, help='Code of the DFT level.')
         spec.input('complexation.prerank_calculator', valid_type=orm.Str, default=lambda: orm.Str('xtb'))
@@ -111,10 +113,15 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
         overrides: dict | None = None,
         prerank_calculator: str = 'xtb',
         dft_calculator: str = 'pyscf',
+        options: dict | None = None,
     ):
+        """A builder with the protocol's settings plus ``overrides``; ``options``: scheduler options for every
+        calculation of every child."""
         protocol, settings = resolve_protocol(cls._protocol_name, protocol, overrides)
         builder = cls.get_builder()
         builder.candidates = candidates
+        if options:
+            builder.options = orm.Dict(options)
         builder.settings = orm.Dict(settings)
         builder.complexation.prerank_code = prerank_code
         builder.complexation.dft_code = dft_code
@@ -205,6 +212,7 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
                 prerank_calculator=inputs.prerank_calculator.value,
                 dft_calculator=inputs.dft_calculator.value,
                 ph=self.ctx.settings.ph,
+                options=self._options(),
             )
             # the promotion's smiles output, so the graph runs from the screener to the exchange energy
             if candidate.creator is not None and 'smiles' in candidate.creator.outputs:
@@ -223,6 +231,11 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
             )
             builders[key] = (builder, reuse)
         return self._wave('complexation', builders)
+
+    def _options(self) -> dict | None:
+        """The campaign's scheduler options, for every child (in no reuse key: a child computed on another queue is
+        reused)."""
+        return self.inputs.options.get_dict() if 'options' in self.inputs else None
 
     def inspect_complexation(self):
         self._inspect('complexation', self.ctx.current_wave)
@@ -265,6 +278,7 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
                 candidate['smiles'],
                 protocol=self.ctx.settings.adsorption['protocol'],
                 overrides=self.ctx.settings.adsorption.get('overrides'),
+                options=self._options(),
             )
             reuse = reuse_key('adsorption', candidate['inchikey'], {'settings': builder.settings, 'code': code})
             builders[key] = (builder, reuse)

@@ -40,6 +40,7 @@ from ..structures.speciation import DEFAULT_PH, check_ph
 from ..structures.zinc_aqua import ZN_O_EXPERIMENT, build_zn_aqua_complex
 from .calculator import CalculatorWorkChain, calculator_inputs
 from .free_energy import REFERENCES, FreeEnergySteps, define_free_energy_outputs
+from .options import define_options
 from .references import find_reference, reference_key, tag_reference
 
 LIGAND_ERRORS = {
@@ -87,18 +88,6 @@ def validate_settings(value: orm.Dict, _) -> str | None:
     return None
 
 
-def validate_options(value: orm.Dict, _) -> str | None:
-    """Only keys a CalcJob's ``metadata.options`` has: a mistyped ``wallclock`` would otherwise be dropped silently,
-    or fail every calculation at launch."""
-    from aiida.engine import CalcJob
-
-    known = set(CalcJob.spec().inputs['metadata']['options'])  # type: ignore[index]
-    unknown = sorted(set(value.get_dict()) - known)
-    if unknown:
-        return f'options has unknown keys {unknown}; CalcJob options are {sorted(known)}'
-    return None
-
-
 def validate_ph(value: orm.Float, _) -> str | None:
     try:
         check_ph(value.value)
@@ -139,14 +128,7 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
         )
         # Scheduler options are not physics: they go to every calculation but into no reference key, so the same
         # system on another queue, account or walltime reuses its references (``references.reference_key``).
-        spec.input(
-            'options',
-            valid_type=orm.Dict,
-            required=False,
-            validator=validate_options,
-            help='CalcJob metadata options for every calculation (resources, max_wallclock_seconds, account, '
-            "queue_name, custom_scheduler_commands, ...), over each calculator protocol's own.",
-        )
+        define_options(spec)
         for stage, default in (('prerank', 'xtb'), ('dft', 'pyscf')):
             spec.input_namespace(stage, help=f'The {stage} calculator and its code.')
             spec.input(

@@ -25,6 +25,7 @@ from ..exit_codes import declare
 from ..protocols import ProtocolMixin, recursive_merge, resolve_protocol
 from ..structures.electrolyte import build_solvation_box
 from .calculator import CalculatorWorkChain, calculator_inputs
+from .options import define_options
 
 STARTS = ('hydrated', 'bound')
 #: build_solvation_box exit status -> our exit code
@@ -71,6 +72,7 @@ class SolvationShellWorkChain(ProtocolMixin, WorkChain):
         spec.input('additive', valid_type=orm.Str, required=False, help='SMILES of the additive; none: pure water.')
         spec.input('start', valid_type=orm.Str, default=lambda: orm.Str('hydrated'), validator=validate_start)
         spec.input('settings', valid_type=orm.Dict, validator=validate_settings, help='Resolved protocol settings.')
+        define_options(spec)
         spec.outline(
             cls.setup,
             cls.build_box,
@@ -107,8 +109,10 @@ class SolvationShellWorkChain(ProtocolMixin, WorkChain):
         protocol: str | None = None,
         start: str = 'hydrated',
         overrides: dict | None = None,
+        options: dict | None = None,
     ):
-        """A builder whose ``settings`` are the protocol's (``fast``/``moderate``/``precise``) plus ``overrides``."""
+        """A builder whose ``settings`` are the protocol's (``fast``/``moderate``/``precise``) plus ``overrides``;
+        ``options`` (scheduler options) over the protocol's ``options``, for every MD segment."""
         protocol, settings = resolve_protocol(cls._protocol_name, protocol, overrides)
         builder = cls.get_builder()
         builder.code = code
@@ -116,6 +120,8 @@ class SolvationShellWorkChain(ProtocolMixin, WorkChain):
             builder.additive = orm.Str(additive)
         builder.start = orm.Str(start)
         builder.settings = orm.Dict(settings)
+        if options:
+            builder.options = orm.Dict(options)
         builder.metadata.label = f'solvation {additive or "water"} ({protocol}, {start})'
         return builder
 
@@ -206,7 +212,11 @@ class SolvationShellWorkChain(ProtocolMixin, WorkChain):
         index = len(self.ctx.segments)
         steps = min(self.ctx.segment_steps, self.ctx.total_steps - index * self.ctx.segment_steps)
         task = self._task(steps)
-        extra = {'options': orm.Dict(self.ctx.settings.options), 'metadata': {'call_link_label': f'segment_{index}'}}
+        # the input's scheduler options over the protocol's (a cluster's queue and walltime for every segment)
+        options = recursive_merge(
+            self.ctx.settings.options, self.inputs.options.get_dict() if 'options' in self.inputs else {}
+        )
+        extra = {'options': orm.Dict(options), 'metadata': {'call_link_label': f'segment_{index}'}}
         if self.ctx.segments:
             extra['parent_folder'] = self.ctx.segments[-1].outputs.remote_folder
         inputs = calculator_inputs(

@@ -89,3 +89,34 @@ def test_cli_flags_become_options():
         assert '--walltime' in result.output
     result = CliRunner().invoke(cmd_complexation, ['CO', '--num-machines', '0'])
     assert result.exit_code == 2 and '--num-machines' in result.output
+
+
+@pytest.mark.parametrize('workchain', ['complexation', 'solvation', 'adsorption', 'campaign'])
+def test_every_workchain_takes_checked_options(workchain, aiida_profile):
+    """One `options` port on every WorkChain, with the same check of its keys (issue 22)."""
+    from aiida.plugins import WorkflowFactory
+
+    port = WorkflowFactory(f'znadditive.{workchain}').spec().inputs['options']
+    assert not port.required
+    error = port.validate(orm.Dict({'wallclock': 60}))
+    assert error is not None and "unknown keys ['wallclock']" in error.message
+    assert port.validate(orm.Dict(OTHER_OPTIONS)) is None
+
+
+def test_solvation_and_adsorption_builders_carry_options_over_the_protocol(aiida_localhost):
+    from aiida_znadditive.workchains.adsorption import SlabAdsorptionWorkChain
+    from aiida_znadditive.workchains.solvation import SolvationShellWorkChain
+
+    code = orm.InstalledCode(
+        computer=aiida_localhost, filepath_executable='/bin/true', label='cp2k-options', default_calc_job_plugin='cp2k'
+    )
+    solvation = SolvationShellWorkChain.get_builder_from_protocol(code, 'CS(C)=O', options=OTHER_OPTIONS)
+    assert solvation.options.get_dict() == OTHER_OPTIONS
+    assert 'options' not in SolvationShellWorkChain.get_builder_from_protocol(code, 'CS(C)=O')
+    adsorption = SlabAdsorptionWorkChain.get_builder_from_protocol(code, 'CS(C)=O', options=OTHER_OPTIONS)
+    protocol = SlabAdsorptionWorkChain.get_builder_from_protocol(code, 'CS(C)=O')
+    # the caller's options over the protocol's: the protocol's resources stay where the caller set none
+    expected = {**(protocol.options.get_dict() if 'options' in protocol else {}), **OTHER_OPTIONS}
+    assert adsorption.options.get_dict() == expected
+    # and they are in no part of the settings the reuse keys hash
+    assert adsorption.settings.get_dict() == protocol.settings.get_dict()
