@@ -28,13 +28,15 @@ def selection_options(function):
     return function
 
 
-def selected_results(group, campaign, molecules, protocol=None) -> list:
-    """The finished complexation WorkChains the options choose, oldest first; a ReportError names an empty choice."""
+def selected_results(group, campaign, molecules, protocol=None, kind: str = 'complexation') -> list:
+    """The finished ``kind`` WorkChains the options choose, oldest first; a ReportError names an empty choice."""
     from ..provenance import ReportError, complexation_table, result_nodes
 
+    if protocol is not None and kind != 'complexation':
+        raise ReportError(f'--protocol selects complexation results by their DFT stage; {kind} results have none')
     nodes = []
     for molecule in molecules or (None,):
-        nodes += result_nodes('complexation', group=group, campaign=campaign, molecule=molecule)
+        nodes += result_nodes(kind, group=group, campaign=campaign, molecule=molecule)
     nodes = list(dict.fromkeys(nodes))
     if protocol is not None and nodes:
         table = complexation_table(nodes)
@@ -44,7 +46,7 @@ def selected_results(group, campaign, molecules, protocol=None) -> list:
         where = ' '.join(f'{k} {v}' for k, v in (('in group', group), ('of campaign', campaign)) if v)
         if protocol:
             where = f'{where} with DFT protocol `{protocol}`'.strip()
-        raise ReportError('no finished complexation results' + (f' {where}' if where else ''))
+        raise ReportError(f'no finished {kind} results' + (f' {where}' if where else ''))
     return nodes
 
 
@@ -57,9 +59,17 @@ def selected_results(group, campaign, molecules, protocol=None) -> list:
     show_default=True,
     help='Comma-separated formats: csv, md, tex (tables), html (index.html: tables, figures and methods on one page).',
 )
+@click.option(
+    '--kind',
+    type=click.Choice(['complexation', 'solvation', 'adsorption']),
+    default='complexation',
+    show_default=True,
+    help='Which results: Zn2+ complexation (tables, figure, methods, HTML), or the solvation-shell or Zn(002) '
+    'adsorption tables (CSV, Markdown, LaTeX).',
+)
 @click.option('--out', 'out', type=click.Path(file_okay=False, path_type=Path), required=True, help='Output folder.')
 @click.option('--force', is_flag=True, help='Write into an output folder that already holds files.')
-def cmd_report(profile_name, group, campaign, molecules, protocol, formats, out, force) -> None:
+def cmd_report(profile_name, group, campaign, molecules, protocol, formats, kind, out, force) -> None:
     """Tables (CSV, Markdown, LaTeX) of the complexation results, a figure with a JSON sidecar of the UUIDs it
     shows, a methods paragraph written from the engine processes' own inputs, the BibTeX of the software, and an
     HTML page (index.html) that shows them all.
@@ -67,7 +77,7 @@ def cmd_report(profile_name, group, campaign, molecules, protocol, formats, out,
     Results computed at different levels of theory go in separate tables, never averaged together.
     """
     from ..provenance import ReportError, write_report
-    from ..provenance.report import FORMATS
+    from ..provenance.report import FORMATS, write_tables
 
     chosen = tuple(part.strip() for part in formats.split(',') if part.strip())
     unknown = sorted(set(chosen) - set(FORMATS))
@@ -84,7 +94,11 @@ def cmd_report(profile_name, group, campaign, molecules, protocol, formats, out,
         raise click.BadParameter(f'cannot create {out}: {error.strerror}', param_hint='--out') from None
     load_profile_or_fail(profile_name)
     try:
-        written = write_report(selected_results(group, campaign, molecules), out, formats=chosen, protocol=protocol)
+        nodes = selected_results(group, campaign, molecules, protocol, kind)
+        if kind == 'complexation':
+            written = write_report(nodes, out, formats=chosen, protocol=protocol)
+        else:
+            written = write_tables(kind, nodes, out, formats=chosen)
     except ReportError as error:
         echo.echo_critical(str(error))
     if len(written['levels']) > 1:

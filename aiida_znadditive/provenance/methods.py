@@ -42,7 +42,8 @@ def describe_calculation(node: orm.WorkflowNode) -> dict:
         'calculator': name,
         'protocol': inputs['protocol'].value,
         'task': inputs['task'].value,
-        'code': inputs['code'].full_label,
+        # an engine without a code (an ASE calculator in a calcfunction) ran in the AiiDA process itself
+        'code': inputs['code'].full_label if 'code' in inputs else 'none (in-process)',
     }
     # The engine's CalcJob or restart WorkChain; the calcfunctions beside it (normalised outputs) ran no engine.
     engines = [

@@ -82,11 +82,34 @@ def _write_report(nodes, out: Path, formats, protocol) -> dict:
 
 
 def _write_tables(table, out: Path, stem: str, formats, level: str) -> list[str]:
+    return _write_frames(table, _summary(table), out, stem, formats, level=level)
+
+
+def write_tables(kind: str, nodes: list[orm.WorkflowNode], out: Path, *, formats=FORMATS) -> dict:
+    """Write the ``solvation`` or ``adsorption`` tables of ``nodes`` into ``out``: ``<kind>.csv`` with every column
+    and the UUIDs, ``<kind>.md`` and ``<kind>.tex`` with the summary columns, one table per level of theory."""
+    from . import adsorption, solvation
+
+    module = {'solvation': solvation, 'adsorption': adsorption}[kind]
+    table = getattr(module, f'{kind}_table')(nodes)
+    if table.empty:
+        raise ReportError(f'no finished {kind} results')
+    levels = list(dict.fromkeys(table['level']))
+    files: list[str] = []
+    for index, level in enumerate(levels):
+        part = table[table['level'] == level].reset_index(drop=True)
+        stem = kind if len(levels) == 1 else f'{kind}_level{index + 1}'
+        summary = part[list(module.SUMMARY)].rename(columns={c: f'{c} ({u})' for c, u in module.UNITS.items()})
+        files += _write_frames(part, summary, out, stem, [f for f in formats if f != 'html'], level=level)
+    return {'files': files, 'rows': len(table), 'levels': levels}
+
+
+def _write_frames(table, summary, out: Path, stem: str, formats, *, level: str) -> list[str]:
+    """``table`` as CSV (every column), ``summary`` as Markdown and LaTeX, each headed by its level of theory."""
     written = []
     if 'csv' in formats:
         table.to_csv(out / f'{stem}.csv', index=False, float_format='%.6f')
         written.append(f'{stem}.csv')
-    summary = _summary(table)
     if 'md' in formats:
         text = f'Level of theory: {level}\n\n' + summary.to_markdown(index=False, floatfmt='.3f', missingval='–') + '\n'
         (out / f'{stem}.md').write_text(text)

@@ -13,6 +13,7 @@ from aiida.common.links import LinkType
 from aiida.engine import run_get_node
 
 from aiida_znadditive.protocols import recursive_merge
+from aiida_znadditive.provenance.adsorption import adsorption_table
 from aiida_znadditive.workchains.adsorption import SlabAdsorptionWorkChain
 
 SMALL = {
@@ -100,6 +101,13 @@ def test_water_on_small_slab_then_reuse_of_the_bulk(cp2k_code):
     assert energy == pytest.approx(best['energy'] - table['slab_energy'] - table['molecule_energy'], abs=1e-9)
     assert len(water['structure'].sites) == 15
     assert results['figure'].get_content(mode='rb')[:4] == b'\x89PNG'
+
+    # The paper layer's row: E_ads with the node that holds it, and where the best configuration sits.
+    row = adsorption_table([node]).iloc[0]
+    assert (row['molecule'], row['E_ads'], row['E_ads_uuid']) == ('water', energy, water['adsorption_energy'].uuid)
+    assert (row['site'], row['closest_atom']) == ('ontop', 'O')
+    assert row['closest_distance'] == best['shortest_zn_distances']['O']
+    assert row['layers'] == info['layers'] and row['workchain_uuid'] == node.uuid
 
 
 @pytest.mark.integration

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from aiida.engine import run_get_node
 
+from aiida_znadditive.provenance.report import write_tables
+from aiida_znadditive.provenance.solvation import solvation_table
 from aiida_znadditive.workchains.solvation import SolvationShellWorkChain
 
 #: 8 waters, Zn2+ and sulfate at 1 g/cm3: an 8.0 Å box, ~0.1 s per GFN1-xTB step on 2 cores.
@@ -49,7 +51,7 @@ def test_unknown_protocol_is_named(cp2k_code):
 
 
 @pytest.mark.integration
-def test_tiny_box_in_three_segments(cp2k_code):
+def test_tiny_box_in_three_segments(cp2k_code, tmp_path):
     """30 steps of 1 fs in 3 segments: one spliced trajectory, a finite analysis, Zn2+ still six-coordinate."""
     results, node = run_get_node(builder_for(cp2k_code))
     assert node.is_finished_ok, node.exit_message
@@ -84,6 +86,17 @@ def test_tiny_box_in_three_segments(cp2k_code):
     statistics = results['md_statistics'].get_dict()
     assert 0 < statistics['temperature_mean'] < 2000
     assert results['figure'].get_content(mode='rb')[:8] == b'\x89PNG\r\n\x1a\n'
+
+    # The paper layer's row: the numbers of the `results` Dict, which it names, and the level from the segments.
+    row = solvation_table([node]).iloc[0]
+    assert (row['additive'], row['start'], row['workchain_uuid']) == ('water', 'hydrated', node.uuid)
+    assert row['water_cn'] == water['coordination'] and row['water_peak'] == water['first_peak']
+    assert row['results_uuid'] == results['results'].uuid
+    assert row['temperature'] == statistics['temperature_mean']
+    assert 'cp2k' in row['level']
+    written = write_tables('solvation', [node], tmp_path, formats=('csv', 'md'))
+    assert written['files'] == ['solvation.csv', 'solvation.md'] and written['rows'] == 1
+    assert 'water_cn' in (tmp_path / 'solvation.md').read_text()
 
 
 @pytest.mark.parametrize(

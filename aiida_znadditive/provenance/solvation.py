@@ -1,0 +1,70 @@
+"""Solvation-shell results as a tidy table: one row per ``SolvationShellWorkChain``, every number with its node.
+
+Per group of molecules around Zn2+ (water, the additive, the counter-ion): the first g(r) peak and minimum (Å), the
+coordination number (molecules and atoms in the first shell), the fraction of frames in which the group is in the
+shell, and the mean residence time (ps; censored when no molecule was seen to leave). All come from the WorkChain's
+``results`` Dict (made by the calcfunction ``analyse_solvation_shell``), whose UUID each row names; the MD's
+temperature from ``md_statistics``; the level of theory from the MD segments' engine processes (:mod:`.methods`).
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.common.links import LinkType
+
+from .graph import batched_links, linked, one_transaction
+from .methods import stage_methods
+
+#: per-group quantities, as named in the ``results`` Dict -> column suffix
+GROUP_VALUES = {
+    'first_peak': 'peak',
+    'first_minimum': 'minimum',
+    'coordination': 'cn',
+    'coordination_atoms': 'cn_atoms',
+    'shell_fraction': 'shell_fraction',
+    'residence_time_ps': 'residence_ps',
+    'residence_censored': 'residence_censored',
+}
+SUMMARY = ('additive', 'start', 'water_cn', 'water_peak', 'additive_cn', 'total_cn', 'time_analysed_ps', 'temperature')
+UNITS = {'water_peak': 'Å', 'time_analysed_ps': 'ps', 'temperature': 'K'}
+
+
+def solvation_row(node: orm.WorkflowNode) -> dict:
+    """The row of one finished SolvationShellWorkChain (a group absent from its box has no columns)."""
+    outputs = linked(node, LinkType.RETURN, 'outgoing')
+    inputs = linked(node, LinkType.INPUT_WORK, 'incoming')
+    results = outputs['results'].get_dict() if 'results' in outputs else {}
+    statistics = outputs['md_statistics'].get_dict() if 'md_statistics' in outputs else {}
+    segment = stage_methods(node).get('segment', {})
+    row = {
+        'additive': inputs['additive'].value if 'additive' in inputs else 'water',
+        'start': inputs['start'].value if 'start' in inputs else None,
+        'total_cn': results.get('total_coordination'),
+        'n_frames': results.get('n_frames'),
+        'time_analysed_ps': results.get('time_analysed_ps'),
+        'temperature': statistics.get('temperature_mean'),
+        'results_uuid': outputs['results'].uuid if 'results' in outputs else None,
+        'md_statistics_uuid': outputs['md_statistics'].uuid if 'md_statistics' in outputs else None,
+    }
+    for group, values in results.get('groups', {}).items():
+        for key, suffix in GROUP_VALUES.items():
+            row[f'{group}_{suffix}'] = values.get(key)
+    row.setdefault('additive_cn', None)  # water alone: the column exists, empty
+    row.update(
+        {
+            'level': ' '.join(str(part) for part in (segment.get('method'), segment.get('basis')) if part)
+            + f' [{segment.get("calculator")} {segment.get("protocol")}]',
+            'codes': segment.get('code'),
+            'date': node.ctime.isoformat(timespec='seconds'),
+            'workchain_uuid': node.uuid,
+        }
+    )
+    return row
+
+
+def solvation_table(nodes: list[orm.WorkflowNode]):
+    """The rows of ``nodes`` as a pandas DataFrame, in the order given."""
+    import pandas as pd
+
+    with one_transaction(), batched_links(nodes):
+        return pd.DataFrame([solvation_row(node) for node in nodes])
