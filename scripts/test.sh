@@ -11,4 +11,11 @@ echo "==> docs"
 .venv/bin/sphinx-build -q -W -b html docs/source docs/build/html
 echo "==> pytest"
 # One worker per core (pytest-xdist); a module stays on one worker, so its fixtures run once (tests/conftest.py).
-.venv/bin/python -m pytest -ra --durations=25 -n logical --dist loadfile "$@"
+# LANE=fast runs the tests that need no engine, LANE=engine the others; unset, both in one run (what CI runs).
+case "${LANE:-all}" in
+  fast) lane=(-m "not integration and not production") ;;
+  engine) lane=(-m "integration or production") ;;
+  all) lane=() ;;
+  *) echo "LANE must be fast, engine or all, not '${LANE}'" >&2; exit 2 ;;
+esac
+.venv/bin/python -m pytest -ra --durations=25 -n logical --dist loadfile "${lane[@]}" "$@"

@@ -25,8 +25,31 @@ HEAVY_FIRST = (
 )
 
 
+#: Fixtures that create the engines' codes (``setup`` checks that each executable is installed) or run an engine: a
+#: test that asks for one belongs to the engine lane (marker ``integration``).
+ENGINE_FIXTURES = frozenset(
+    {'znadditive_codes', 'pyscf_code', 'cp2k_code', 'python_environments', 'user_home', 'setup_home', 'xtb_runs'}
+)
+#: Tests that run an engine without such a fixture (tblite in-process, the xtb screener, ``setup`` itself). Found by
+#: running the fast lane with xtb and CP2K made non-executable and tblite and pyscf unimportable
+#: (docs/source/installation.md, "Test lanes"); a test added to neither list that needs an engine fails that check.
+ENGINE_TESTS = (
+    'ml/test_xtb_labels.py',
+    'ml/test_zn_binding.py',
+    'analysis/test_thermochemistry.py::test_linear_co2_has_four_modes',
+    'ml/test_screeners_conformance.py::test_passed_candidates_become_linked_nodes[xtb]',
+    'environment/test_codes.py::test_ensure_codes_is_idempotent',
+    'cli/test_cli.py::test_two_setups_at_once_make_one_of_everything',
+)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Put the modules of ``HEAVY_FIRST`` first, in that order; every other test keeps its place."""
+    """Mark the engine lane (:data:`ENGINE_FIXTURES`, :data:`ENGINE_TESTS`); then put the modules of
+    ``HEAVY_FIRST`` first, in that order; every other test keeps its place."""
+    for item in items:
+        path = item.nodeid.removeprefix('tests/')
+        if ENGINE_FIXTURES & set(getattr(item, 'fixturenames', ())) or path.startswith(ENGINE_TESTS):
+            item.add_marker(pytest.mark.integration)
 
     def rank(item) -> int:
         path = item.nodeid.split('::')[0].removeprefix('tests/')

@@ -86,7 +86,7 @@ def test_packaged_file_passes(aiida_profile):
 
 
 @pytest.fixture(scope='module')
-def home(tmp_path_factory):
+def setup_home(tmp_path_factory):
     """An AiiDA folder with an embedded profile made by ``setup``."""
     path = tmp_path_factory.mktemp('codes_home')
     result = run_cli(['setup', '--profile-name', 'codes-test'], path)
@@ -95,10 +95,10 @@ def home(tmp_path_factory):
 
 
 @pytest.mark.parametrize('case', BAD_FIELDS[:6], ids=KINDS[:6])
-def test_setup_and_doctor_name_the_bad_field(home, tmp_path, case):
+def test_setup_and_doctor_name_the_bad_field(setup_home, tmp_path, case):
     path = bad_file(tmp_path, case)
     for command in (['setup', '--profile-name', 'codes-test'], ['doctor', '-p', 'codes-test']):
-        result = run_cli([*command, '--codes', path], home)
+        result = run_cli([*command, '--codes', path], setup_home)
         output = result.stdout + result.stderr
         assert result.returncode == 1, output
         assert 'Traceback' not in output
@@ -106,25 +106,25 @@ def test_setup_and_doctor_name_the_bad_field(home, tmp_path, case):
     assert '--profile-name codes-test' in fixes(output)[0]
 
 
-def test_doctor_tests_the_computer_and_setup_repairs_its_work_dir(home):
+def test_doctor_tests_the_computer_and_setup_repairs_its_work_dir(setup_home):
     """A work_dir that cannot be written (made by hand, or by an older setup) fails doctor with a fix; setup updates
     the computer while no calculation used it, and then only says what to do."""
     bad = '/proc/znadditive-no-such-dir/work'  # not even root can create a folder in /proc
-    run_python(f"from aiida import orm\norm.load_computer('localhost').set_workdir({bad!r})", home, 'codes-test')
-    result = run_cli(['doctor', '-p', 'codes-test'], home)
+    run_python(f"from aiida import orm\norm.load_computer('localhost').set_workdir({bad!r})", setup_home, 'codes-test')
+    result = run_cli(['doctor', '-p', 'codes-test'], setup_home)
     output = result.stdout + result.stderr
     assert result.returncode == 1 and 'Traceback' not in output
     assert 'computer localhost work_dir: /proc/znadditive-no-such-dir/work, but the codes file says' in output
     assert 'Error: computer localhost: work_dir writable' in output
     assert all('--profile-name codes-test' in fix for fix in fixes(output)[:2]), output
 
-    fixed = run_fix(fixes(output)[0], home)
+    fixed = run_fix(fixes(output)[0], setup_home)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert (
         "updated computer `localhost` to match the codes file (no calculation used it yet): work_dir '/proc"
         in fixed.stdout
     )
-    assert run_cli(['doctor', '-p', 'codes-test'], home).returncode == 0
+    assert run_cli(['doctor', '-p', 'codes-test'], setup_home).returncode == 0
 
     script = f"""
     from aiida import orm
@@ -132,39 +132,39 @@ def test_doctor_tests_the_computer_and_setup_repairs_its_work_dir(home):
     orm.CalcJobNode(computer=computer).store()
     computer.set_workdir({bad!r})
     """
-    run_python(script, home, 'codes-test')
-    result = run_cli(['setup', '--profile-name', 'codes-test'], home)
+    run_python(script, setup_home, 'codes-test')
+    result = run_cli(['setup', '--profile-name', 'codes-test'], setup_home)
     assert result.returncode == 0, result.stderr
     assert 'computer `localhost` left unchanged because 1 calculation(s) used it: work_dir is' in result.stdout
     assert 'give the computer a new `label`' in result.stdout
 
 
-def test_setup_refuses_a_work_dir_it_cannot_write(home, tmp_path):
+def test_setup_refuses_a_work_dir_it_cannot_write(setup_home, tmp_path):
     path = tmp_path / 'codes.yaml'
     path.write_text(GOOD.replace('WORK_DIR', '/proc/znadditive-no-such-dir/work').replace('localhost', 'other', 1))
-    result = run_cli(['setup', '--profile-name', 'codes-test', '--codes', str(path)], home)
+    result = run_cli(['setup', '--profile-name', 'codes-test', '--codes', str(path)], setup_home)
     assert result.returncode == 1 and 'Traceback' not in result.stderr
     assert 'work_dir /proc/znadditive-no-such-dir/work of computer `other` cannot be created' in result.stderr
     assert 'other' not in run_python(
-        'from aiida import orm\nprint([c.label for c in orm.Computer.collection.all()])', home, 'codes-test'
+        'from aiida import orm\nprint([c.label for c in orm.Computer.collection.all()])', setup_home, 'codes-test'
     )
 
 
-def test_deleted_storage_is_one_line_with_a_fix_that_works(home):
-    result = run_cli(['setup', '--profile-name', 'gone'], home)
+def test_deleted_storage_is_one_line_with_a_fix_that_works(setup_home):
+    result = run_cli(['setup', '--profile-name', 'gone'], setup_home)
     assert result.returncode == 0, result.stderr
-    storage = home / '.aiida' / 'znadditive' / 'gone'
+    storage = setup_home / '.aiida' / 'znadditive' / 'gone'
     for child in sorted(storage.rglob('*'), reverse=True):
         child.rmdir() if child.is_dir() else child.unlink()
     storage.rmdir()
 
-    result = run_cli(['doctor', '-p', 'gone'], home)
+    result = run_cli(['doctor', '-p', 'gone'], setup_home)
     output = result.stdout + result.stderr
     assert result.returncode == 1 and 'Traceback' not in output
     assert f'Error: storage: folder {storage} is missing (deleted or moved?)' in output
     assert fixes(output) == ['aiida-znadditive setup --profile-name gone  (makes a new, empty storage there)']
-    repaired = run_fix(fixes(output)[0], home)
+    repaired = run_fix(fixes(output)[0], setup_home)
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert 'made a new, empty storage there' in repaired.stdout + repaired.stderr
-    after = run_cli(['doctor', '-p', 'gone'], home)
+    after = run_cli(['doctor', '-p', 'gone'], setup_home)
     assert after.returncode == 0 and 'All checks passed' in after.stdout, after.stdout + after.stderr
