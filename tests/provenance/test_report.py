@@ -32,7 +32,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope='module')
 def results(aiida_profile, codes_file_content, python_environments):
-    """Run once for the module (three cheap WorkChains); the codes as the `znadditive_codes` fixture makes them."""
+    """Run once for the module (three cheap WorkChains); the codes as the `znadditive_codes` fixture makes them. The
+    storage is reset first: the queries below count every methanol result of the profile, and another module on the
+    same worker may have computed methanol before."""
+    aiida_profile.reset_storage()
     ensure_codes(codes_file_content, build_environments=False)
     xtb = orm.load_code(f'xtb@{codes_file_content["computer"]["label"]}')
     group = orm.Group(label='report-test').store()

@@ -24,9 +24,10 @@ def test_unknown_option_is_named(znadditive_codes):
     assert port.validate(orm.Dict(OTHER_OPTIONS)) is None
 
 
-def test_options_reach_every_calculation_but_no_reference_key(znadditive_codes):
+def test_options_reach_every_calculation_but_no_reference_key(aiida_profile_clean, znadditive_codes):
     """A real cheap-level run (water as the additive) with options: every CalcJob carries them; the reference keys
-    computed with other options are the same, so a run on another queue finds these references."""
+    computed with other options are the same, so a run on another queue finds these references. A clean storage:
+    references computed by an earlier test on this worker would be reused, and this run would compute none."""
     xtb = znadditive_codes['xtb']
     builder = ZnComplexationWorkChain.get_builder_from_protocol(xtb, xtb, 'O', dft_calculator='xtb', options=OPTIONS)
     assert builder.options.get_dict() == OPTIONS
