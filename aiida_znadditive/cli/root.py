@@ -130,19 +130,21 @@ def load_code_or_fail(label: str, profile, calculator: str | None = None):
 
     from ..calculators.base import CalculatorError, load_calculator
 
+    adapter = None
     if calculator is not None:
         try:
-            if not load_calculator(calculator).requires_code:
-                return None
+            adapter = load_calculator(calculator)
         except CalculatorError as error:
             echo.echo_critical(str(error))
+        if not adapter.requires_code:
+            return None
     try:
         code = orm.load_code(label)
     except NotExistent:
         echo.echo_critical(f'Code `{label}` not found in profile `{profile.name}`. Fix: aiida-znadditive setup')
-    if calculator is not None:
+    if adapter is not None:
         try:
-            load_calculator(calculator).check_code(code)
+            adapter.check_code(code)
         except CalculatorError as error:
             echo.echo_critical(str(error))
     return code
