@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 # An amine that can carry the proton (sp3 N; not an amide, sulfonamide, phosphoramide or aniline N).
 _AMINE = '[NX3;!$(N-a);!$(N-[#6,#15,#16]=[#7,#8,#16])]'
+# An sp3 carbon without a heteroatom on it (the alpha carbons of the plain dicarboxylic acids).
+_FREE_CH2 = '[CX4;!$(C-[!#6;!#1])]'
 
 
 @dataclass(frozen=True)
@@ -69,34 +71,28 @@ PKA_OVERRIDES: tuple[PkaOverride, ...] = (
         source='oxalic acid pKa 1.25, 4.27 (25 °C); CRC Handbook, organic acids in water',
     ),
     PkaOverride(
-        name='malonic acid',
-        smarts='[OX2]([H])[CX3](=[OX1])[CX4;!$(C-[!#6;!#1])][CX3](=[OX1])[OX2][H]',
-        sites=((0, 2.83), (7, 5.69)),
-        source='malonic acid pKa 2.83, 5.69 (25 °C); CRC Handbook, organic acids in water',
-    ),
-    PkaOverride(
-        name='succinic acid',
-        smarts='[OX2]([H])[CX3](=[OX1])[CX4;!$(C-[!#6;!#1])][CX4;!$(C-[!#6;!#1])][CX3](=[OX1])[OX2][H]',
-        sites=((0, 4.21), (8, 5.64)),
-        source='succinic acid pKa 4.21, 5.64 (25 °C); CRC Handbook, organic acids in water',
-    ),
-    PkaOverride(
         name='phthalic acid',
         smarts='[OX2]([H])[CX3](=[OX1])c:c[CX3](=[OX1])[OX2][H]',
         sites=((0, 2.95), (8, 5.41)),
         source='phthalic acid pKa 2.95, 5.41 (25 °C); CRC Handbook, organic acids in water',
     ),
-    PkaOverride(
-        name='glutaric acid',
-        smarts=('[OX2]([H])[CX3](=[OX1])[CX4;!$(C-[!#6;!#1])][CX4][CX4;!$(C-[!#6;!#1])][CX3](=[OX1])[OX2][H]'),
-        sites=((0, 4.34), (9, 5.42)),
-        source='glutaric acid pKa 4.34, 5.42 (25 °C); CRC Handbook, organic acids in water',
-    ),
-    PkaOverride(
-        name='adipic acid',
-        smarts=('[OX2]([H])[CX3](=[OX1])[CX4;!$(C-[!#6;!#1])][CX4][CX4][CX4;!$(C-[!#6;!#1])][CX3](=[OX1])[OX2][H]'),
-        sites=((0, 4.41), (10, 5.41)),
-        source='adipic acid pKa 4.41, 5.41 (25 °C); CRC Handbook, organic acids in water',
+    # HOOC-(CH2)n-COOH, n = 1..4: the carbons next to the carboxyls carry no heteroatom (_FREE_CH2); the second
+    # carboxyl's O-H is atom 6 + n of the pattern.
+    *(
+        PkaOverride(
+            name=f'{name} acid',
+            smarts='[OX2]([H])[CX3](=[OX1])'
+            + (_FREE_CH2 if links == 1 else _FREE_CH2 + '[CX4]' * (links - 2) + _FREE_CH2)
+            + '[CX3](=[OX1])[OX2][H]',
+            sites=((0, first), (6 + links, second)),
+            source=f'{name} acid pKa {first}, {second} (25 °C); CRC Handbook, organic acids in water',
+        )
+        for name, links, first, second in (
+            ('malonic', 1, 2.83, 5.69),
+            ('succinic', 2, 4.21, 5.64),
+            ('glutaric', 3, 4.34, 5.42),
+            ('adipic', 4, 4.41, 5.41),
+        )
     ),
     # omega-Amino acids: the ammonium's charge lowers the carboxyl's pKa (beta-alanine 3.55 against propionic 4.87),
     # so they are zwitterions at pH 4.5. The alkanoic entry below (4.8) would have made beta-alanine,
