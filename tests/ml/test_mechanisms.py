@@ -77,6 +77,37 @@ def test_terms_recognise_their_mechanisms():
     assert terms.solvation_sheath(describe('C[NH3+]'), -0.5, None) == 0.0
 
 
+def test_persistence_marks_down_what_water_destroys_and_no_known_additive():
+    """Groups that water or acid destroys within days are found (each a molecule the known-additive benchmark's QM9
+    decoys hold), their stable look-alikes are not, and no known additive of the benchmark carries one."""
+
+    def labile(smiles):
+        return terms.describe(Chem.MolFromSmiles(smiles)).labile
+
+    destroyed = {
+        'O=CCO': 'aldehyde',  # glycolaldehyde
+        'CC(O)C#N': 'cyanohydrin',  # lactonitrile
+        'CC1=NCCO1': 'imine or imidate',  # 2-methyl-2-oxazoline
+        'N=CNC=O': 'formamidine',
+        'CC1CO1': 'aziridine or epoxide',
+        'CCN1CC1CO': 'aziridine or epoxide',
+        'CC(=O)OC(C)=O': 'anhydride',
+        'CN=C=O': 'isocyanate, isothiocyanate or ketene',
+        'c1conn1': '1,2,3-oxadiazole ring',
+    }
+    for smiles, group in destroyed.items():
+        assert labile(smiles) == (group,), smiles
+    stable = ['NC=O', 'OC[C@H]1OC(O)[C@H](O)[C@@H](O)[C@@H]1O', 'c1cnon1', 'c1nnco1', 'NC(N)=N', 'CC(C)=NO']
+    stable += ['CC(=O)O', 'O=S1(=O)OCCO1', 'O=C1OCCO1', 'c1nn[nH]n1', 'CC#N']  # acid OH is no anhydride
+    assert not [smiles for smiles in stable if labile(smiles)]
+    known = pd.read_csv(Path(__file__).parents[2] / 'data' / 'benchmarks' / 'known_additives.csv')
+    assert not [name for name, smiles in zip(known['name'], known['smiles'], strict=True) if labile(smiles)]
+    glycolaldehyde, ethylene_glycol = load_screener('mechanisms').screen(['O=CCO', 'OCCO'])
+    assert glycolaldehyde.passed and glycolaldehyde.predictions['labile.aldehyde'] == 1.0
+    assert glycolaldehyde.predictions['persistence'] == terms.LABILE_FACTOR
+    assert glycolaldehyde.score < 0.35 < 0.9 < ethylene_glycol.score
+
+
 def test_combination_keeps_one_good_mechanism():
     """A term of 0 never zeroes another; a second mechanism adds, but less than the first."""
     assert terms.combine({'a': 0.9, 'b': 0.0}) == pytest.approx(0.9)

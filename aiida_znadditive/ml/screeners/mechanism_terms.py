@@ -47,6 +47,12 @@ Solubility and synthesis:
 - synthesis and cost (:func:`synthesis`): the SA score (Ertl & Schuffenhauer, J. Cheminform. 2009, 1, 8) of the
   neutral molecule as added, 1 at 1 falling linearly to 0.3 at 6 and above, with up to 2 units forgiven for the
   smallest molecules, whose SA scores the fragment table overstates.
+- persistence (:func:`persistence`): an additive must last in a mildly acidic aqueous electrolyte for hundreds of
+  cycles. A species with a group that water, acid or its own kind destroys within hours to days at room temperature
+  (:data:`LABILE_GROUPS`, each with its reason) keeps 0.3 of its score: not 0, since a short-lived molecule may still
+  seed an interphase, but below any persistent molecule of similar merit. Many small QM9 graphs carry such groups
+  (aldehydes, imidates, aziridines, 1,2,3-oxadiazoles) and would otherwise rank beside the polyols and amides that
+  do work.
 - ``surface_adsorption`` also counts ether O at half weight, and a permanent organic cation (quaternary ammonium or
   phosphonium) as an electrostatic shield (Ding et al., J. Am. Chem. Soc. 2013, 135, 4450: such cations gather at
   the protruding tips during plating), growing with its size (0 at 2, 1 at 8 heavy atoms).
@@ -82,6 +88,31 @@ INTERPHASE_MOTIFS: tuple[tuple[str, str, float], ...] = (
     ('sulfoxide', '[SX3](=O)', 0.5),  # DMSO is partly reduced to sulfide in the layer it forms
     ('nitrile', '[CX2]#N', 0.4),  # adsorbs and polymerises (succinonitrile)
 )
+#: (name, SMARTS, why): groups that do not last in a mildly acidic aqueous electrolyte (see :func:`persistence`).
+#: Groups that decompose only on zinc (sulfonyl, C-F, phosphate esters) are interphase motifs, not listed here.
+LABILE_GROUPS: tuple[tuple[str, str, str], ...] = (
+    # Hydrated, self-condensed (aldol, glycolaldehyde dimers) and condensed with amines into imines in water;
+    # formamide and other N-C(H)=O amides are not aldehydes. A cyclic hemiacetal (glucose) is not matched.
+    ('aldehyde', '[$([CX3H1](=O)[#6]),$([CH2]=O)]', 'hydrated and self-condensed in water, forms imines'),
+    # R2C(OH)CN is in equilibrium with the carbonyl and HCN (glycolonitrile, lactonitrile: toxic, volatile).
+    ('cyanohydrin', '[CX4]([OX2H1,OX1-])C#N', 'releases HCN in water'),
+    # Imines and imidates hydrolyse to carbonyl + amine/alcohol in water, fastest in acid (Jencks, Catalysis in
+    # Chemistry and Enzymology, 1969); amidines and guanidines (two N on the C) are stable cations and not matched.
+    ('imine or imidate', '[CX3;!$(C(-[#7])~[#7])]=[NX2;!$(N-[#7,#8])]', 'hydrolysed in acidic water'),
+    ('formamidine', '[NX2]=[CX3H1]-[NX3]', 'hydrolysed in acidic water'),
+    # Protonated aziridines and epoxides open with water at pH 4-5; both are alkylating agents.
+    ('aziridine or epoxide', '[#6;r3]1[#6;r3][N,O;r3]1', 'ring-opened by water in acid; alkylating'),
+    ('acyl halide', '[CX3](=O)[F,Cl,Br,I]', 'hydrolysed within minutes'),
+    ('anhydride', '[CX3](=O)[OX2][CX3]=O', 'hydrolysed within minutes'),
+    ('isocyanate, isothiocyanate or ketene', '[$(N=C=[O,S]),$(C=C=O)]', 'hydrolysed within minutes'),
+    ('acyl cyanide', '[CX3](=O)C#N', 'hydrolysed to the acid and HCN'),
+    # The free 1,2,3-oxadiazole ring opens to an alpha-diazo carbonyl; only mesoionic sydnones exist (Joule & Mills,
+    # Heterocyclic Chemistry, 5th ed., 2010, ch. 25). Furazans and 1,2,4-/1,3,4-oxadiazoles are stable: not matched.
+    ('1,2,3-oxadiazole ring', '[o]:[n]:[n]', 'not isolable: ring-opens to a diazo compound'),
+)
+_LABILE = tuple((name, Chem.MolFromSmarts(smarts)) for name, smarts, _ in LABILE_GROUPS)
+#: What a persistent score keeps with a labile group (module docstring).
+LABILE_FACTOR = 0.3
 _MOTIFS = tuple((name, Chem.MolFromSmarts(smarts), value) for name, smarts, value in INTERPHASE_MOTIFS)
 _STRONG_ACCEPTOR = Chem.MolFromSmarts('[$([OX1]=[SX3]),$([OX1]=[PX4]),$([OX1]=[CX3][NX3])]')
 _CARBONYL_O = Chem.MolFromSmarts('[OX1]=[#6,#16X4]')
@@ -138,6 +169,7 @@ class SpeciesDescriptors:
     quaternary: bool
     esol_logs: float
     sa_score: float
+    labile: tuple[str, ...] = ()
 
 
 def describe(mol: Chem.Mol, added: Chem.Mol | None = None) -> SpeciesDescriptors:
@@ -177,6 +209,7 @@ def describe(mol: Chem.Mol, added: Chem.Mol | None = None) -> SpeciesDescriptors
         quaternary=mol.HasSubstructMatch(_QUATERNARY),
         esol_logs=_log_solubility(mol, added),
         sa_score=float(sa_score(added if added is not None else mol)),
+        labile=tuple(name for name, pattern in _LABILE if mol.HasSubstructMatch(pattern)),
     )
 
 
@@ -305,6 +338,12 @@ def synthesis(d: SpeciesDescriptors) -> float:
     # are commodity chemicals: up to 2 SA units are forgiven at 4 heavy atoms, none from 12.
     allowance = 1.0 + 2.0 * ramp(d.heavy_atoms, 12, 4)
     return 1.0 - 0.14 * min(5.0, max(0.0, d.sa_score - allowance))
+
+
+def persistence(d: SpeciesDescriptors) -> float:
+    """:data:`LABILE_FACTOR` with any of :data:`LABILE_GROUPS`, else 1 (one factor, however many groups: the molecule
+    is gone either way)."""
+    return LABILE_FACTOR if d.labile else 1.0
 
 
 def combine(terms: dict[str, float], weights: dict[str, float] | None = None) -> float:

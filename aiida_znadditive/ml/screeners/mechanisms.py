@@ -5,7 +5,8 @@ surfactant), each judged on its species at the electrolyte's pH; the terms and t
 
 Score: each mechanism term times the solubility that mechanism needs (raised to ``solubility_weight``), scaled by
 its weight (``weights``), combined as the best mechanism plus 30 % of the second (:func:`.mechanism_terms.combine`),
-times the synthesis factor raised to ``synthesis_weight``. A molecule is failed only when it lies
+times the synthesis factor raised to ``synthesis_weight`` and the persistence factor (a group that water or acid
+destroys, :data:`.mechanism_terms.LABILE_GROUPS`) raised to ``persistence_weight``. A molecule is failed only when it lies
 outside what the platform treats, never for one mechanism's weakness:
 
 - unparseable, no species at ``ph`` (charge outside -4..+2), a radical;
@@ -19,7 +20,7 @@ ion's gas-phase orbitals are shifted by its charge), each with the ensemble's un
 uncertainty calibration where it has one. Without it the stated fallbacks of the terms apply.
 
 Predictions: ``mechanism.<name>`` (each term), ``solubility.<name>`` (its solubility factor), ``synthesis``,
-``esol_logs``, ``sa_score`` and the model's values; the species judged is in :attr:`Screening.species` where it differs.
+``persistence``, ``labile.<group>`` (1 for each labile group found), ``esol_logs``, ``sa_score`` and the model's values; the species judged is in :attr:`Screening.species` where it differs.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from . import mechanism_terms as terms
 from .base import Screener, ScreenerError, Screening
 from .rule_alerts import REDOX_ALERTS
 
-MECHANISMS_VERSION = '1'
+MECHANISMS_VERSION = '2'  # 2: the persistence factor
 
 DEFAULTS: dict = {
     # A gnn checkpoint folder whose predictions the solvation and interphase terms read; None: descriptors only.
@@ -52,6 +53,7 @@ DEFAULTS: dict = {
     'weights': {**dict.fromkeys(terms.MECHANISMS, 0.95), 'ph_buffer': 0.5},
     'solubility_weight': 1.0,
     'synthesis_weight': 0.5,
+    'persistence_weight': 1.0,
     'allowed_elements': ['H', 'B', 'C', 'N', 'O', 'F', 'Si', 'P', 'S', 'Cl', 'Br', 'I'],
     'min_heavy_atoms': 2,
     'max_heavy_atoms': 40,
@@ -150,10 +152,13 @@ class MechanismsScreener(Screener):
         combined = terms.combine(
             {name: value * soluble[name] for name, value in mechanism.items()}, settings['weights']
         )
-        score = combined * synthesis ** settings['synthesis_weight']
+        persistence = terms.persistence(d)
+        score = combined * synthesis ** settings['synthesis_weight'] * persistence ** settings['persistence_weight']
         predictions = {f'mechanism.{name}': value for name, value in mechanism.items()}
         predictions |= {f'solubility.{name}': value for name, value in soluble.items()}
-        predictions |= {'synthesis': synthesis, 'esol_logs': d.esol_logs, 'sa_score': d.sa_score}
+        predictions |= {'synthesis': synthesis, 'persistence': persistence}
+        predictions |= {f'labile.{name}': 1.0 for name in d.labile}  # which group marked it down
+        predictions |= {'esol_logs': d.esol_logs, 'sa_score': d.sa_score}
         predictions |= {key: value for key, value in values.items() if math.isfinite(value)}
         uncertainty = {key: sigmas.get(key) for key in predictions}  # None: a descriptor, or no spread
         return Screening(
