@@ -2,11 +2,12 @@
 
 A calculator adapter turns a *task* (single point, relaxation, frequencies, MD) on a structure with a charge, a spin
 multiplicity, an optional implicit solvent and a protocol name into a process builder for its engine, and turns the
-finished engine process back into normalised outputs: ``energy`` (Float, eV), ``structure`` (StructureData),
-optionally ``forces`` (ArrayData, eV/Å), ``homo``/``lumo`` (Float, eV) and ``trajectory``. A ``frequencies``
-task relaxes to a minimum and returns, besides its energy and structure, ``frequencies`` (ArrayData, array
-``frequencies``: the 3N-6 vibrational wavenumbers in cm⁻¹, ascending, imaginary ones negative). The normalised outputs
-are made by calcfunctions from the engine's own outputs, so the provenance graph shows where each number came from.
+finished engine process back into normalised outputs: ``energy`` (Float, eV), ``structure`` (StructureData), optionally
+``forces`` (ArrayData, eV/Å), ``homo``/``lumo`` (Float, eV) and ``trajectory``. A ``frequencies`` task relaxes to a
+minimum and returns, besides its energy and structure, ``frequencies`` (ArrayData, array ``frequencies``: the 3N-6
+vibrational wavenumbers in cm⁻¹, ascending, imaginary ones negative) and, where the engine gives it, ``hessian``
+(ArrayData, array ``hessian``: the Cartesian Hessian, 3N x 3N, eV/Å²). The normalised outputs are made by calcfunctions
+from the engine's own outputs, so the provenance graph shows where each number came from.
 
 Adapters are registered under the entry point group ``znadditive.calculators``; the WorkChains load them through
 :func:`load_calculator` and never import an engine's plugin.

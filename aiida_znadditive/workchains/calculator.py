@@ -74,6 +74,13 @@ class CalculatorWorkChain(WorkChain):
             help='A frequencies task: vibrational wavenumbers (cm⁻¹, array `frequencies`) at `structure`.',
         )
         spec.output(
+            'hessian',
+            valid_type=orm.ArrayData,
+            required=False,
+            help='A frequencies task, where the engine gives it: the Cartesian Hessian (array `hessian`, 3N x 3N, '
+            'eV/Å²) at `structure`.',
+        )
+        spec.output(
             'remote_folder', valid_type=orm.RemoteData, required=False, help='Folder of the last run, to continue from.'
         )
         declare(

@@ -14,6 +14,7 @@ from aiida import orm
 
 from ..analysis.calibration import shipped_calibration
 from ..analysis.free_energy import calibrate_exchange_free_energy, exchange_free_energy, thermal_correction
+from ..analysis.vibrations import zn_o_stretch, zn_o_stretch_shift
 from ..exit_codes import declare
 from .references import tag_reference
 
@@ -68,6 +69,14 @@ def define_free_energy_outputs(spec) -> None:
         required=False,
         help='Quasi-RRHO thermal corrections (ZPE, H, S, G) of the species: complex, ligand, hexaaqua, water.',
     )
+    spec.output_namespace(
+        'vibrations',
+        valid_type=(orm.Dict, orm.Float),
+        required=False,
+        help='The symmetric Zn-donor stretch (analysis.vibrations) of the best complex (`complex`) and of '
+        "[Zn(H2O)6]2+ (`hexaaqua`), from the cheap level's Hessians, and its shift on binding (`zn_o_stretch_shift`, "
+        'cm⁻¹), where the cheap calculator gives Hessians.',
+    )
     declare(
         spec,
         'ERROR_FREE_ENERGY_FAILED',
@@ -100,6 +109,7 @@ class FreeEnergySteps:
         and the WorkChain ends with 307 once its exchange energies are out."""
         corrections = self._thermal_corrections(self.ctx.prerank_order)
         self.ctx.thermal_corrections = corrections
+        self.ctx.stretches = self._stretches(['hexaaqua', *self.ctx.prerank_order])
         self.ctx.prerank_free = {}
         if not {'ligand', *REFERENCES} <= set(corrections):
             return None
@@ -143,6 +153,31 @@ class FreeEnergySteps:
             self.ctx.setdefault('free_energy_problem', problem)
         return corrections
 
+    def _stretches(self, keys) -> dict[str, orm.Dict]:
+        """Species -> its Zn-donor stretch (calcfunction), for each whose frequency calculation gave a Hessian. A
+        failed analysis is reported and leaves the free energies alone: the stretch is a signature, not a term."""
+        cutoff = orm.Float(self.ctx.settings.analysis['shell_cutoff'])
+        stretches = {}
+        for key in keys:
+            node = self.ctx[f'thermo_{key}']
+            if not node.is_finished_ok or 'hessian' not in node.outputs:
+                continue
+            result, calculation = zn_o_stretch.run_get_node(node.outputs.structure, node.outputs.hessian, cutoff)
+            if calculation.is_finished_ok:
+                stretches[key] = result
+            else:
+                self.report(f'Zn-donor stretch of {key}: {calculation.exit_message}')
+        return stretches
+
+    def _vibrations(self, key: str) -> dict[str, orm.Data]:
+        """The ``vibrations`` outputs of mode ``key``: its stretch, the hexaaqua's and the shift, where both exist."""
+        stretches = self.ctx.get('stretches', {})
+        if key not in stretches or 'hexaaqua' not in stretches:
+            return {}
+        complex_stretch, hexaaqua = stretches[key], stretches['hexaaqua']
+        shift = zn_o_stretch_shift(complex_stretch, hexaaqua)
+        return {'complex': complex_stretch, 'hexaaqua': hexaaqua, 'zn_o_stretch_shift': shift}
+
     def _thermal_inputs(self, key: str) -> dict[str, orm.Data]:
         """The inputs of ``exchange_free_energy`` besides ΔE, for mode ``key``."""
         corrections = self.ctx.thermal_corrections
@@ -183,5 +218,8 @@ class FreeEnergySteps:
                 species: corrections[key if species == 'complex' else species]
                 for species in ('complex', 'ligand', 'hexaaqua', 'water')
             }
+            vibrations = self._vibrations(key)
+            if vibrations:
+                outputs['vibrations'] = vibrations
             free[key] = outputs
         return free

@@ -111,6 +111,17 @@ def check_free_energy_outputs(results, exchange_energy: float) -> float:
     assert 'exchange_free_energy_calibrated' not in results
     calibrated = results['prerank_exchange_free_energy_calibrated']
     assert calibrated.creator.process_type.endswith('znadditive.calibrate_exchange_free_energy')
+    # The Zn-O signature from the cheap level's Hessians: [Zn(H2O)6]2+'s a1g stretch in one mode (GFN2 320 cm⁻¹,
+    # Raman 390: tests/analysis/test_vibrations.py), the complex's shift beside it, each from a calcfunction.
+    vibrations = results['vibrations']
+    assert vibrations['hexaaqua']['share'] > 0.95 and 290 < vibrations['hexaaqua']['stretch_cm'] < 350
+    assert vibrations['complex']['shell_symbols'].count('O') == 6
+    shift = vibrations['zn_o_stretch_shift']
+    assert shift.creator.process_type.endswith('znadditive.zn_o_stretch_shift')
+    assert shift.value == pytest.approx(
+        vibrations['complex']['mean_stretch_cm'] - vibrations['hexaaqua']['mean_stretch_cm']
+    )
+    assert abs(shift.value) < 100
     return calibrated.value
 
 

@@ -63,6 +63,8 @@ class XtbCalculator(Calculator):
         )
         if task.kind == 'frequencies':
             outputs['frequencies'] = node.outputs.frequencies
+            if 'hessian' in node.outputs:
+                outputs['hessian'] = node.outputs.hessian
         if 'trajectory' in node.outputs:
             outputs['trajectory'] = node.outputs.trajectory
         return outputs

@@ -136,6 +136,8 @@ class XtbCalculation(CalcJob):
     FILENAME_VIBSPECTRUM = 'vibspectrum'
     # --ohess that ends on a saddle point writes the structure displaced along the imaginary modes, to restart from
     FILENAME_HESS_DISPLACED = 'xtbhess.xyz'
+    # The Cartesian Hessian of a `frequencies` task (Turbomole $hessian, Hartree/bohr², not mass-weighted).
+    FILENAME_HESSIAN = 'hessian'
 
     @classmethod
     def define(cls, spec: CalcJobProcessSpec) -> None:  # type: ignore[override]
@@ -181,7 +183,15 @@ class XtbCalculation(CalcJob):
             valid_type=ArrayData,
             required=False,
             help='A frequency task: the 3N-6 (3N-5 linear) harmonic wavenumbers at `structure` in the array '
-            '`frequencies`, cm⁻¹, ascending, imaginary ones negative (the translations and rotations left out).',
+            '`frequencies`, cm⁻¹, ascending, imaginary ones negative (the translations and rotations left out), and '
+            'their IR intensities (km/mol) in `ir_intensities`.',
+        )
+        spec.output(
+            'hessian',
+            valid_type=ArrayData,
+            required=False,
+            help='A frequency task: the Cartesian Hessian at `structure` in the array `hessian` (3N x 3N, eV/Å², not '
+            'mass-weighted), from which the normal modes are analysed.',
         )
         spec.output(
             'displaced_structure',
@@ -291,5 +301,6 @@ class XtbCalculation(CalcJob):
             self.FILENAME_GFNFF_CHARGES,
             self.FILENAME_VIBSPECTRUM,
             self.FILENAME_HESS_DISPLACED,
+            self.FILENAME_HESSIAN,
         ]
         return calcinfo

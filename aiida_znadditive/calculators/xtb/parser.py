@@ -32,6 +32,7 @@ from aiida_znadditive.calculators.xtb.calculation import DEFAULT_PARAMETERS, Xtb
 
 # 1 e·bohr in Debye (CODATA); xtb's JSON dipole is in e·bohr, its stdout table in Debye.
 AU_TO_DEBYE = 2.541746
+HARTREE_PER_BOHR2_TO_EV_PER_A2 = Hartree / Bohr**2  # the hessian file is in atomic units
 # Below this an orbital counts as empty: Fermi smearing at 300 K leaves ~1e-10 in the LUMO of a normal molecule.
 OCCUPATION_THRESHOLD = 1e-3
 
@@ -98,30 +99,47 @@ def read_xyz_frames(text: str) -> list[tuple[list[str], np.ndarray, float | None
     return frames
 
 
-def read_vibspectrum(text: str) -> np.ndarray:
-    """All wavenumbers (cm⁻¹) of a Turbomole-format ``vibspectrum`` file, in the file's order.
+def read_vibspectrum(text: str, column: int = -4) -> np.ndarray:
+    """One column of a Turbomole-format ``vibspectrum`` file, in the file's order: the wavenumbers (cm⁻¹, the
+    default) or, with ``column=-3``, the IR intensities (km/mol).
 
     Rows are ``mode [symmetry] wavenumber intensity IR RAMAN``; the symmetry label is blank for the projected modes,
-    so the wavenumber is the third field from the end of the row.
+    so the columns are counted from the end of the row.
     """
     values = []
     for line in text.splitlines():
         fields = line.split()
         if not fields or line.lstrip().startswith(('$', '#')):
             continue
-        values.append(float(fields[-4]))
+        values.append(float(fields[column]))
     return np.array(values)
 
 
-def vibrational_frequencies(wavenumbers: np.ndarray, atoms: Atoms) -> np.ndarray:
-    """The 3N-6 (3N-5 for a linear molecule) vibrations, ascending: the 6 (5) entries closest to zero, which xtb
-    writes for the projected translations and rotations, are dropped."""
+def vibrational_modes(wavenumbers: np.ndarray, atoms: Atoms) -> np.ndarray:
+    """The indices of the 3N-6 (3N-5 for a linear molecule) vibrations, by ascending wavenumber: the 6 (5) entries
+    closest to zero, which xtb writes for the projected translations and rotations, are dropped."""
     from aiida_znadditive.analysis.thermochemistry import n_vibrations
 
     count = n_vibrations(atoms.get_masses(), atoms.positions)
     external = len(wavenumbers) - count
     kept = np.sort(np.argsort(np.abs(wavenumbers), kind='stable')[external:])
-    return np.sort(wavenumbers[kept])
+    return kept[np.argsort(wavenumbers[kept], kind='stable')]
+
+
+def vibrational_frequencies(wavenumbers: np.ndarray, atoms: Atoms) -> np.ndarray:
+    """The 3N-6 (3N-5 for a linear molecule) vibrational wavenumbers, ascending (:func:`vibrational_modes`)."""
+    return wavenumbers[vibrational_modes(wavenumbers, atoms)]
+
+
+def read_hessian(text: str, n_atoms: int) -> np.ndarray:
+    """The Cartesian Hessian (3N x 3N, eV/Å²) of xtb's Turbomole-format ``hessian`` file (Hartree/bohr²)."""
+    body = text.split('$hessian', 1)[1].split('$', 1)[0]
+    values = np.array(body.split(), dtype=float)
+    size = 3 * n_atoms
+    if values.size != size * size:
+        raise ValueError(f'{values.size} Hessian elements for {n_atoms} atoms (expected {size * size})')
+    hessian = values.reshape(size, size) * HARTREE_PER_BOHR2_TO_EV_PER_A2
+    return 0.5 * (hessian + hessian.T)
 
 
 def frontier_orbitals(energies: list[float], occupations: list[float]) -> tuple[float | None, float | None]:
@@ -220,9 +238,23 @@ class XtbParser(Parser):
         spectrum = self.read(XtbCalculation.FILENAME_VIBSPECTRUM)
         if not spectrum:
             return self.exit_codes.ERROR_OUTPUT_FREQUENCIES_MISSING
+        wavenumbers = read_vibspectrum(spectrum)
+        modes = vibrational_modes(wavenumbers, geometry)
         frequencies = ArrayData()
-        frequencies.set_array('frequencies', vibrational_frequencies(read_vibspectrum(spectrum), geometry))
+        frequencies.set_array('frequencies', wavenumbers[modes])
+        frequencies.set_array('ir_intensities', read_vibspectrum(spectrum, column=-3)[modes])
         self.out('frequencies', frequencies)
+        # The Hessian is optional: the frequencies and thermochemistry need none, the mode analysis does.
+        hessian_text = self.read(XtbCalculation.FILENAME_HESSIAN)
+        if hessian_text:
+            try:
+                hessian = read_hessian(hessian_text, len(geometry))
+            except (ValueError, IndexError) as error:
+                self.logger.warning(f'the hessian file could not be read ({error}); no `hessian` output')
+            else:
+                node = ArrayData()
+                node.set_array('hessian', hessian)
+                self.out('hessian', node)
         displaced = self.read(XtbCalculation.FILENAME_HESS_DISPLACED)
         if displaced:
             self.out('displaced_structure', self.build_structure(displaced))

@@ -3,11 +3,11 @@ published additives use (solvation sheath, surface adsorption, H-bond disruption
 surfactant), each judged on its species at the electrolyte's pH; the terms and their reasons are in
 :mod:`~aiida_znadditive.ml.screeners.mechanism_terms`.
 
-Score: each mechanism term times the solubility that mechanism needs (raised to ``solubility_weight``), scaled by
-its weight (``weights``), combined as the best mechanism plus 30 % of the second (:func:`.mechanism_terms.combine`),
-times the synthesis factor raised to ``synthesis_weight`` and the persistence factor (a group that water or acid
-destroys, :data:`.mechanism_terms.LABILE_GROUPS`) raised to ``persistence_weight``. A molecule is failed only when it lies
-outside what the platform treats, never for one mechanism's weakness:
+Score: each mechanism term times the solubility that mechanism needs (raised to ``solubility_weight``), scaled by its
+weight (``weights``), combined as the best mechanism plus 30 % of the second (:func:`.mechanism_terms.combine`), times
+the synthesis factor raised to ``synthesis_weight`` and the persistence factor (a group that water or acid destroys,
+:data:`.mechanism_terms.LABILE_GROUPS`) raised to ``persistence_weight``. A molecule is failed only when it lies outside
+what the platform treats, never for one mechanism's weakness:
 
 - unparseable, no species at ``ph`` (charge outside -4..+2), a radical;
 - elements outside ``allowed_elements``; heavy atoms outside ``min_heavy_atoms``..``max_heavy_atoms`` (of the
@@ -20,7 +20,8 @@ ion's gas-phase orbitals are shifted by its charge), each with the ensemble's un
 uncertainty calibration where it has one. Without it the stated fallbacks of the terms apply.
 
 Predictions: ``mechanism.<name>`` (each term), ``solubility.<name>`` (its solubility factor), ``synthesis``,
-``persistence``, ``labile.<group>`` (1 for each labile group found), ``esol_logs``, ``sa_score`` and the model's values; the species judged is in :attr:`Screening.species` where it differs.
+``persistence``, ``labile.<group>`` (1 for each labile group found), ``esol_logs``, ``sa_score`` and the model's values;
+the species judged is in :attr:`Screening.species` where it differs.
 """
 
 from __future__ import annotations
