@@ -235,3 +235,67 @@ def test_solvation_survives_killed_daemon_worker_between_segments(production):
     assert {state for _, _, state in final['segments']} == {'finished'}
     assert final['steps'] == list(range(0, 301, 10))  # every step once, none lost, none repeated
     assert final['cp2k_runs'] == 3
+
+
+SUBMIT_CAMPAIGN = """
+from aiida import load_profile, orm
+from aiida.engine import submit
+load_profile('{profile}')
+from aiida_znadditive.ml.screeners.base import Screening
+from aiida_znadditive.orchestration.promotion import promote
+from aiida_znadditive.workchains.campaign import CampaignWorkChain
+screenings = [Screening(smiles=smiles, passed=True, score=score) for smiles, score in (('CO', 0.9), ('O', 0.8))]
+nodes = promote(screenings, {{'screener': 'test', 'version': '1'}}, 'campaign-daemon-kill')
+code = orm.load_code('xtb@localhost')
+builder = CampaignWorkChain.get_builder_from_protocol(
+    {{f'c{{index}}': node for index, node in enumerate(nodes)}}, code, code, dft_calculator='xtb',
+    overrides={{'top_k': 2, 'max_concurrent': 2, 'weights': {{'adsorption': 0.0}}}},
+)
+print(submit(builder).pk)
+"""
+
+CAMPAIGN_STATE = """
+import json
+from aiida import load_profile, orm
+load_profile('{profile}')
+from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
+node = orm.load_node({pk})
+state_of = lambda n: n.process_state.value if n.process_state else 'created'
+children = sorted(
+    (child.pk, state_of(child)) for child in node.called if child.process_class is ZnComplexationWorkChain
+)
+xtb = [n for n in node.called_descendants if n.process_label == 'XtbCalculation']
+ranking = node.outputs.ranking.get_dict()['rows'] if 'ranking' in node.outputs else None
+print(json.dumps({{'state': state_of(node), 'exit_status': node.exit_status, 'children': children,
+                  'xtb_running': sum(state_of(n) == 'waiting' for n in xtb),
+                  'complexations': orm.QueryBuilder().append(ZnComplexationWorkChain).count(),
+                  'ranking': [row['smiles'] for row in ranking] if ranking else None}}))
+"""
+
+
+def test_campaign_survives_killed_daemon_worker(production):
+    """Issue 19: a CampaignWorkChain whose two complexations are running when the daemon worker is killed finishes
+    after the restart with the same two children (none relaunched, none lost) and its ranking of both."""
+    pk = int(production.python(SUBMIT_CAMPAIGN))
+
+    def state() -> dict:
+        return json.loads(production.python(CAMPAIGN_STATE, pk=pk))
+
+    during = wait_until(
+        lambda: (s := state())['xtb_running'] and len(s['children']) == 2 and s,
+        300,
+        'both complexations to run an xtb job',
+        poll=1.0,
+    )
+    workers = production.workers()
+    os.kill(workers[0].pid, signal.SIGKILL)
+    workers[0].wait(timeout=30)
+    restart_daemon(production)
+
+    final = wait_until(lambda: (s := state())['state'] in ('finished', 'excepted', 'killed') and s, 900, 'the end')
+    assert final['state'] == 'finished'
+    assert final['exit_status'] == 0
+    assert [child for child, _ in final['children']] == [child for child, _ in during['children']]
+    assert {child_state for _, child_state in final['children']} == {'finished'}
+    assert final['complexations'] == 2  # in the whole profile: nothing run twice
+    assert sorted(final['ranking']) == ['CO', 'O']
