@@ -18,6 +18,7 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, calcfunction, while_
 
+from ..analysis.hbonds import analyse_hbond_network
 from ..analysis.solvation import analyse_solvation_shell, plot_solvation_shell
 from ..analysis.trajectory import join_trajectories
 from ..calculators.base import CalculatorError, Task, load_calculator
@@ -89,6 +90,16 @@ class SolvationShellWorkChain(ProtocolMixin, WorkChain):
         spec.output('results', valid_type=orm.Dict, required=False, help='Peaks, CNs, shell fractions, residence.')
         spec.output('md_statistics', valid_type=orm.Dict, required=False, help='Temperature and energy averages.')
         spec.output('figure', valid_type=orm.SinglefileData, required=False, help='RDF and CN plot (PNG).')
+        spec.output(
+            'hbonds',
+            valid_type=orm.Dict,
+            required=False,
+            help="Water's H-bond network (analysis.hbonds): H-bonds per water, additive-water H-bonds per additive, "
+            'tetrahedral order q, each a block mean with its standard error.',
+        )
+        spec.output(
+            'hbonds_per_frame', valid_type=orm.ArrayData, required=False, help='The same three figures per frame.'
+        )
         declare(
             spec,
             'ERROR_INVALID_MOLECULE',
@@ -269,12 +280,24 @@ class SolvationShellWorkChain(ProtocolMixin, WorkChain):
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_ANALYSIS_FAILED.format(message=node.exit_message or str(node.exit_status))
         self.ctx.analysis = outputs
+        # The network is a second analysis of the same frames: a trajectory too short for its blocks loses it (with
+        # the reason in the report), not the shell figures.
+        network, node = analyse_hbond_network.run_get_node(
+            trajectory, orm.Dict({'molecules': self.ctx.system['molecules'], 'skip_ps': skip.value})
+        )
+        if node.is_finished_ok:
+            self.ctx.hbonds = network
+        else:
+            self.report(f'no H-bond network: {node.exit_message}')
         return None
 
     def results(self):
         for name in ('rdf', 'composition', 'results'):
             self.out(name, self.ctx.analysis[name])
         self.out('figure', plot_solvation_shell(self.ctx.analysis['rdf'], self.ctx.analysis['results']))
+        if 'hbonds' in self.ctx:
+            self.out('hbonds', self.ctx.hbonds['hbonds'])
+            self.out('hbonds_per_frame', self.ctx.hbonds['hbonds_per_frame'])
         results = self.ctx.analysis['results']
         water = results.get_dict().get('groups', {}).get('water', {})
         self.report(

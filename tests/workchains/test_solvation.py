@@ -86,6 +86,13 @@ def test_tiny_box_in_three_segments(cp2k_code, tmp_path):
     statistics = results['md_statistics'].get_dict()
     assert 0 < statistics['temperature_mean'] < 2000
     assert results['figure'].get_content(mode='rb')[:8] == b'\x89PNG\r\n\x1a\n'
+    # Water's H-bond network of the same frames (tests/analysis/test_hbonds.py checks the criterion): of eight
+    # waters six sit on Zn2+ and donate to the sulfate beside them, which is no water-water bond (0 here, where bulk
+    # water has about 3.5); 5 blocks of the 6 frames.
+    hbonds = results['hbonds'].get_dict()
+    assert results['hbonds'].creator.process_type.endswith('analyse_hbond_network')
+    assert 0.0 <= hbonds['hbonds_per_water']['mean'] < 2.0 and len(hbonds['hbonds_per_water']['blocks']) == 5
+    assert -1.0 < hbonds['tetrahedral_order_q']['mean'] < 1.0 and hbonds['n_waters'] == 8 and hbonds['n_frames'] == 6
 
     # The paper layer's row: the numbers of the `results` Dict, which it names, and the level from the segments.
     row = solvation_table([node]).iloc[0]
