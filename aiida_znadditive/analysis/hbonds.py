@@ -122,7 +122,7 @@ def _blocks(values: np.ndarray, n_blocks: int) -> dict:
     }
 
 
-def hbond_network(positions, cells, symbols, waters, additives, n_blocks: int = 5) -> dict:
+def hbond_network(positions, cells, symbols, waters, additives, *, n_blocks: int = 5) -> dict:
     """The network figures of a trajectory (module docstring): per frame and block-averaged.
 
     :param positions: (n_frames, n_atoms, 3), Å. :param cells: (n_frames, 3, 3), cell vectors as rows, Å.
@@ -177,7 +177,7 @@ def analyse_hbond_network(trajectory: orm.TrajectoryData, settings: orm.Dict) ->
             list(trajectory.symbols),
             waters,
             additives,
-            int(options['n_blocks']),
+            n_blocks=int(options['n_blocks']),
         )
     except HbondError as error:
         return ExitCode(error.code, str(error))

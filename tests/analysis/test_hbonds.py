@@ -78,7 +78,7 @@ def test_block_error_and_too_short_trajectory():
     frames = []
     for _ in range(10):  # an ideal gas of waters, new positions every frame
         oxygens = rng.uniform(0, 12, size=(40, 3))
-        frames.append(sum((water(o, towards=o + rng.normal(size=3)) for o in oxygens), []))
+        frames.append([atom for o in oxygens for atom in water(o, towards=o + rng.normal(size=3))])
     positions = np.array(frames)
     symbols = ['O', 'H', 'H'] * 40
     waters = [[3 * i, 3 * i + 1, 3 * i + 2] for i in range(40)]
