@@ -21,6 +21,7 @@ from aiida.engine import ToContext, WorkChain, calcfunction, while_
 from ..analysis.hbonds import analyse_hbond_network
 from ..analysis.solvation import analyse_solvation_shell, plot_solvation_shell
 from ..analysis.trajectory import join_trajectories
+from ..analysis.transport import analyse_transport
 from ..calculators.base import CalculatorError, Task, load_calculator
 from ..exit_codes import declare
 from ..protocols import ProtocolMixin, recursive_merge, resolve_protocol
@@ -99,6 +100,13 @@ class SolvationShellWorkChain(ProtocolMixin, WorkChain):
         )
         spec.output(
             'hbonds_per_frame', valid_type=orm.ArrayData, required=False, help='The same three figures per frame.'
+        )
+        spec.output(
+            'transport',
+            valid_type=orm.Dict,
+            required=False,
+            help='Self-diffusion coefficients (MSD, finite-size corrected) and the Nernst-Einstein conductivity '
+            '(analysis.transport), where the trajectory is long enough.',
         )
         declare(
             spec,
@@ -289,12 +297,40 @@ class SolvationShellWorkChain(ProtocolMixin, WorkChain):
             self.ctx.hbonds = network
         else:
             self.report(f'no H-bond network: {node.exit_message}')
+        transport, node = analyse_transport.run_get_node(trajectory, orm.Dict(self._transport_settings(skip.value)))
+        if node.is_finished_ok:
+            self.ctx.transport = transport
+        else:
+            self.report(f'no diffusion coefficients: {node.exit_message}')
         return None
+
+    def _transport_settings(self, skip: float) -> dict:
+        """The settings of ``analyse_transport``: the box's molecules and the charge of one molecule of each."""
+        from rdkit import Chem
+
+        composition = self.ctx.system['composition']
+        charges = {'zinc': 2}
+        for name, smiles in (
+            ('counter_ion', composition.get('counter_ion_smiles')),
+            ('additive', composition.get('additive')),
+        ):
+            mol = Chem.MolFromSmiles(smiles) if smiles else None
+            if mol is not None:
+                charges[name] = Chem.GetFormalCharge(mol)
+        return {
+            'molecules': self.ctx.system['molecules'],
+            'zn_index': self.ctx.system['zn_index'],
+            'charges': charges,
+            'skip_ps': skip,
+            'temperature': float(self.ctx.settings.md['temperature']),
+        }
 
     def results(self):
         for name in ('rdf', 'composition', 'results'):
             self.out(name, self.ctx.analysis[name])
         self.out('figure', plot_solvation_shell(self.ctx.analysis['rdf'], self.ctx.analysis['results']))
+        if 'transport' in self.ctx:
+            self.out('transport', self.ctx.transport)
         if 'hbonds' in self.ctx:
             self.out('hbonds', self.ctx.hbonds['hbonds'])
             self.out('hbonds_per_frame', self.ctx.hbonds['hbonds_per_frame'])

@@ -93,6 +93,8 @@ def test_tiny_box_in_three_segments(cp2k_code, tmp_path):
     assert results['hbonds'].creator.process_type.endswith('analyse_hbond_network')
     assert 0.0 <= hbonds['hbonds_per_water']['mean'] < 2.0 and len(hbonds['hbonds_per_water']['blocks']) == 5
     assert -1.0 < hbonds['tetrahedral_order_q']['mean'] < 1.0 and hbonds['n_waters'] == 8 and hbonds['n_frames'] == 6
+    # 25 fs analysed: too short for diffusion (at least 1 ps and 20 frames), so no `transport`, and nothing else lost.
+    assert 'transport' not in results
 
     # The paper layer's row: the numbers of the `results` Dict, which it names, and the level from the segments.
     row = solvation_table([node]).iloc[0]
