@@ -61,11 +61,11 @@ def selected_results(group, campaign, molecules, protocol=None, kind: str = 'com
 )
 @click.option(
     '--kind',
-    type=click.Choice(['complexation', 'solvation', 'adsorption']),
+    type=click.Choice(['complexation', 'solvation', 'adsorption', 'redox']),
     default='complexation',
     show_default=True,
-    help='Which results: Zn2+ complexation (tables, figure, methods, HTML), or the solvation-shell or Zn(002) '
-    'adsorption tables (CSV, Markdown, LaTeX).',
+    help='Which results: Zn2+ complexation (tables, figure, methods, HTML), or the solvation-shell, Zn(002) '
+    'adsorption or redox-potential tables (CSV, Markdown, LaTeX).',
 )
 @click.option('--out', 'out', type=click.Path(file_okay=False, path_type=Path), required=True, help='Output folder.')
 @click.option('--force', is_flag=True, help='Write into an output folder that already holds files.')

@@ -2,7 +2,8 @@
 
 Columns: the molecule as given and as computed (species at the pH, charge), the best binding mode, the exchange
 energies ΔE (gas, implicit water) and free energies ΔG (thermal and standard-state terms, calibrated where a
-calibration ships, and the cheap level's), the ligand's frontier orbitals, the Zn-donor geometry, and the level of
+calibration ships, and the cheap level's), the ligand's frontier orbitals, the Zn-donor geometry, the Zn-O stretch
+of the complex and of [Zn(H2O)6]2+ and its shift (cm⁻¹, from the cheap level's Hessians), and the level of
 theory read from the engine processes (:mod:`.methods`). Each number ``x`` has a column ``x_uuid``: the node that
 holds it, created by the calcfunction that computed it.
 """
@@ -33,6 +34,7 @@ NUMBERS = {
 #: columns shown in the Markdown and LaTeX tables (the CSV has them all)
 SUMMARY = ('molecule', 'species', 'binding_mode', 'dE_gas', 'dE_water', 'dG', 'dG_calibrated', 'zn_donor_mean')
 UNITS = {name: 'eV' for name in NUMBERS if name != 'displaced_waters'} | {'zn_donor_mean': 'Å'}
+UNITS |= dict.fromkeys(('zn_o_stretch_complex', 'zn_o_stretch_hexaaqua', 'zn_o_stretch_shift'), 'cm⁻¹')
 
 
 def complexation_row(node: orm.WorkflowNode) -> dict:
@@ -62,6 +64,15 @@ def complexation_row(node: orm.WorkflowNode) -> dict:
     for column, name in NUMBERS.items():
         value = outputs.get(name)
         row[column] = None if value is None else value.value
+        row[f'{column}_uuid'] = None if value is None else value.uuid
+    # The Zn-O signature (analysis.vibrations): the share-weighted stretch of the complex and of [Zn(H2O)6]2+, cm⁻¹.
+    for column, label, key in (
+        ('zn_o_stretch_complex', 'vibrations__complex', 'mean_stretch_cm'),
+        ('zn_o_stretch_hexaaqua', 'vibrations__hexaaqua', 'mean_stretch_cm'),
+        ('zn_o_stretch_shift', 'vibrations__zn_o_stretch_shift', None),
+    ):
+        value = outputs.get(label)
+        row[column] = None if value is None else (value.value if key is None else value[key])
         row[f'{column}_uuid'] = None if value is None else value.uuid
     row['zn_donor_mean'] = geometry.get('mean_distance')
     row['coordination_number'] = geometry.get('coordination_number')

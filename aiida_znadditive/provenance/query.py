@@ -15,6 +15,7 @@ WORKCHAINS = {
     'complexation': 'znadditive.complexation',
     'solvation': 'znadditive.solvation',
     'adsorption': 'znadditive.adsorption',
+    'redox': 'znadditive.redox',
     'campaign': 'znadditive.campaign',
 }
 

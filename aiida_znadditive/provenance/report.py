@@ -86,11 +86,12 @@ def _write_tables(table, out: Path, stem: str, formats, level: str) -> list[str]
 
 
 def write_tables(kind: str, nodes: list[orm.WorkflowNode], out: Path, *, formats=FORMATS) -> dict:
-    """Write the ``solvation`` or ``adsorption`` tables of ``nodes`` into ``out``: ``<kind>.csv`` with every column
-    and the UUIDs, ``<kind>.md`` and ``<kind>.tex`` with the summary columns, one table per level of theory."""
-    from . import adsorption, solvation
+    """Write the ``solvation``, ``adsorption`` or ``redox`` tables of ``nodes`` into ``out``: ``<kind>.csv`` with
+    every column and the UUIDs, ``<kind>.md`` and ``<kind>.tex`` with the summary columns, one table per level of
+    theory."""
+    from . import adsorption, redox, solvation
 
-    module = {'solvation': solvation, 'adsorption': adsorption}[kind]
+    module = {'solvation': solvation, 'adsorption': adsorption, 'redox': redox}[kind]
     table = getattr(module, f'{kind}_table')(nodes)
     if table.empty:
         raise ReportError(f'no finished {kind} results')

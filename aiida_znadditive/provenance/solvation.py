@@ -4,7 +4,10 @@ Per group of molecules around Zn2+ (water, the additive, the counter-ion): the f
 coordination number (molecules and atoms in the first shell), the fraction of frames in which the group is in the
 shell, and the mean residence time (ps; censored when no molecule was seen to leave). All come from the WorkChain's
 ``results`` Dict (made by the calcfunction ``analyse_solvation_shell``), whose UUID each row names; the MD's
-temperature from ``md_statistics``; the level of theory from the MD segments' engine processes (:mod:`.methods`).
+temperature from ``md_statistics``; water's H-bond network (``hbonds``: H-bonds per water, additive-water H-bonds,
+tetrahedral order, each with its block standard error) and the self-diffusion coefficients and conductivity
+(``transport``), each Dict named by its UUID; the level of theory from the MD segments' engine processes
+(:mod:`.methods`).
 """
 
 from __future__ import annotations
@@ -25,8 +28,26 @@ GROUP_VALUES = {
     'residence_time_ps': 'residence_ps',
     'residence_censored': 'residence_censored',
 }
-SUMMARY = ('additive', 'start', 'water_cn', 'water_peak', 'additive_cn', 'total_cn', 'time_analysed_ps', 'temperature')
-UNITS = {'water_peak': 'Å', 'time_analysed_ps': 'ps', 'temperature': 'K'}
+#: column -> the figure of the ``hbonds`` Dict (analysis.hbonds): block mean, and ``<column>_sem`` its error
+HBOND_VALUES = {
+    'hbonds_per_water': 'hbonds_per_water',
+    'additive_water_hbonds': 'additive_water_hbonds_per_additive',
+    'tetrahedral_q': 'tetrahedral_order_q',
+}
+SUMMARY = (
+    'additive',
+    'start',
+    'water_cn',
+    'water_peak',
+    'additive_cn',
+    'total_cn',
+    'hbonds_per_water',
+    'tetrahedral_q',
+    'D_water',
+    'time_analysed_ps',
+    'temperature',
+)
+UNITS = {'water_peak': 'Å', 'time_analysed_ps': 'ps', 'temperature': 'K', 'D_water': 'm²/s'}
 
 
 def solvation_row(node: orm.WorkflowNode) -> dict:
@@ -50,6 +71,18 @@ def solvation_row(node: orm.WorkflowNode) -> dict:
         for key, suffix in GROUP_VALUES.items():
             row[f'{group}_{suffix}'] = values.get(key)
     row.setdefault('additive_cn', None)  # water alone: the column exists, empty
+    hbonds = outputs['hbonds'].get_dict() if 'hbonds' in outputs else {}
+    for column, key in HBOND_VALUES.items():
+        figure = hbonds.get(key) or {}
+        row[column], row[f'{column}_sem'] = figure.get('mean'), figure.get('sem')
+    row['hbonds_uuid'] = outputs['hbonds'].uuid if 'hbonds' in outputs else None
+    transport = outputs['transport'].get_dict() if 'transport' in outputs else {}
+    for species in ('zinc', 'water', 'additive', 'counter_ion'):
+        value = transport.get('diffusion', {}).get(species, {})
+        row[f'D_{species}'], row[f'D_{species}_err'] = value.get('D_m2_s'), value.get('uncertainty_m2_s')
+    row['conductivity'] = transport.get('nernst_einstein_conductivity_S_m')
+    row['conductivity_err'] = transport.get('conductivity_uncertainty_S_m')
+    row['transport_uuid'] = outputs['transport'].uuid if 'transport' in outputs else None
     row.update(
         {
             'level': ' '.join(str(part) for part in (segment.get('method'), segment.get('basis')) if part)

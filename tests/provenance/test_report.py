@@ -64,12 +64,17 @@ def test_every_number_traces_to_its_node(results):
     assert not any(isinstance(node.base.links, SharedLinks) for node in found)
     acetate = table.set_index('molecule').loc['CC(=O)O']
     assert acetate['species'] == 'CC(=O)[O-]' and acetate['species_charge'] == -1  # the species at pH 7
-    for column in ('dE_gas', 'dE_water', 'dG'):
+    for column in ('dE_gas', 'dE_water', 'dG', 'zn_o_stretch_shift'):
         node = orm.load_node(acetate[f'{column}_uuid'])
         assert node.value == acetate[column]
         assert node.creator is not None  # made by a calcfunction of the WorkChain, not stored by hand
     assert acetate['cheap_method'] == 'GFN2-xTB' and acetate['cheap_solvent_model'] == 'ALPB (water)'
     assert acetate['engine_versions']  # the xtb version parsed from its own output
+    # The Zn-O stretch (cm⁻¹) of the complex and of [Zn(H2O)6]2+ from the cheap level's Hessians, and their shift.
+    assert acetate['zn_o_stretch_shift'] == pytest.approx(
+        acetate['zn_o_stretch_complex'] - acetate['zn_o_stretch_hexaaqua']
+    )
+    assert 290 < acetate['zn_o_stretch_hexaaqua'] < 350
     # Acetate binds Zn2+ more strongly than methanol (measured log K1 1.6 against ~0), at any level.
     assert acetate['dG'] < table.set_index('molecule').loc['CO', 'dG']
     assert [n.uuid for n in result_nodes('complexation', molecule=inchikey('CO'))] == [

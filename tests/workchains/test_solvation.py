@@ -102,6 +102,10 @@ def test_tiny_box_in_three_segments(cp2k_code, tmp_path):
     assert row['water_cn'] == water['coordination'] and row['water_peak'] == water['first_peak']
     assert row['results_uuid'] == results['results'].uuid
     assert row['temperature'] == statistics['temperature_mean']
+    assert (
+        row['hbonds_per_water'] == hbonds['hbonds_per_water']['mean'] and row['hbonds_uuid'] == results['hbonds'].uuid
+    )
+    assert row['D_water'] is None and row['transport_uuid'] is None  # too short for diffusion
     assert 'cp2k' in row['level']
     written = write_tables('solvation', [node], tmp_path, formats=('csv', 'md'))
     assert written['files'] == ['solvation.csv', 'solvation.md'] and written['rows'] == 1
