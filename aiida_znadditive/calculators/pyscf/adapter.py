@@ -40,11 +40,34 @@ def normalise_pyscf_outputs(parameters: orm.Dict) -> dict:
     return outputs
 
 
+@calcfunction
+def normalise_pyscf_hessian(structure: orm.StructureData, hessian: orm.ArrayData | None = None) -> dict:
+    """PySCF's Hessian (N x N x 3 x 3, Hartree/bohr²) as the calculator interface's ``hessian`` (3N x 3N, eV/Å²)
+    and ``frequencies`` (the 3N-6 wavenumbers, cm⁻¹, ascending, imaginary ones negative: translations and rotations
+    projected out) at ``structure``; without a Hessian (an atom) empty ``frequencies`` only."""
+    from ase.units import Bohr, Hartree
+
+    from ...analysis.thermochemistry import frequencies_from_hessian
+
+    atoms = structure.get_ase()
+    if hessian is None:
+        empty = orm.ArrayData()
+        empty.set_array('frequencies', np.empty(0))
+        return {'frequencies': empty}
+    raw = np.asarray(hessian.get_array('hessian'))
+    cartesian = raw.transpose(0, 2, 1, 3).reshape(3 * len(atoms), 3 * len(atoms)) * Hartree / Bohr**2
+    cartesian = 0.5 * (cartesian + cartesian.T)
+    matrix, wavenumbers = orm.ArrayData(), orm.ArrayData()
+    matrix.set_array('hessian', cartesian)
+    wavenumbers.set_array('frequencies', frequencies_from_hessian(cartesian, atoms.get_masses(), atoms.positions))
+    return {'hessian': matrix, 'frequencies': wavenumbers}
+
+
 class PyscfCalculator(Calculator):
     """PySCF through aiida-pyscf (:class:`PyscfRestartWorkChain`), with RI-JK, D3(BJ) and C-PCM water."""
 
     name = 'pyscf'
-    tasks = ('singlepoint', 'relax')
+    tasks = ('singlepoint', 'relax', 'frequencies')
     code_plugins = ('pyscf.base', 'znadditive.pyscf')
     solvents = ('water',)
 
@@ -70,6 +93,12 @@ class PyscfCalculator(Calculator):
             parameters['optimizer'] = copy.deepcopy(settings['optimizer'])
         elif task.kind == 'relax' and not task.forces:
             parameters['results']['forces'] = False
+        if task.kind == 'frequencies' and len(structure.sites) > 1:
+            # Relaxed to tight criteria, then the Hessian at that minimum (templates/hessian.py.j2); an atom has no
+            # vibrations, so its frequency task is its single point.
+            optimizer = settings['frequencies']['convergence_parameters']
+            parameters['optimizer'] = {'solver': settings['optimizer']['solver'], 'convergence_parameters': optimizer}
+            parameters['hessian'] = {}
         parameters = recursive_merge(parameters, overrides or {})
         builder = PyscfRestartWorkChain.get_builder()
         builder.pyscf.code = code
@@ -80,8 +109,11 @@ class PyscfCalculator(Calculator):
 
     def get_outputs(self, node, task: Task) -> dict[str, orm.Data]:
         outputs = dict(normalise_pyscf_outputs(node.outputs.parameters))
-        relaxed = task.kind == 'relax' and 'structure' in node.outputs
+        relaxed = task.kind in ('relax', 'frequencies') and 'structure' in node.outputs
         outputs['structure'] = node.outputs.structure if relaxed else node.inputs.pyscf.structure
+        if task.kind == 'frequencies':  # an atom has no Hessian: empty frequencies
+            hessian = node.outputs.hessian if 'hessian' in node.outputs else None
+            outputs.update(normalise_pyscf_hessian(outputs['structure'], hessian))
         if 'trajectory' in node.outputs:
             outputs['trajectory'] = node.outputs.trajectory
         return outputs
