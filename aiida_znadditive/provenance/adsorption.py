@@ -17,6 +17,23 @@ SUMMARY = ('molecule', 'E_ads', 'E_ads_water', 'E_ads_difference', 'site', 'clos
 UNITS = {'E_ads': 'eV', 'E_ads_water': 'eV', 'E_ads_difference': 'eV', 'closest_distance': 'Å'}
 
 
+def _water_line(table) -> dict:
+    """Water's adsorption energy on the same slabs, where the rows have it (one line per distinct value)."""
+    return {f'water: {value:+.3f} eV': value for value in sorted(set(table['E_ads_water'].dropna()))}
+
+
+#: the report's figure (.figures): each molecule's adsorption energy on Zn(002), water's as a line (below it: the
+#: molecule displaces water from the surface)
+FIGURE = {
+    'value': 'E_ads',
+    'error': None,
+    'label': 'molecule',
+    'uuid': 'E_ads_uuid',
+    'ylabel': 'E_ads on Zn(002) (eV)',
+    'lines': _water_line,
+}
+
+
 def _best(configurations: orm.Dict | None) -> dict:
     if configurations is None:
         return {}

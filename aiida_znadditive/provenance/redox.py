@@ -23,6 +23,27 @@ SUMMARY = ('molecule', 'species', 'ph', 'E_red', 'E_red_vs_zn', 'E_red_vs_her', 
 UNITS = {'E_red': 'V vs SHE', 'E_red_vs_zn': 'V', 'E_red_vs_her': 'V'}
 
 
+def _reference_lines(table) -> dict:
+    """Zn plating and hydrogen evolution at the pH of the rows (one line per pH)."""
+    from ..analysis.redox import ZINC, hydrogen_evolution
+
+    lines = {'Zn2+/Zn': ZINC}
+    for ph in sorted(set(table['ph'].dropna())):
+        lines[f'H2 evolution, pH {ph:g}'] = hydrogen_evolution(ph)
+    return lines
+
+
+#: the report's figure (.figures): the calibrated reduction potentials against Zn plating and hydrogen evolution
+FIGURE = {
+    'value': 'E_red',
+    'error': None,
+    'label': 'molecule',
+    'uuid': 'E_red_uuid',
+    'ylabel': 'one-electron reduction potential (V vs SHE)',
+    'lines': _reference_lines,
+}
+
+
 def redox_row(node: orm.WorkflowNode) -> dict:
     """The row of one finished RedoxPotentialWorkChain (numbers absent from its outputs are None)."""
     outputs = linked(node, LinkType.RETURN, 'outgoing')

@@ -23,6 +23,7 @@ from aiida import orm
 
 from .. import __version__
 from .complexation import NUMBERS, SUMMARY, UNITS, complexation_table
+from .figures import write_figure
 from .graph import batched_links, one_transaction
 from .html import Section, write_html
 from .query import ReportError
@@ -87,8 +88,8 @@ def _write_tables(table, out: Path, stem: str, formats, level: str) -> list[str]
 
 def write_tables(kind: str, nodes: list[orm.WorkflowNode], out: Path, *, formats=FORMATS) -> dict:
     """Write the ``solvation``, ``adsorption`` or ``redox`` tables of ``nodes`` into ``out``: ``<kind>.csv`` with
-    every column and the UUIDs, ``<kind>.md`` and ``<kind>.tex`` with the summary columns, one table per level of
-    theory."""
+    every column and the UUIDs, ``<kind>.md`` and ``<kind>.tex`` with the summary columns, and ``<kind>.png`` with
+    its sidecar of UUIDs (:mod:`.figures`), one set per level of theory."""
     from . import adsorption, redox, solvation
 
     module = {'solvation': solvation, 'adsorption': adsorption, 'redox': redox}[kind]
@@ -102,6 +103,7 @@ def write_tables(kind: str, nodes: list[orm.WorkflowNode], out: Path, *, formats
         stem = kind if len(levels) == 1 else f'{kind}_level{index + 1}'
         summary = part[list(module.SUMMARY)].rename(columns={c: f'{c} ({u})' for c, u in module.UNITS.items()})
         files += _write_frames(part, summary, out, stem, [f for f in formats if f != 'html'], level=level)
+        files += write_figure(part, module.FIGURE, out, stem, level)
     return {'files': files, 'rows': len(table), 'levels': levels}
 
 

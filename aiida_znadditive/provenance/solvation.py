@@ -48,6 +48,15 @@ SUMMARY = (
     'temperature',
 )
 UNITS = {'water_peak': 'Å', 'time_analysed_ps': 'ps', 'temperature': 'K', 'D_water': 'm²/s'}
+#: the report's figure (.figures): the first-shell coordination of each run
+FIGURE = {
+    'value': 'total_cn',
+    'error': None,
+    'label': 'additive',
+    'uuid': 'results_uuid',
+    'ylabel': 'Zn2+ first-shell coordination (molecules)',
+    'lines': {'[Zn(H2O)6]2+ (experiment)': 6.0},
+}
 
 
 def solvation_row(node: orm.WorkflowNode) -> dict:

@@ -7,6 +7,8 @@ two sites in two orientations, a 4x4x3 k-mesh for the bulk and a 250 Ry cutoff. 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aiida import orm
 from aiida.common.links import LinkType
@@ -14,6 +16,7 @@ from aiida.engine import run_get_node
 
 from aiida_znadditive.protocols import recursive_merge
 from aiida_znadditive.provenance.adsorption import adsorption_table
+from aiida_znadditive.provenance.report import write_tables
 from aiida_znadditive.workchains.adsorption import SlabAdsorptionWorkChain
 
 SMALL = {
@@ -68,7 +71,7 @@ def test_unknown_protocol_is_named(cp2k_code):
 
 
 @pytest.mark.integration
-def test_water_on_small_slab_then_reuse_of_the_bulk(cp2k_code):
+def test_water_on_small_slab_then_reuse_of_the_bulk(cp2k_code, tmp_path):
     """DFT single points of 4 placed water poses rank O on top of a Zn first, not a pose with the hydrogens down."""
     results, node = run_get_node(builder_for(cp2k_code))
     assert node.is_finished_ok, node.exit_message
@@ -108,6 +111,10 @@ def test_water_on_small_slab_then_reuse_of_the_bulk(cp2k_code):
     assert (row['site'], row['closest_atom']) == ('ontop', 'O')
     assert row['closest_distance'] == best['shortest_zn_distances']['O']
     assert row['layers'] == info['layers'] and row['workchain_uuid'] == node.uuid
+    written = write_tables('adsorption', [node], tmp_path, formats=('csv',))
+    assert written['files'] == ['adsorption.csv', 'adsorption.png', 'adsorption.png.json']
+    sidecar = json.loads((tmp_path / 'adsorption.png.json').read_text())
+    assert sidecar['rows'] == [{'label': 'water', 'workchain_uuid': node.uuid, 'value_uuid': row['E_ads_uuid']}]
 
 
 @pytest.mark.integration

@@ -4,9 +4,12 @@ and bad input."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aiida import orm
 from aiida.engine import run_get_node
+from PIL import Image
 
 from aiida_znadditive.analysis.redox import hydrogen_evolution, redox_potentials
 from aiida_znadditive.provenance.redox import redox_table
@@ -47,7 +50,11 @@ def test_quinone_and_nitroarene_against_experiment(znadditive_codes, tmp_path):
     assert orm.load_node(table['E_red_uuid'][0]).value == table['E_red'][0]
     assert table['calibration'].tolist() == ['gfn2_xtb', 'gfn2_xtb'] and 'GFN2-xTB' in table['level'][0]
     written = write_tables('redox', nodes, tmp_path, formats=('csv', 'md'))
-    assert written['files'] == ['redox.csv', 'redox.md'] and 'E_red_vs_zn' in (tmp_path / 'redox.md').read_text()
+    assert written['files'] == ['redox.csv', 'redox.md', 'redox.png', 'redox.png.json']
+    assert 'E_red_vs_zn' in (tmp_path / 'redox.md').read_text()
+    sidecar = json.loads((tmp_path / 'redox.png.json').read_text())
+    assert [row['value_uuid'] for row in sidecar['rows']] == list(table['E_red_uuid'])
+    assert json.loads(Image.open(tmp_path / 'redox.png').info['aiida_uuids']) == [node.uuid for node in nodes]
 
 
 def test_bad_smiles_is_named(znadditive_codes):

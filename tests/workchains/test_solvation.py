@@ -7,6 +7,8 @@ README's quickstart, recorded in the docs.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from aiida.engine import run_get_node
@@ -108,7 +110,10 @@ def test_tiny_box_in_three_segments(cp2k_code, tmp_path):
     assert row['D_water'] is None and row['transport_uuid'] is None  # too short for diffusion
     assert 'cp2k' in row['level']
     written = write_tables('solvation', [node], tmp_path, formats=('csv', 'md'))
-    assert written['files'] == ['solvation.csv', 'solvation.md'] and written['rows'] == 1
+    assert written['files'] == ['solvation.csv', 'solvation.md', 'solvation.png', 'solvation.png.json']
+    assert written['rows'] == 1
+    sidecar = json.loads((tmp_path / 'solvation.png.json').read_text())
+    assert sidecar['rows'] == [{'label': 'water', 'workchain_uuid': node.uuid, 'value_uuid': results['results'].uuid}]
     assert 'water_cn' in (tmp_path / 'solvation.md').read_text()
 
 
