@@ -12,7 +12,7 @@ of a periodic box, and the Nernst-Einstein estimate of the ionic conductivity.
 - **Conductivity** (Nernst-Einstein, no ion-ion correlation): σ = e² / (V k_B T) Σ_i N_i z_i² D_i over the ions.
 
 Measured references (25 °C): water's self-diffusion 2.30e-9 m²/s (Mills, J. Phys. Chem. 1973, 77, 685); Zn2+ at
-infinite dilution 0.703e-9 m²/s (from its limiting molar conductivity, 105.6 S cm² mol⁻¹ for ½Zn2+; CRC Handbook).
+infinite dilution 0.703e-9 m²/s (from the limiting molar conductivity of ½Zn2+, 52.8 S cm² mol⁻¹; CRC Handbook).
 A picosecond trajectory of a few dozen molecules gives D to within a factor of about two at best: the figures carry
 their uncertainty, and a trajectory shorter than ``min_ps`` gets no value (a clear message with the minimum).
 """
