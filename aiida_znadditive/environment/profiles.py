@@ -182,7 +182,7 @@ def ensure_embedded_profile(name: str, storage_root: pathlib.Path | None = None,
     profile = _existing(name)
     if profile is not None:
         _check_matches(profile, EMBEDDED_STORAGE, None)
-        return f'profile `{name}` exists (unchanged)'
+        return f'profile `{name}` exists' + _repair_default(name)
     storage = (storage_root or default_storage_root()) / name
     storage.mkdir(parents=True, exist_ok=True)
     config = get_config(create=True)
@@ -206,7 +206,7 @@ def ensure_production_profile(
     profile = _existing(name)
     if profile is not None:
         _check_matches(profile, PRODUCTION_STORAGE, PRODUCTION_BROKER)
-        return f'profile `{name}` exists (unchanged)'
+        return f'profile `{name}` exists' + _repair_default(name)
     repository = (storage_root or default_storage_root()) / name / 'repository'
     repository.mkdir(parents=True, exist_ok=True)
     config = get_config(create=True)
@@ -229,9 +229,22 @@ def _finalise(config, name: str) -> None:
     # The Debian RabbitMQ (3.10) is older than AiiDA's version check expects but works with the consumer timeout
     # disabled (scripts/install.sh writes that config), so the warning would only confuse newcomers.
     config.set_option('warnings.rabbitmq_version', False, scope=name)
-    if config.default_profile_name is None:
-        config.set_default_profile(name)
+    if config.default_profile_name not in config.profile_names:
+        config.set_default_profile(name, overwrite=True)
     config.store()
+
+
+def _repair_default(name: str) -> str:
+    """Make ``name`` the default profile when the configured default names no profile (deleted, or a temporary
+    one some tool wrote as default): every command without ``-p`` would otherwise stop on it. A default that
+    exists is left alone. Returns the sentence to append to the report."""
+    config = get_config()
+    dangling = config.default_profile_name
+    if dangling in config.profile_names:
+        return ' (unchanged)'
+    config.set_default_profile(name, overwrite=True)
+    config.store()
+    return f' (unchanged; now the default: the default `{dangling}` named no profile)'
 
 
 def give_own_role(name: str, settings: ProductionSettings) -> str:

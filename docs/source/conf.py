@@ -1,6 +1,13 @@
 """Sphinx configuration: MyST Markdown pages, built with warnings as errors by scripts/test.sh."""
 
-from aiida import load_profile
+import os
+import tempfile
+
+# The build's AiiDA configuration lives in a throwaway folder: with the user's, the temporary profile below ended up
+# as the default profile of ~/.aiida/config.json, and every later command without -p stopped on it.
+os.environ['AIIDA_PATH'] = tempfile.mkdtemp(prefix='znadditive-docs-')
+
+from aiida import load_profile  # after AIIDA_PATH is set
 from aiida.storage.sqlite_temp import SqliteTempBackend
 
 import aiida_znadditive

@@ -22,3 +22,20 @@ def test_profile_with_other_backend_is_refused(aiida_config_tmp, aiida_profile_f
         pytest.raises(ProfileError, match='verdi profile delete taken'),
     ):
         ensure_embedded_profile('taken')
+
+
+def test_a_default_that_names_no_profile_is_repaired(aiida_config_tmp, tmp_path):
+    """A default profile that no longer exists (a deleted or temporary profile a tool wrote as default) would stop
+    every command without -p: setting up the profile again makes it the default, and a default that exists is
+    kept."""
+    ensure_embedded_profile('kept', tmp_path / 'storage')
+    aiida_config_tmp.set_default_profile('kept', overwrite=True).store()
+    ensure_embedded_profile('other', tmp_path / 'storage')
+    assert aiida_config_tmp.default_profile_name == 'kept'  # an existing default is not taken over
+    aiida_config_tmp._default_profile = 'znadditive-docs'  # what a docs build left behind, before its fix
+    aiida_config_tmp.store()
+    message = ensure_embedded_profile('other', tmp_path / 'storage')
+    assert (
+        message == 'profile `other` exists (unchanged; now the default: the default `znadditive-docs` named no profile)'
+    )
+    assert aiida_config_tmp.default_profile_name == 'other'
