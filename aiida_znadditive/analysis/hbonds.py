@@ -23,6 +23,8 @@ import numpy as np
 from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
+from .errors import AnalysisInputError, minimum_image
+
 R_DA = 3.5  # Å, donor-acceptor distance of the Luzar-Chandler criterion
 ANGLE = 30.0  # degrees, between the D···A axis and the D-H bond
 R_XH = 1.3  # Å: a hydrogen further than this from every O and N is bonded to neither
@@ -32,19 +34,6 @@ HEAVY = ('O', 'N')
 # Exit statuses of the calcfunction (numbers no WorkChain of the package uses).
 EXIT_TOO_SHORT = 380
 EXIT_BAD_INPUT = 381
-
-
-class HbondError(ValueError):
-    """Input the analysis cannot use; ``code`` is the calcfunction's exit status."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _minimum_image(vectors: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    fractional = vectors @ np.linalg.inv(cell)
-    return (fractional - np.round(fractional)) @ cell
 
 
 def _frame(positions, cell, symbols, waters, additives):
@@ -60,13 +49,13 @@ def _frame(positions, cell, symbols, waters, additives):
         owner[molecule], kind[molecule] = label, 2
 
     # Each H to its nearest heavy atom (the donor), in this frame.
-    h_vectors = _minimum_image(positions[hydrogens][:, None, :] - positions[heavy][None, :, :], cell)
+    h_vectors = minimum_image(positions[hydrogens][:, None, :] - positions[heavy][None, :, :], cell)
     h_distances = np.linalg.norm(h_vectors, axis=2)
     nearest = np.argmin(h_distances, axis=1)
     bonded = h_distances[np.arange(len(hydrogens)), nearest] <= R_XH
     donor_of_h = np.where(bonded, heavy[nearest], -1)
 
-    da = _minimum_image(positions[heavy][None, :, :] - positions[heavy][:, None, :], cell)  # [d, a]: d -> a
+    da = minimum_image(positions[heavy][None, :, :] - positions[heavy][:, None, :], cell)  # [d, a]: d -> a
     da_distances = np.linalg.norm(da, axis=2)
     index_of = {atom: position for position, atom in enumerate(heavy)}
     cos_min = np.cos(np.radians(ANGLE))
@@ -75,7 +64,7 @@ def _frame(positions, cell, symbols, waters, additives):
         if donor < 0:
             continue
         d = index_of[donor]
-        bond = _minimum_image(positions[h] - positions[donor], cell)
+        bond = minimum_image(positions[h] - positions[donor], cell)
         bond /= np.linalg.norm(bond)
         close = np.flatnonzero((da_distances[d] < R_DA) & (heavy != donor))
         for a in close:
@@ -92,7 +81,7 @@ def _frame(positions, cell, symbols, waters, additives):
     # Tetrahedral order of each water O over its four nearest water O.
     q_values = []
     if len(water_o) >= 5:
-        vectors = _minimum_image(positions[water_o][None, :, :] - positions[water_o][:, None, :], cell)
+        vectors = minimum_image(positions[water_o][None, :, :] - positions[water_o][:, None, :], cell)
         distances = np.linalg.norm(vectors, axis=2)
         np.fill_diagonal(distances, np.inf)
         for i in range(len(water_o)):
@@ -127,25 +116,27 @@ def hbond_network(positions, cells, symbols, waters, additives, *, n_blocks: int
 
     :param positions: (n_frames, n_atoms, 3), Å. :param cells: (n_frames, 3, 3), cell vectors as rows, Å.
     :param waters: the atom indices of each water (O and two H). :param additives: those of each additive molecule.
-    :raises HbondError: fewer frames than blocks, fewer than 2 blocks, or a cell too small for the criterion.
+    :raises AnalysisInputError: fewer frames than blocks, fewer than 2 blocks, or a cell too small for the criterion.
     """
     positions = np.asarray(positions, dtype=float)
     cells = np.asarray(cells, dtype=float)
     if n_blocks < 2:
-        raise HbondError(EXIT_BAD_INPUT, f'n_blocks must be at least 2 for an error bar, got {n_blocks}')
+        raise AnalysisInputError(EXIT_BAD_INPUT, f'n_blocks must be at least 2 for an error bar, got {n_blocks}')
     if len(positions) < n_blocks:
-        raise HbondError(
+        raise AnalysisInputError(
             EXIT_TOO_SHORT,
             f'{len(positions)} frames for {n_blocks} blocks: the analysis needs at least {n_blocks} frames '
             '(a longer trajectory, a smaller stride or fewer blocks)',
         )
     if not waters:
-        raise HbondError(EXIT_BAD_INPUT, 'no water molecules to analyse')
+        raise AnalysisInputError(EXIT_BAD_INPUT, 'no water molecules to analyse')
     cell = cells[0]
     volume = abs(np.linalg.det(cell))
     widths = [volume / np.linalg.norm(np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3])) for k in range(3)]
     if min(widths) < 2 * R_DA:
-        raise HbondError(EXIT_BAD_INPUT, f'a cell {min(widths):.2f} Å wide is below twice the {R_DA} Å H-bond cut')
+        raise AnalysisInputError(
+            EXIT_BAD_INPUT, f'a cell {min(widths):.2f} Å wide is below twice the {R_DA} Å H-bond cut'
+        )
     frames = np.array([_frame(p, c, symbols, waters, additives) for p, c in zip(positions, cells, strict=True)])
     return {
         'hbonds_per_water': _blocks(frames[:, 0], n_blocks),
@@ -179,7 +170,7 @@ def analyse_hbond_network(trajectory: orm.TrajectoryData, settings: orm.Dict) ->
             additives,
             n_blocks=int(options['n_blocks']),
         )
-    except HbondError as error:
+    except AnalysisInputError as error:
         return ExitCode(error.code, str(error))
     per_frame = orm.ArrayData()
     per_frame.set_array('times', times[keep])

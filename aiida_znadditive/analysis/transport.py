@@ -23,6 +23,8 @@ import numpy as np
 from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
+from .errors import AnalysisInputError, minimum_image
+
 KB = 1.380649e-23  # J/K
 E = 1.602176634e-19  # C
 XI_CUBIC = 2.837297
@@ -34,19 +36,11 @@ EXIT_TOO_SHORT = 385
 EXIT_BAD_INPUT = 386
 
 
-class TransportError(ValueError):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 def unwrap(positions: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """Positions (n_frames, n, 3) made continuous: each frame-to-frame step taken as its minimum image."""
     steps = np.diff(positions, axis=0)
     for frame in range(len(steps)):
-        cell = cells[frame + 1]
-        fractional = steps[frame] @ np.linalg.inv(cell)
-        steps[frame] = (fractional - np.round(fractional)) @ cell
+        steps[frame] = minimum_image(steps[frame], cells[frame + 1])
     return np.concatenate([positions[:1], positions[:1] + np.cumsum(steps, axis=0)])
 
 
@@ -63,7 +57,7 @@ def _slope(times: np.ndarray, values: np.ndarray, start: float, end: float) -> f
     span = times[-1] - times[0]
     window = (times - times[0] >= start * span) & (times - times[0] <= end * span)
     if window.sum() < 3:
-        raise TransportError(EXIT_TOO_SHORT, 'fewer than 3 frames in the MSD fit window: a longer trajectory')
+        raise AnalysisInputError(EXIT_TOO_SHORT, 'fewer than 3 frames in the MSD fit window: a longer trajectory')
     return float(np.polyfit(times[window] - times[0], values[window], 1)[0])
 
 
@@ -89,12 +83,12 @@ def transport(
     positions, cells, times = (np.asarray(x, dtype=float) for x in (positions, cells, times))
     span = times[-1] - times[0] if len(times) else 0.0
     if span < settings['min_ps'] or len(times) < 20:
-        raise TransportError(
+        raise AnalysisInputError(
             EXIT_TOO_SHORT,
             f'{span:.2f} ps in {len(times)} frames: diffusion needs at least {settings["min_ps"]} ps and 20 frames',
         )
     if not 0 <= settings['fit_start'] < settings['fit_end'] <= 1:
-        raise TransportError(EXIT_BAD_INPUT, 'need 0 <= fit_start < fit_end <= 1')
+        raise AnalysisInputError(EXIT_BAD_INPUT, 'need 0 <= fit_start < fit_end <= 1')
     unwrapped = unwrap(positions, cells)
     masses = np.asarray(masses, dtype=float)
     volume = abs(np.linalg.det(cells).mean())  # Å³
@@ -165,7 +159,7 @@ def analyse_transport(trajectory: orm.TrajectoryData, settings: orm.Dict) -> orm
             charges=charges,
             **options,
         )
-    except TransportError as error:
+    except AnalysisInputError as error:
         return ExitCode(error.code, str(error))
     result['references'] = {
         'water_self_diffusion_m2_s': 2.30e-9,

@@ -23,6 +23,7 @@ import numpy as np
 from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
+from .errors import AnalysisInputError
 from .thermochemistry import _external_basis, n_vibrations, normal_modes
 
 #: The measured Raman ν1(ZnO6) of [Zn(H2O)6]2+ in water, cm⁻¹ (module docstring).
@@ -33,14 +34,6 @@ DONORS = ('O', 'N', 'S')
 EXIT_NO_ZINC = 370
 EXIT_NO_SHELL = 371
 EXIT_BAD_HESSIAN = 372
-
-
-class VibrationError(ValueError):
-    """A structure or Hessian the analysis cannot read: ``code`` is the calcfunction's exit status."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def ligand_groups(symbols, positions, zinc: int) -> list[list[int]]:
@@ -80,12 +73,12 @@ def breathing_vector(symbols, positions, shell_cutoff: float) -> tuple[np.ndarra
     positions = np.asarray(positions, dtype=float)
     zinc = [index for index, symbol in enumerate(symbols) if symbol == 'Zn']
     if len(zinc) != 1:
-        raise VibrationError(EXIT_NO_ZINC, f'{len(zinc)} Zn atoms: the analysis needs exactly one')
+        raise AnalysisInputError(EXIT_NO_ZINC, f'{len(zinc)} Zn atoms: the analysis needs exactly one')
     centre = positions[zinc[0]]
     distances = np.linalg.norm(positions - centre, axis=1)
     shell = [i for i, symbol in enumerate(symbols) if symbol in DONORS and distances[i] <= shell_cutoff]
     if not shell:
-        raise VibrationError(EXIT_NO_SHELL, f'no O, N or S donor within {shell_cutoff} Å of Zn')
+        raise AnalysisInputError(EXIT_NO_SHELL, f'no O, N or S donor within {shell_cutoff} Å of Zn')
     vector = np.zeros_like(positions)
     for group in ligand_groups(symbols, positions, zinc[0]):
         donors = [index for index in group if index in shell]
@@ -105,7 +98,9 @@ def zn_stretch(hessian, symbols, masses, positions, shell_cutoff: float = 2.6) -
     positions = np.asarray(positions, dtype=float).reshape(-1, 3)
     hessian = np.asarray(hessian, dtype=float)
     if hessian.shape != (positions.size, positions.size) or not np.isfinite(hessian).all():
-        raise VibrationError(EXIT_BAD_HESSIAN, f'a {hessian.shape} Hessian for {len(positions)} atoms, or not finite')
+        raise AnalysisInputError(
+            EXIT_BAD_HESSIAN, f'a {hessian.shape} Hessian for {len(positions)} atoms, or not finite'
+        )
     vector, shell = breathing_vector(symbols, positions, shell_cutoff)
     wavenumbers, displacements = normal_modes(hessian, masses, positions)
     sqrt_m = np.repeat(np.sqrt(masses), 3)
@@ -146,7 +141,7 @@ def zn_o_stretch(structure: orm.StructureData, hessian: orm.ArrayData, shell_cut
             atoms.positions,
             shell_cutoff.value,
         )
-    except VibrationError as error:
+    except AnalysisInputError as error:
         return ExitCode(error.code, str(error))
     return orm.Dict(result)
 

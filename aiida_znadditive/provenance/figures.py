@@ -57,6 +57,14 @@ def write_figure(table, figure_spec: dict, out: Path, stem: str, level: str) -> 
             for _, row in shown.iterrows()
         ],
     }
+    return save_figure(figure, sidecar, out, stem)
+
+
+def save_figure(figure, sidecar: dict, out: Path, stem: str) -> list[str]:
+    """``<stem>.png`` (its metadata key ``aiida_uuids``: the WorkChains of the sidecar's rows) and the sidecar
+    ``<stem>.png.json``; the figure is closed."""
+    import matplotlib.pyplot as plt
+
     uuids = json.dumps([row['workchain_uuid'] for row in sidecar['rows']])
     figure.savefig(out / f'{stem}.png', dpi=150, bbox_inches='tight', metadata={'aiida_uuids': uuids})
     plt.close(figure)

@@ -15,7 +15,6 @@ One call writes into an output folder:
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -23,14 +22,12 @@ from aiida import orm
 
 from .. import __version__
 from .complexation import NUMBERS, SUMMARY, UNITS, complexation_table
-from .figures import write_figure
+from .figures import MAX_NAMED_BARS, save_figure, write_figure
 from .graph import batched_links, one_transaction
 from .html import Section, write_html
 from .query import ReportError
 
 FORMATS = ('csv', 'md', 'tex', 'html')
-#: bars of a figure that still carry the molecule's name
-MAX_NAMED_BARS = 60
 #: software -> its BibTeX key in software.bib (shipped with the package)
 BIBTEX_KEYS = {
     'aiida': 'huber2020aiida',
@@ -166,11 +163,7 @@ def _write_figure(table, out: Path, stem: str, level: str) -> list[str]:
             for _, row in shown.iterrows()
         ],
     }
-    uuids = json.dumps([row['workchain_uuid'] for row in sidecar['rows']])
-    figure.savefig(out / f'{stem}.png', dpi=150, bbox_inches='tight', metadata={'aiida_uuids': uuids})
-    plt.close(figure)
-    (out / f'{stem}.png.json').write_text(json.dumps(sidecar, indent=1) + '\n')
-    return [f'{stem}.png', f'{stem}.png.json']
+    return save_figure(figure, sidecar, out, stem)
 
 
 def methods_paragraph(table, nodes: list[orm.WorkflowNode]) -> str:

@@ -590,6 +590,9 @@ class ZnComplexationWorkChain(ProtocolMixin, FreeEnergySteps, WorkChain):
         if best in free:
             for name, node in free[best].items():
                 self.out(name, node)
+            vibrations = self._vibrations(best)
+            if vibrations:  # none without the cheap level's Hessians
+                self.out('vibrations', vibrations)
             summary += f'; ΔG = {free[best]["exchange_free_energy"].value:+.3f} eV'
             if 'exchange_free_energy_calibrated' in free[best]:
                 summary += f' ({free[best]["exchange_free_energy_calibrated"].value:+.3f} calibrated)'

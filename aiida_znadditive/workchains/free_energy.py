@@ -170,7 +170,8 @@ class FreeEnergySteps:
         return stretches
 
     def _vibrations(self, key: str) -> dict[str, orm.Data]:
-        """The ``vibrations`` outputs of mode ``key``: its stretch, the hexaaqua's and the shift, where both exist."""
+        """The ``vibrations`` outputs of mode ``key``: its stretch, the hexaaqua's and the shift, where both exist.
+        Called for the best mode only, so that one shift node is made, the one that is output."""
         stretches = self.ctx.get('stretches', {})
         if key not in stretches or 'hexaaqua' not in stretches:
             return {}
@@ -218,8 +219,5 @@ class FreeEnergySteps:
                 species: corrections[key if species == 'complex' else species]
                 for species in ('complex', 'ligand', 'hexaaqua', 'water')
             }
-            vibrations = self._vibrations(key)
-            if vibrations:
-                outputs['vibrations'] = vibrations
             free[key] = outputs
         return free

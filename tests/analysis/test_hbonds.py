@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from aiida import orm
 
+from aiida_znadditive.analysis.errors import AnalysisInputError
 from aiida_znadditive.analysis.hbonds import (
     EXIT_BAD_INPUT,
     EXIT_TOO_SHORT,
-    HbondError,
     analyse_hbond_network,
     hbond_network,
     tetrahedral_order,
@@ -88,10 +88,10 @@ def test_block_error_and_too_short_trajectory():
     assert len(q['blocks']) == 5 and q['sem'] > 0
     assert q['sem'] == pytest.approx(np.std(q['blocks'], ddof=1) / np.sqrt(5))
     assert result['additive_water_hbonds_per_additive']['mean'] is None  # no additive
-    with pytest.raises(HbondError, match='needs at least 5 frames') as error:
+    with pytest.raises(AnalysisInputError, match='needs at least 5 frames') as error:
         hbond_network(positions[:3], cells[:3], symbols, waters, [], n_blocks=5)
     assert error.value.code == EXIT_TOO_SHORT
-    with pytest.raises(HbondError, match='below twice'):
+    with pytest.raises(AnalysisInputError, match='below twice'):
         hbond_network(positions, np.repeat((np.eye(3) * 6.0)[None], 10, axis=0), symbols, waters, [])
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from aiida import orm
 
+from aiida_znadditive.analysis.errors import AnalysisInputError
 from aiida_znadditive.analysis.transport import (
     EXIT_TOO_SHORT,
     KB,
-    TransportError,
     analyse_transport,
     msd,
     transport,
@@ -62,7 +62,7 @@ def test_diffusion_and_conductivity_of_known_walks():
 
 def test_too_short_is_refused_with_the_minimum(aiida_profile):
     _, wrapped, times = random_walk(5, 0.2, n_frames=50)  # 0.49 ps
-    with pytest.raises(TransportError, match=r'at least 1\.0 ps'):
+    with pytest.raises(AnalysisInputError, match=r'at least 1\.0 ps'):
         transport(wrapped, np.repeat(CELL[None], 50, axis=0), times, np.ones(5), species={'zinc': [[0]]}, charges={})
     trajectory = orm.TrajectoryData()
     trajectory.set_trajectory(['Zn', 'O', 'H', 'H', 'O'], wrapped, cells=np.repeat(CELL[None], 50, axis=0), times=times)
