@@ -158,12 +158,27 @@ def one_submission_attempt(aiida_profile):
 
     configure_logging(with_orm=True)
 
+    from aiida.manage import get_manager
+
+    # aiida-core reads the option from the manager's loaded Profile object first; an earlier test on the same worker
+    # may have reloaded the config, leaving that object distinct from the config's own (seen in CI: 5 attempts were
+    # made though the config said 1), so the option is set on both.
+    option = 'transport.task_maximum_attempts'
     config = get_config()
     name = aiida_profile.name
-    old = config.get_option('transport.task_maximum_attempts', scope=name)
-    config.set_option('transport.task_maximum_attempts', 1, scope=name)
+    old = config.get_option(option, scope=name)
+    profiles = {id(p): p for p in (config.get_profile(name), get_manager().get_profile()) if p is not None}
+    previous = {key: p.options.get(option) for key, p in profiles.items()}
+    for profile in profiles.values():
+        profile.set_option(option, 1)
+    config.set_option(option, 1, scope=name)
     yield
-    config.set_option('transport.task_maximum_attempts', old, scope=name)
+    config.set_option(option, old, scope=name)
+    for key, profile in profiles.items():
+        if previous[key] is None:
+            profile.options.pop(option, None)
+        else:
+            profile.set_option(option, previous[key])
 
 
 def test_walltime_beyond_partition_is_refused_with_slurms_reason(slurm_codes, one_submission_attempt, caplog):
