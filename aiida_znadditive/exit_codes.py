@@ -1,11 +1,12 @@
 """One table of exit codes for every WorkChain of the package: each number has one meaning wherever it appears.
 
 Ranges (aiida-quantumespresso's convention): 2xx bad input, grouped by kind (20x calculator and task, 21x the
-molecule, 22x its species at the pH, 23x the system built around it, 24x settings); 3xx a sub-process failed (300-302
-and aiida-core's ``BaseRestartWorkChain`` meanings kept); 4xx the analysis of results (401 and 402 are aiida-core's
-``BaseRestartWorkChain`` codes). A WorkChain declares the codes it can return with :func:`declare`; a test walks every
-WorkChain's spec and checks that a number never carries two labels. CalcJobs (``XtbCalculation``) keep their own
-table, as in aiida-core: a CalcJob's exit code describes its parser's findings, not a workflow's.
+molecule, 22x its species at the pH, 23x the system built around it, 24x settings, 25x the scheduler's limits); 3xx a
+sub-process failed (300-302 and aiida-core's ``BaseRestartWorkChain`` meanings kept); 4xx the analysis of results
+(401 and 402 are aiida-core's ``BaseRestartWorkChain`` codes). A WorkChain declares the codes it can return with
+:func:`declare`; a test walks every WorkChain's spec and checks that a number never carries two labels. CalcJobs
+(``XtbCalculation``) keep their own table, as in aiida-core: a CalcJob's exit code describes its parser's findings,
+not a workflow's.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
     # -- 24x: settings -----------------------------------------------------------------------------------------------
     'ERROR_INVALID_SETTINGS': (240, 'Inconsistent settings: {message}'),
     'ERROR_MISSING_CODE': (241, 'The calculator runs through a code and none was given: {message}'),
+    # -- 25x: where it runs (the computer's scheduler) ---------------------------------------------------------------
+    'ERROR_WALLTIME_EXCEEDS_PARTITION': (250, "The walltime asked exceeds the partition's limit: {message}"),
+    'ERROR_UNKNOWN_QUEUE': (251, 'The computer has no such queue (partition): {message}'),
     # -- 3xx: a sub-process failed -----------------------------------------------------------------------------------
     'ERROR_UNRECOVERABLE_FAILURE': (300, 'The calculation failed and no handler could rescue it: {message}'),
     'ERROR_SUB_PROCESS_EXCEPTED': (301, 'The sub process excepted.'),  # aiida-core's BaseRestartWorkChain

@@ -173,6 +173,37 @@ def check_computer(computer, spec: dict, setup: str) -> Iterator[Check]:
         yield Check(f'{name}: connection', False, f'{type(exception).__name__}: {exception}', default_fix)
 
 
+def check_partitions(computer, spec: dict) -> Check:
+    """Read the partitions of a SLURM computer again and record them: the limits the WorkChains check a walltime
+    against before submission (environment/partitions.py)."""
+    from .codes import refresh_partitions
+
+    message = refresh_partitions(computer, spec.get('partitions'))
+    ok = message.startswith('partitions from')
+    fix = '' if ok else 'give `partitions: {name: {max_walltime: D-HH:MM:SS}}` under `computer` in the codes file'
+    return Check(f'computer {computer.label} partitions', ok, message, fix)
+
+
+def check_remote_executables(computer, specs, setup: str) -> Iterator[Check]:
+    """Each code's executable exists and is executable on the remote computer, asked over its transport."""
+    from aiida import orm
+
+    try:
+        with computer.get_authinfo(orm.User.collection.get_default()).get_transport() as transport:
+            for spec in specs:
+                path = spec.filepath_executable
+                command = f'test -x {shlex.quote(path)} || command -v {shlex.quote(path)}'
+                retval, _, _ = transport.exec_command_wait(command)
+                yield Check(
+                    f'code {spec.full_label(computer.label)} on {computer.hostname}',
+                    retval == 0,
+                    path if retval == 0 else f'{path} is not an executable on {computer.hostname}',
+                    '' if retval == 0 else f'install it there or give its absolute path in the codes file: {setup}',
+                )
+    except Exception as exception:  # the connection check above already names the cause
+        yield Check(f'codes on {computer.hostname}', False, f'{type(exception).__name__}: {exception}', setup)
+
+
 def check_codes(codes_file: str | None = None, profile=None) -> Iterator[Check]:
     """The computer and every code of the codes file: present in the profile, runnable, with their data files."""
     from aiida import orm
@@ -197,6 +228,10 @@ def check_codes(codes_file: str | None = None, profile=None) -> Iterator[Check]:
     yield Check(f'computer {label}', True, f'{computer.transport_type}, {computer.scheduler_type}')
     yield from check_computer(computer, content['computer'], setup)
     is_local = computer.transport_type == 'core.local'
+    if computer.scheduler_type == 'core.slurm':
+        yield check_partitions(computer, content['computer'])
+    if not is_local:
+        yield from check_remote_executables(computer, specs, setup)
 
     for spec in specs:
         name = f'code {spec.full_label(label)}'

@@ -189,7 +189,29 @@ def ensure_computer(spec: dict) -> tuple[Any, str]:
     if not computer.is_configured:
         computer.configure(**spec.get('configure', {}))
         message += '; configured it'
+    if spec['scheduler'] == 'core.slurm':
+        message += '; ' + refresh_partitions(computer, spec.get('partitions'))
     return computer, message
+
+
+def refresh_partitions(computer, given: dict | None = None) -> str:
+    """Record the partitions of a SLURM computer (environment/partitions.py): as the codes file gives them, else as
+    ``sinfo`` on the computer lists them; say what was recorded, or why nothing was."""
+    from .partitions import from_codes_file, read_partitions, record_partitions
+
+    if given:
+        partitions, source = from_codes_file(given), 'the codes file'
+    else:
+        try:
+            partitions, source = read_partitions(computer), 'sinfo'
+        except Exception as exception:  # an unreachable host or a failing sinfo: setup goes on
+            return (
+                f'partitions not read ({type(exception).__name__}: {exception}): walltimes are not checked before '
+                'submission; give `partitions` in the codes file or run `aiida-znadditive doctor` when the host is up'
+            )
+    record_partitions(computer, partitions, source)
+    limits = ', '.join(f'{name} {v["max_wallclock_seconds"] or "unlimited"} s' for name, v in partitions.items())
+    return f'partitions from {source}: {limits}'
 
 
 def ensure_code(spec: CodeSpec, computer) -> str:

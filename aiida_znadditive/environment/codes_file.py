@@ -86,6 +86,16 @@ def _absolute_paths(value: list) -> str | None:
     return None
 
 
+def _partitions(value: dict) -> str | None:
+    from .partitions import PartitionError, from_codes_file
+
+    try:
+        from_codes_file(value)
+    except (PartitionError, AttributeError) as exception:
+        return str(exception) if isinstance(exception, PartitionError) else 'each partition must be a mapping'
+    return None
+
+
 TEXT = (str,)
 COMPUTER_FIELDS = {
     'label': Field(TEXT, True, _label),
@@ -100,6 +110,7 @@ COMPUTER_FIELDS = {
     'prepend_text': Field(TEXT),
     'append_text': Field(TEXT),
     'configure': Field((dict,)),
+    'partitions': Field((dict,), False, _partitions),
 }
 CODE_FIELDS = {
     'label': Field(TEXT, True, _label),

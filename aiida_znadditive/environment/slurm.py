@@ -60,7 +60,9 @@ SlurmctldPidFile={state}/slurmctld.pid
 SlurmdPidFile={state}/slurmd.pid
 SlurmctldLogFile={state}/slurmctld.log
 SlurmdLogFile={state}/slurmd.log
-JobCompType=jobcomp/none
+# Every job that ends is written to a ledger (fault figures: how often each CalcJob reached SLURM).
+JobCompType=jobcomp/filetxt
+JobCompLoc={state}/jobcomp.log
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 MpiDefault=none
@@ -278,6 +280,21 @@ class LoopbackCluster:
         raise ServiceError(
             f'SLURM node {self.node} not idle within {timeout:.0f} s (sinfo: {self.node_state()!r}).\n{log}'
         )
+
+    def job_ledger(self) -> list[dict[str, str]]:
+        """Every job that ended on this cluster, as slurmctld's ``jobcomp/filetxt`` wrote it (``JobId``,
+        ``JobState``, ``WorkDir``, ...): the record of what SLURM ran, independent of what AiiDA believes."""
+        path = self.state / 'jobcomp.log'
+        if not path.exists():
+            return []
+        return [dict(field.split('=', 1) for field in line.split() if '=' in field)
+                for line in path.read_text().splitlines() if line.strip()]  # fmt: skip
+
+    def squeue(self) -> list[tuple[str, str]]:
+        """``(job id, state)`` of the jobs SLURM holds now (``R`` running, ``PD`` pending, ``CG`` completing)."""
+        result = subprocess.run(['squeue', '-h', '-o', '%i %t'], capture_output=True, text=True, env=self.env,
+                                check=False)  # fmt: skip
+        return [tuple(line.split()) for line in result.stdout.splitlines() if line.strip()]  # type: ignore[misc]
 
     def stop_daemon(self, name: str, timeout: float = 15) -> None:
         """Stop one daemon (SIGTERM, then SIGKILL) by its pid file."""

@@ -8,10 +8,15 @@ gives them, ``forces`` (eV/Å), ``homo``/``lumo`` (eV) and a ``trajectory``.
 from __future__ import annotations
 
 from aiida import orm
-from aiida.engine import ToContext, WorkChain
+from aiida.engine import ToContext, WorkChain, while_
 
 from ..calculators.base import PROTOCOLS, TASKS, CalculatorError, Task, load_calculator
+from ..environment.partitions import check_options
 from ..exit_codes import declare
+from .interruptions import scheduler_interruption
+
+#: submissions of one calculation after the scheduler interrupted it (scancel, preemption, node failure)
+MAX_RESUBMISSIONS = 2
 
 #: CalculatorError.reason -> exit code label
 REASONS = {
@@ -60,7 +65,11 @@ class CalculatorWorkChain(WorkChain):
         spec.input(
             'parent_folder', valid_type=orm.RemoteData, required=False, help='Continue from this run (MD segments).'
         )
-        spec.outline(cls.validate_task, cls.run_calculation, cls.inspect_calculation, cls.results)
+        spec.outline(
+            cls.validate_task,
+            while_(cls.should_run_calculation)(cls.run_calculation, cls.inspect_calculation),
+            cls.results,
+        )
         spec.output('energy', valid_type=orm.Float, help='Total energy in eV.')
         spec.output('structure', valid_type=orm.StructureData, help='Final (relaxed) or input structure.')
         spec.output('forces', valid_type=orm.ArrayData, required=False, help='Forces in eV/Å (array `forces`).')
@@ -95,6 +104,8 @@ class CalculatorWorkChain(WorkChain):
             'ERROR_UNKNOWN_PROTOCOL',
             'ERROR_UNSUPPORTED_RESTART',
             'ERROR_MISSING_CODE',
+            'ERROR_WALLTIME_EXCEEDS_PARTITION',
+            'ERROR_UNKNOWN_QUEUE',
             'ERROR_CALCULATION_FAILED',
         )
 
@@ -119,7 +130,13 @@ class CalculatorWorkChain(WorkChain):
         except CalculatorError as exception:
             self.report(str(exception))
             return self.exit_codes[REASONS[exception.reason]].format(message=str(exception))
+        self.ctx.resubmissions = 0
+        self.ctx.calculation = None
         return None
+
+    def should_run_calculation(self):
+        """Until the calculation finished, or failed for a reason of its own."""
+        return self.ctx.calculation is None or not self.ctx.calculation.is_finished_ok
 
     def run_calculation(self):
         calculator = load_calculator(self.inputs.calculator.value)
@@ -128,6 +145,15 @@ class CalculatorWorkChain(WorkChain):
         except CalculatorError as exception:
             self.report(str(exception))
             return self.exit_codes[REASONS[exception.reason]].format(message=str(exception))
+        # A walltime or queue the scheduler would refuse: aiida-core would retry and then pause the CalcJob, and
+        # this WorkChain would wait for ever (environment/partitions.py).
+        code = self.inputs.get('code')
+        for options in _calcjob_options(builder._inputs(prune=True)):
+            refusal = check_options(code.computer if code is not None else None, options)
+            if refusal is not None:
+                label, message = refusal
+                self.report(message)
+                return self.exit_codes[label].format(message=message)
         builder.metadata.call_link_label = f'{calculator.name}_{self.task.kind}'
         # `verdi process list -P pk label ...` tells 40 engine runs apart by their caller's label
         builder.metadata.label = f'{self.node.label or "calculation"} ({calculator.name} {self.task.kind})'
@@ -146,16 +172,47 @@ class CalculatorWorkChain(WorkChain):
         )
 
     def inspect_calculation(self):
+        """A calculation the scheduler interrupted is submitted again, up to :data:`MAX_RESUBMISSIONS` times; any
+        other failure is the engine's to report and ends this WorkChain."""
         node = self.ctx.calculation
-        if not node.is_finished_ok:
-            message = node.exit_message or f'exit status {node.exit_status}'
-            return self.exit_codes.ERROR_CALCULATION_FAILED.format(engine=node.process_label, message=message)
-        return None
+        if node.is_finished_ok:
+            return None
+        message = node.exit_message or f'exit status {node.exit_status}'
+        interruption = scheduler_interruption(node)
+        if interruption is not None and self.ctx.resubmissions < MAX_RESUBMISSIONS:
+            self.ctx.resubmissions += 1
+            self.report(
+                f'{node.process_label}<{node.pk}> was {interruption} by the scheduler: submitting it again '
+                f'({self.ctx.resubmissions}/{MAX_RESUBMISSIONS})'
+            )
+            return None
+        if interruption is not None:
+            message = f'{interruption} by the scheduler {MAX_RESUBMISSIONS + 1} times; last: {message}'
+        return self.exit_codes.ERROR_CALCULATION_FAILED.format(engine=node.process_label, message=message)
 
     def results(self):
         calculator = load_calculator(self.inputs.calculator.value)
         for name, node in calculator.get_outputs(self.ctx.calculation, self.task).items():
             self.out(name, node)
+
+
+def engine_runs(node: orm.WorkflowNode) -> list[orm.ProcessNode]:
+    """The engine processes a ``CalculatorWorkChain`` launched, oldest first: one, or more where the scheduler
+    interrupted a run (the calcfunctions that normalise the outputs are not among them)."""
+    calculator = load_calculator(node.inputs.calculator.value)
+    label = f'{calculator.name}_{node.inputs.task.value}'
+    called = node.base.links.get_outgoing(link_label_filter=label).all_nodes()
+    return sorted((child for child in called if isinstance(child, orm.ProcessNode)), key=lambda child: child.ctime)
+
+
+def _calcjob_options(inputs: dict):
+    """Every CalcJob ``metadata.options`` in a builder's nested inputs (a restart WorkChain holds its calculation's
+    one namespace down: ``xtb``, ``pyscf``, ``cp2k``)."""
+    for key, value in inputs.items():
+        if key == 'metadata' and isinstance(value, dict) and 'options' in value:
+            yield value['options']
+        elif isinstance(value, dict):
+            yield from _calcjob_options(value)
 
 
 def calculator_inputs(

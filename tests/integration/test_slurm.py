@@ -14,15 +14,18 @@ import logging
 import shutil
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
+from aiida_znadditive.environment.faults import fault_figures
+from aiida_znadditive.environment.partitions import recorded_partitions
 from aiida_znadditive.environment.slurm import PARTITION_MAX_MINUTES, LoopbackCluster
 from aiida_znadditive.structures.candidates import build_water
-from aiida_znadditive.workchains.calculator import CalculatorWorkChain
+from aiida_znadditive.workchains.calculator import CalculatorWorkChain, engine_runs
 
 pytestmark = [pytest.mark.integration, pytest.mark.production]
 
@@ -231,3 +234,101 @@ def test_complexation_through_slurm(slurm_codes, slurm_cluster):
     assert calcjobs and all(c.computer.label == COMPUTER and c.get_job_id() for c in calcjobs)
     assert len({c.get_job_id() for c in calcjobs}) == len(calcjobs)  # one SLURM job each, none run twice
     assert {c.get_option('queue_name') for c in calcjobs} == {slurm_cluster.partition}
+
+
+def test_setup_records_the_partitions_and_a_walltime_beyond_them_ends_the_workchain_at_once(slurm_codes, slurm_cluster):
+    """setup read the partition's MaxTime with sinfo over SSH; a walltime beyond it, or a queue the cluster does not
+    have, ends the CalculatorWorkChain with its exit code before anything is submitted (no pause, no hang)."""
+    code = slurm_codes['xtb']
+    recorded = recorded_partitions(code.computer)
+    assert recorded['source'] == 'sinfo'
+    partition = recorded['partitions'][slurm_cluster.partition]
+    assert partition['max_wallclock_seconds'] == PARTITION_MAX_MINUTES * 60
+    assert partition['default'] is True
+
+    start = time.monotonic()
+    _, node = water_singlepoint(code, options=orm.Dict({'max_wallclock_seconds': (PARTITION_MAX_MINUTES + 1) * 60}))
+    assert node.exit_status == 250, node.exit_message
+    assert f'partition `{slurm_cluster.partition}`' in node.exit_message and '01:00:00' in node.exit_message
+    assert not node.called  # nothing reached SLURM
+    _, node = water_singlepoint(code, options=orm.Dict({'queue_name': 'gpu', 'max_wallclock_seconds': 60}))
+    assert node.exit_status == 251, node.exit_message
+    assert 'gpu' in node.exit_message and not node.called
+    assert time.monotonic() - start < 30
+
+
+class Canceller(threading.Thread):
+    """``scancel`` the first ``times`` jobs seen running, as an operator or a preemption would."""
+
+    def __init__(self, cluster: LoopbackCluster, times: int):
+        super().__init__(daemon=True)
+        self.cluster, self.times = cluster, times
+        self.cancelled: list[str] = []
+        self.done = threading.Event()
+
+    def run(self):
+        running_since: dict[str, float] = {}
+        while not self.done.is_set() and len(self.cancelled) < self.times:
+            for job_id, state in self.cluster.squeue():
+                if state != 'R' or job_id in self.cancelled:
+                    continue
+                # a job cancelled in its first instant may not have opened its output files yet: one that ran a
+                # little is what an operator cancels
+                if time.monotonic() - running_since.setdefault(job_id, time.monotonic()) > 2:
+                    subprocess.run(['scancel', job_id], env=self.cluster.env, check=True)
+                    self.cancelled.append(job_id)
+            time.sleep(0.3)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.join()
+
+
+def wait_for_ledger(cluster: LoopbackCluster, jobs: int, timeout: float = 30) -> list[dict]:
+    """slurmctld writes a job's ledger line when the job leaves the node: wait for ``jobs`` lines."""
+    deadline = time.monotonic() + timeout
+    while len(ledger := cluster.job_ledger()) < jobs and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return ledger
+
+
+#: each job sleeps before xtb starts, long enough for the canceller to see it running
+SLOW_START = {'max_wallclock_seconds': 300, 'prepend_text': 'sleep 6'}
+
+
+def test_a_job_cancelled_with_scancel_is_submitted_again_and_nothing_is_lost_or_run_twice(slurm_codes, slurm_cluster):
+    """scancel of a running job: the CalculatorWorkChain reads slurmstepd's banner, submits the calculation again
+    and finishes; SLURM's own ledger shows two jobs in two working directories (restarted 1, lost 0, run twice 0)."""
+    before = len(slurm_cluster.job_ledger())
+    with Canceller(slurm_cluster, times=1) as canceller:
+        results, node = water_singlepoint(slurm_codes['xtb'], options=orm.Dict(SLOW_START))
+    assert canceller.cancelled, 'no job was seen running'
+    assert node.is_finished_ok, node.exit_message
+    first, second = engine_runs(node)
+    assert first.get_job_id() == canceller.cancelled[0] and not first.is_finished_ok
+    assert second.is_finished_ok and second.get_job_id() != first.get_job_id()
+    report = '\n'.join(entry.message for entry in orm.Log.collection.get_logs_for(node))
+    assert 'was cancelled by the scheduler: submitting it again (1/2)' in report, report
+    assert results['energy'].value == pytest.approx(-137.9, abs=0.5)  # GFN2-xTB water, eV
+
+    ledger = wait_for_ledger(slurm_cluster, before + 2)
+    figures = fault_figures([node], ledger)
+    print('fault figures (scancel once):', figures)
+    assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'restarted': 1, 'jobs': 2, 'jobs_cancelled': 1}
+
+
+def test_a_calculation_cancelled_every_time_ends_with_an_exit_code(slurm_codes, slurm_cluster):
+    """Cancelled on every submission: after two resubmissions the WorkChain gives up with exit code 303 and says
+    why, instead of submitting for ever."""
+    with Canceller(slurm_cluster, times=3) as canceller:
+        _, node = water_singlepoint(slurm_codes['xtb'], options=orm.Dict(SLOW_START))
+    assert len(canceller.cancelled) == 3
+    assert node.exit_status == 303, node.exit_message
+    assert 'cancelled by the scheduler 3 times' in node.exit_message
+    assert len(engine_runs(node)) == 3
+    figures = fault_figures([node], wait_for_ledger(slurm_cluster, 0))
+    assert figures['lost'] == 0 and figures['run_twice'] == 0 and figures['restarted'] == 2
