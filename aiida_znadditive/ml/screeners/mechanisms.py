@@ -42,7 +42,7 @@ from . import mechanism_terms as terms
 from .base import Screener, ScreenerError, Screening
 from .rule_alerts import REDOX_ALERTS
 
-MECHANISMS_VERSION = '2'  # 2: the persistence factor
+MECHANISMS_VERSION = '3'  # 2: the persistence factor; 3: beta-lactones and four-membered imides are labile
 
 DEFAULTS: dict = {
     # A gnn checkpoint folder whose predictions the solvation and interphase terms read; None: descriptors only.
