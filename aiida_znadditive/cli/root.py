@@ -280,6 +280,16 @@ def scheduler_options(**values) -> dict | None:
             options[key] = values[key]
     if values.get('scheduler_lines'):
         options['custom_scheduler_commands'] = '\n'.join(values['scheduler_lines'])
+    from ..workchains.options import check_scheduler_text
+
+    # what would not stay a directive in the job script is refused here, naming the flag
+    for key, flag in (
+        ('account', '--account'),
+        ('queue_name', '--queue'),
+        ('custom_scheduler_commands', '--scheduler-line'),
+    ):
+        if key in options and (problem := check_scheduler_text({key: options[key]})):
+            raise click.BadParameter(problem, param_hint=flag)
     return options or None
 
 

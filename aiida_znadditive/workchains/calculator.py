@@ -14,6 +14,7 @@ from ..calculators.base import PROTOCOLS, TASKS, CalculatorError, Task, load_cal
 from ..environment.partitions import check_options
 from ..exit_codes import declare
 from .interruptions import scheduler_interruption
+from .options import validate_options
 
 #: submissions of one calculation after the scheduler interrupted it (scancel, preemption, node failure)
 MAX_RESUBMISSIONS = 2
@@ -60,7 +61,13 @@ class CalculatorWorkChain(WorkChain):
         spec.input('solvent', valid_type=orm.Str, required=False, help='Implicit solvent (e.g. `water`).')
         spec.input('forces', valid_type=orm.Bool, default=lambda: orm.Bool(True), help='Single points return forces.')
         spec.input('overrides', valid_type=orm.Dict, required=False, help='Engine parameters over the protocol.')
-        spec.input('options', valid_type=orm.Dict, required=False, help='CalcJob metadata options over the protocol.')
+        spec.input(
+            'options',
+            valid_type=orm.Dict,
+            required=False,
+            validator=validate_options,
+            help='CalcJob metadata options over the protocol.',
+        )
         spec.input('settings', valid_type=orm.Dict, required=False, help='Calculator settings over its protocol.')
         spec.input(
             'parent_folder', valid_type=orm.RemoteData, required=False, help='Continue from this run (MD segments).'

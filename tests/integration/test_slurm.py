@@ -24,6 +24,7 @@ from aiida.engine import run_get_node
 from aiida_znadditive.environment.faults import fault_figures
 from aiida_znadditive.environment.partitions import recorded_partitions
 from aiida_znadditive.environment.slurm import PARTITION_MAX_MINUTES, LoopbackCluster
+from aiida_znadditive.provenance.secrets import find_secrets, graph_of
 from aiida_znadditive.structures.candidates import build_water
 from aiida_znadditive.workchains.calculator import CalculatorWorkChain, engine_runs
 
@@ -234,6 +235,17 @@ def test_complexation_through_slurm(slurm_codes, slurm_cluster):
     assert calcjobs and all(c.computer.label == COMPUTER and c.get_job_id() for c in calcjobs)
     assert len({c.get_job_id() for c in calcjobs}) == len(calcjobs)  # one SLURM job each, none run twice
     assert {c.get_option('queue_name') for c in calcjobs} == {slurm_cluster.partition}
+
+    # nothing secret in what an archive of this run would hold: the SSH key the computer logs in with is not
+    # there, nor anything that looks like a credential (every attribute and file of every node, job scripts included)
+    key = (slurm_cluster.state / 'ssh' / 'id_ed25519').read_text()
+    body = ''.join(line for line in key.splitlines() if not line.startswith('-----'))
+    nodes = graph_of([node])
+    assert len(nodes) > 20
+    assert find_secrets(nodes, known=[body, body[:40]]) == []
+    for calcjob in calcjobs:  # each job script is well formed shell
+        script = calcjob.base.repository.get_object_content('_aiidasubmit.sh')
+        assert subprocess.run(['bash', '-n'], input=script, text=True, check=False).returncode == 0, script
 
 
 def test_setup_records_the_partitions_and_a_walltime_beyond_them_ends_the_workchain_at_once(slurm_codes, slurm_cluster):

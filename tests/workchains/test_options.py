@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 from aiida import orm
 from aiida.engine import run_get_node
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
 from aiida_znadditive.workchains.references import EXTRA, find_reference, reference_key
@@ -121,3 +123,79 @@ def test_solvation_and_adsorption_builders_carry_options_over_the_protocol(aiida
     assert adsorption.options.get_dict() == expected
     # and they are in no part of the settings the reuse keys hash
     assert adsorption.settings.get_dict() == protocol.settings.get_dict()
+
+
+#: What reaches a job script's header from a run's options (names from a campaign file, a CLI flag, a script)
+hostile_texts = st.one_of(
+    st.sampled_from(['x\ntouch pwned', 'debug; touch pwned', 'q"$(touch pwned)"', 'a b', '', 'debug\n', '#SBATCH']),
+    st.text(alphabet='abcXYZ019_-.:;$"\'`\\ \n\r\t#=@+()', max_size=30),
+    st.text(max_size=30),
+)
+
+
+def render(options: dict) -> str:
+    """The job script aiida-core's SLURM scheduler writes for ``options`` (as for every CalcJob of the platform)."""
+    from aiida.common.datastructures import CodeInfo, CodeRunMode
+    from aiida.schedulers.datastructures import JobTemplate
+    from aiida.schedulers.plugins.slurm import SlurmScheduler
+
+    scheduler = SlurmScheduler()
+    template = JobTemplate()
+    template.job_resource = scheduler.create_job_resource(num_machines=1, num_mpiprocs_per_machine=1)
+    template.job_name = 'aiida-1'
+    template.account = options.get('account')
+    template.queue_name = options.get('queue_name')
+    template.qos = options.get('qos')
+    template.custom_scheduler_commands = options.get('custom_scheduler_commands', '')
+    code = CodeInfo({'cmdline_params': ['xtb', 'input.xyz'], 'stdout_name': 'xtb.out',
+                     'use_double_quotes': [False, False], 'prepend_cmdline_params': [],
+                     'wrap_cmdline_params': False})  # fmt: skip
+    template.codes_info, template.codes_run_mode = [code], CodeRunMode.SERIAL
+    return scheduler.get_submit_script(template)
+
+
+def test_scheduler_names_and_lines_stay_directives_in_the_job_script():
+    """aiida-core writes ``account``, ``queue_name``, ``qos`` and ``custom_scheduler_commands`` into the job script as
+    given: a newline in an account name would run the next line on the cluster. Fuzzed: options the check accepts
+    give a script whose only command is the engine's run line (``bash -n`` parses it); the rest is refused by name."""
+    import subprocess
+
+    from aiida_znadditive.workchains.options import check_scheduler_text
+
+    accepted, refused = [], []
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(key=st.sampled_from(['account', 'queue_name', 'qos', 'custom_scheduler_commands']), text=hostile_texts)
+    def run(key, text):
+        options = {key: text}
+        problem = check_scheduler_text(options)
+        if problem is not None:
+            assert f'options.{key}' in problem
+            refused.append(text)
+            return
+        accepted.append(text)
+        script = render(options)
+        commands = [line for line in script.splitlines() if line.strip() and not line.lstrip().startswith('#')]
+        assert commands == ["'xtb' 'input.xyz'  > 'xtb.out'"], (options, script)
+        assert subprocess.run(['bash', '-n'], input=script, text=True, check=False).returncode == 0, script
+
+    run()
+    assert check_scheduler_text({'account': 'x\ntouch pwned'}) and check_scheduler_text({'account': 'debug\n'})
+    assert check_scheduler_text({'custom_scheduler_commands': '#SBATCH --exclusive\nrm -rf ~'})
+    assert check_scheduler_text({'queue_name': 'cpu', 'account': 'proj_1', 'qos': 'normal'}) is None
+    assert len(accepted) >= 20 and len(refused) >= 100, (len(accepted), len(refused))
+
+
+def test_cli_refuses_a_scheduler_flag_that_would_not_stay_a_directive():
+    from click.testing import CliRunner
+
+    from aiida_znadditive.cli.complexation import cmd_complexation
+
+    for flag, value in (
+        ('--account', 'p1\ntouch pwned'),
+        ('--queue', 'debug;id'),
+        ('--scheduler-line', 'module load x'),
+    ):
+        result = CliRunner().invoke(cmd_complexation, ['CO', flag, value])
+        assert result.exit_code == 2, (flag, result.output)
+        assert flag in result.output and 'Traceback' not in result.output
