@@ -8,10 +8,11 @@ SLURM ran more than once, from its ``jobcomp`` ledger: must be 0) and the SLURM 
 (``environment/faults.py``).
 
 Scenarios: ``normal`` (three water single points), ``scancel`` (a job cancelled with ``scancel`` while it runs: the
-CalculatorWorkChain submits it again and finishes) and ``walltime`` (two hours asked of a 60-minute partition: exit
-code 250 before anything reaches SLURM).
+CalculatorWorkChain submits it again and finishes), ``node down`` (slurmd stopped until SLURM marks the node down, a
+job submitted then, slurmd back after it waited in the queue: a node reboot) and ``walltime`` (two hours asked of a
+60-minute partition: exit code 250 before anything reaches SLURM).
 
-    .venv/bin/python benchmarks/slurm_faults.py            # as root; about a minute
+    .venv/bin/python benchmarks/slurm_faults.py            # as root; about two minutes
 """
 
 from __future__ import annotations
@@ -121,6 +122,24 @@ def scenario_scancel(code, cluster) -> list:
     return run_all([builder(code, prepend='sleep 8')], during=cancel_when_running)
 
 
+def scenario_node_down(code, cluster) -> list:
+    """slurmd stopped until SLURM marks the node down; a calculation submitted then waits in the queue and runs when
+    slurmd is back (a node reboot)."""
+    cluster.stop_daemon('slurmd')
+    deadline = time.monotonic() + 90
+    while not cluster.node_state().startswith('down') and time.monotonic() < deadline:
+        time.sleep(1)
+
+    async def reboot_when_queued(nodes):
+        limit = time.monotonic() + 60
+        while time.monotonic() < limit and not any(state == 'PD' for _, state in cluster.squeue()):
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(3)
+        cluster.start()
+
+    return run_all([builder(code)], during=reboot_when_queued)
+
+
 def scenario_walltime(code) -> list:
     """A walltime beyond the partition's MaxTime (60 min): ends with exit code 250 before any submission."""
     from aiida import orm
@@ -146,6 +165,7 @@ def main() -> None:
         rows = []
         for name, run in (('normal', lambda: run_all([builder(code) for _ in range(3)])),
                           ('scancel', lambda: scenario_scancel(code, cluster)),
+                          ('node down', lambda: scenario_node_down(code, cluster)),
                           ('walltime', lambda: scenario_walltime(code))):  # fmt: skip
             start = time.perf_counter()
             nodes = run()

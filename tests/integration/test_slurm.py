@@ -344,3 +344,37 @@ def test_a_calculation_cancelled_every_time_ends_with_an_exit_code(slurm_codes, 
     assert len(engine_runs(node)) == 3
     figures = fault_figures([node], wait_for_ledger(slurm_cluster, 0))
     assert figures['lost'] == 0 and figures['run_twice'] == 0 and figures['restarted'] == 2
+
+
+def test_a_job_queued_while_its_node_is_down_runs_when_the_node_is_back(slurm_codes, slurm_cluster):
+    """A node reboot: slurmd stops and SLURM marks the node down; a calculation submitted then waits in the queue and
+    runs once slurmd is back (ReturnToService=2). Nothing is lost, nothing run twice, nothing restarted."""
+    slurm_cluster.stop_daemon('slurmd')
+    deadline = time.monotonic() + 90
+    while not slurm_cluster.node_state().startswith('down') and time.monotonic() < deadline:
+        time.sleep(1)
+    assert slurm_cluster.node_state().startswith('down'), slurm_cluster.node_state()
+    seen_pending = threading.Event()
+
+    def reboot_when_queued():
+        limit = time.monotonic() + 60
+        while time.monotonic() < limit and not any(state == 'PD' for _, state in slurm_cluster.squeue()):
+            time.sleep(0.5)
+        if any(state == 'PD' for _, state in slurm_cluster.squeue()):
+            seen_pending.set()
+            time.sleep(3)  # queued for a while, as behind a reboot
+        slurm_cluster.start()  # slurmd back; the node returns to service
+
+    before = len(slurm_cluster.job_ledger())
+    rebooter = threading.Thread(target=reboot_when_queued, daemon=True)
+    rebooter.start()
+    try:
+        _, node = water_singlepoint(slurm_codes['xtb'], options=orm.Dict({'max_wallclock_seconds': 300}))
+    finally:
+        rebooter.join()
+        slurm_cluster.start()
+    assert seen_pending.is_set(), 'the job never waited in the queue'
+    assert node.is_finished_ok, node.exit_message
+    figures = fault_figures([node], wait_for_ledger(slurm_cluster, before + 1))
+    print('fault figures (node down while queued):', figures)
+    assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'restarted': 0, 'jobs': 1}
