@@ -87,8 +87,18 @@ def slurm_codes(aiida_profile, slurm_cluster, tmp_path_factory):
             }
         },
     }
+    if shutil.which('cp2k.psmp'):
+        # one process, one thread: srun of an Open MPI binary needs a PMI plug-in this cluster lacks, and two
+        # OpenMP threads in a job of this cluster stalled CP2K for seconds per SCF step (1 MD step/s against 10)
+        content['codes']['cp2k'] = {
+            'label': 'cp2k',
+            'plugin': 'cp2k',
+            'filepath_executable': shutil.which('cp2k.psmp'),
+            'with_mpi': False,
+            'prepend_text': 'export OMP_NUM_THREADS=1',
+        }
     ensure_codes(content, build_environments=False)
-    return {'xtb': orm.load_code(f'xtb@{COMPUTER}')}
+    return {key: orm.load_code(f'{key}@{COMPUTER}') for key in content['codes']}
 
 
 def water_singlepoint(code, **extra):
@@ -378,3 +388,41 @@ def test_a_job_queued_while_its_node_is_down_runs_when_the_node_is_back(slurm_co
     figures = fault_figures([node], wait_for_ledger(slurm_cluster, before + 1))
     print('fault figures (node down while queued):', figures)
     assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'restarted': 0, 'jobs': 1}
+
+
+def test_cp2k_md_segment_through_slurm_continues_past_its_walltime_stops(slurm_codes, slurm_cluster):
+    """A GFN1-xTB MD segment of [Zn(H2O)6]2+ through SLURM: CP2K stops at its WALLTIME (30 % of the job's minute)
+    inside the SLURM time limit, and the restart loop continues from the restart file in new SLURM jobs until the
+    300 steps are done, one frame per 10 steps, the dynamics continuous."""
+    import numpy as np
+
+    from aiida_znadditive.structures.zinc_aqua import zn_aqua_atoms
+
+    atoms = zn_aqua_atoms()
+    atoms.set_cell([9.0] * 3)
+    atoms.center()
+    atoms.pbc = True
+    settings = {
+        'method': 'xtb',
+        'walltime_fraction': 0.3,  # 18 s of the 60 s SLURM allows: CP2K stops itself, SLURM never kills it
+        'md': {'timestep': 1.0, 'hydrogen_mass': 2.0141, 'trajectory_stride': 10, 'steps': 300, 'restart_stride': 10},
+    }
+    builder = CalculatorWorkChain.get_builder()
+    builder.calculator = orm.Str('cp2k')
+    builder.code = slurm_codes['cp2k']
+    builder.structure = orm.StructureData(ase=atoms)
+    builder.task = orm.Str('md')
+    builder.charge = orm.Int(2)
+    builder.settings = orm.Dict(settings)
+    builder.options = orm.Dict({'max_wallclock_seconds': 60, 'queue_name': slurm_cluster.partition, 'withmpi': False})
+    before = len(slurm_cluster.job_ledger())
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    runs = [n for n in node.called_descendants if isinstance(n, orm.CalcJobNode)]
+    assert len(runs) >= 2, 'CP2K should have stopped at its 18 s WALLTIME at least once'
+    assert all(run.computer.label == COMPUTER and run.get_job_id() for run in runs)
+    assert results['trajectory'].get_stepids().tolist() == list(range(0, 301, 10))
+    assert np.abs(np.diff(results['trajectory'].get_positions(), axis=0)).max() < 1.0
+    figures = fault_figures([node], wait_for_ledger(slurm_cluster, before + len(runs)))
+    print('fault figures (CP2K MD through SLURM):', figures)
+    assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'restarted': 0, 'jobs': len(runs), 'jobs_cancelled': 0}
