@@ -68,6 +68,10 @@ class UserShell:
         assert result.returncode == 0, f'{args} failed:\n{result.stdout}\n{result.stderr}'
         return result
 
+    def run_unchecked(self, args: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
+        """For teardown: whatever happens, go on."""
+        return subprocess.run(args, capture_output=True, text=True, env=self.env, timeout=timeout, check=False)
+
     def python(self, script: str, **values) -> str:
         code = textwrap.dedent(script).format(profile=self.profile, **values)
         return self.run([sys.executable, '-c', code]).stdout.strip().splitlines()[-1]
