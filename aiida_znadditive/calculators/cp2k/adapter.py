@@ -227,6 +227,7 @@ class Cp2kCalculator(Calculator):
             structure = box_molecule(structure, orm.Float(settings['box_padding']))
         parameters = recursive_merge(self.input_parameters(structure, task, settings), overrides or {})
         builder = Cp2kRestartWorkChain.get_builder()
+        builder.max_iterations = orm.Int(settings['max_iterations'])
         builder.cp2k.code = code
         builder.cp2k.structure = structure
         builder.cp2k.metadata.options = settings['options']
