@@ -15,6 +15,12 @@ from ..environment import services
 from .root import cmd_root
 
 PROFILE_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_-]{0,50}')
+_ENVIRONMENT = pathlib.Path(__file__).parents[1] / 'environment'
+#: ``setup --template NAME``: files a user copies and edits for a cluster
+TEMPLATES = {
+    'slurm-cluster': _ENVIRONMENT / 'templates' / 'slurm-cluster.yaml',
+    'pyscf-requirements': _ENVIRONMENT / 'pyscf-code-requirements.txt',
+}
 
 
 def _check_profile_name(value: str) -> str:
@@ -56,9 +62,20 @@ def _check_profile_name(value: str) -> str:
 @click.option('--broker-host', default='127.0.0.1', show_default=True, help='RabbitMQ host (--production).')
 @click.option('--broker-port', default=5672, show_default=True, help='RabbitMQ port (--production).')
 @click.option('--daemon-workers', default=2, show_default=True, help='Daemon workers to start (--production).')
-def cmd_setup(**options) -> None:
+@click.option(
+    '--template',
+    type=click.Choice(sorted(TEMPLATES)),
+    default=None,
+    help='Print a shipped template (a SLURM cluster codes file; the PySCF environment to create on a cluster) and '
+    'do nothing else.',
+)
+def cmd_setup(template: str | None, **options) -> None:
     """Create (or check) a profile, its services, the computer and the codes. Running it twice changes nothing."""
     from aiida.manage.configuration import get_config, reset_config
+
+    if template is not None:
+        click.echo(TEMPLATES[template].read_text(), nl=False)
+        return
 
     from ..environment.locking import ExclusiveLock
 

@@ -236,13 +236,29 @@ def ensure_code(spec: CodeSpec, computer) -> str:
             append_text=spec.append_text,
         )
         code.store()
+        _keep_resource_rule(code, spec)
         return f'created code `{full_label}` -> {executable}'
     if str(code.filepath_executable) != executable:
         return (
             f'code `{full_label}` exists pointing at {code.filepath_executable}, not {executable}: left unchanged '
             f'(to replace it: verdi code delete {shlex.quote(full_label)}, then run setup again)'
         )
+    if _keep_resource_rule(code, spec):
+        return f'code `{full_label}` exists; its resource rule is now {spec.resources or "none"}'
     return f'code `{full_label}` exists (unchanged)'
+
+
+def _keep_resource_rule(code, spec: CodeSpec) -> bool:
+    """The codes file's resource rule on the code (an extra, so it may change on a used code); whether it changed."""
+    from .resources import EXTRA
+
+    if code.base.extras.get(EXTRA, None) == spec.resources:
+        return False
+    if spec.resources:
+        code.base.extras.set(EXTRA, spec.resources)
+    else:
+        code.base.extras.delete(EXTRA)
+    return True
 
 
 def ensure_codes(content: dict, build_environments: bool = True) -> list[str]:

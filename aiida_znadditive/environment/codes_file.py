@@ -96,6 +96,12 @@ def _partitions(value: dict) -> str | None:
     return None
 
 
+def _resources(value: dict) -> str | None:
+    from .resources import check_rule
+
+    return check_rule(value)
+
+
 TEXT = (str,)
 COMPUTER_FIELDS = {
     'label': Field(TEXT, True, _label),
@@ -122,6 +128,7 @@ CODE_FIELDS = {
     'append_text': Field(TEXT),
     'python_environment': Field(TEXT, False, _requirements),
     'data_files': Field((list,), False, _absolute_paths),
+    'resources': Field((dict,), False, _resources),
 }
 TYPE_NAMES = {str: 'text', int: 'a whole number', float: 'a number', bool: 'true or false', dict: 'a mapping',
               list: 'a list'}  # fmt: skip
@@ -270,6 +277,9 @@ def _check_codes(report: _Report, codes: Any) -> None:
         fine = _check_section(report, raw, ('codes', key), CODE_FIELDS)
         if 'plugin' in fine:
             _entry_point(report, ('codes', key, 'plugin'), raw['plugin'], 'aiida.calculations', 'calculation plugin')
+        if 'resources' in fine and 'OMP_NUM_THREADS' in str(raw.get('prepend_text', '')):
+            # the code's prepend_text runs after the job's environment and would undo the rule's threads
+            report.add(('codes', key, 'prepend_text'), 'sets OMP_NUM_THREADS, which the `resources` rule sets per job')
         if 'label' not in fine:
             continue
         if raw['label'] in labels:
@@ -339,6 +349,7 @@ class CodeSpec:
     append_text: str = ''
     python_environment: str | None = None
     data_files: tuple[str, ...] = ()
+    resources: dict | None = None  # the scaling rule of environment/resources.py
 
     def full_label(self, computer_label: str) -> str:
         return f'{self.label}@{computer_label}'

@@ -12,6 +12,8 @@ from aiida.engine import ToContext, WorkChain, while_
 
 from ..calculators.base import PROTOCOLS, TASKS, CalculatorError, Task, load_calculator
 from ..environment.partitions import check_options
+from ..environment.resources import EXTRA as RESOURCE_RULE
+from ..environment.resources import resources_for
 from ..exit_codes import declare
 from .interruptions import scheduler_interruption
 from .options import validate_options
@@ -174,9 +176,27 @@ class CalculatorWorkChain(WorkChain):
             self.inputs.structure,
             self.task,
             overrides=self.inputs.overrides.get_dict() if 'overrides' in self.inputs else None,
-            options=self.inputs.options.get_dict() if 'options' in self.inputs else None,
+            options=self._options(),
             parent_folder=self.inputs.get('parent_folder'),
         )
+
+    def _options(self) -> dict | None:
+        """The ``options`` input, over the resources the code's rule gives for this structure (resources given
+        explicitly win; environment/resources.py)."""
+        options = self.inputs.options.get_dict() if 'options' in self.inputs else {}
+        code = self.inputs.get('code')
+        rule = code.base.extras.get(RESOURCE_RULE, None) if code is not None else None
+        if rule and 'resources' not in options:
+            scaled = resources_for(
+                rule,
+                len(self.inputs.structure.sites),
+                code.computer.get_default_mpiprocs_per_machine() or 1,
+                with_mpi=code.with_mpi is not False,
+            )
+            environment = {**scaled.pop('environment_variables'), **options.get('environment_variables', {})}
+            options = {**scaled, **options, 'environment_variables': environment}
+            self.report(f'resources from the rule of code {code.full_label}: {options["resources"]}')
+        return options or None
 
     def inspect_calculation(self):
         """A calculation the scheduler interrupted is submitted again, up to :data:`MAX_RESUBMISSIONS` times; any

@@ -168,3 +168,22 @@ def test_deleted_storage_is_one_line_with_a_fix_that_works(setup_home):
     assert 'made a new, empty storage there' in repaired.stdout + repaired.stderr
     after = run_cli(['doctor', '-p', 'gone'], setup_home)
     assert after.returncode == 0 and 'All checks passed' in after.stdout, after.stdout + after.stderr
+
+
+def test_shipped_cluster_template_is_a_valid_codes_file(tmp_path):
+    """`setup --template slurm-cluster` prints a codes file that setup accepts as it is (before the user edits the
+    host and paths), with a resource rule for each code."""
+    from click.testing import CliRunner
+
+    from aiida_znadditive.cli import cmd_root
+
+    result = CliRunner().invoke(cmd_root, ['setup', '--template', 'slurm-cluster'])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / 'cluster.yaml'
+    path.write_text(result.output)
+    content = load_codes_file(path)
+    assert content['computer']['scheduler'] == 'core.slurm' and content['computer']['transport'] == 'core.ssh_async'
+    assert sorted(content['codes']) == ['cp2k', 'pyscf', 'xtb']
+    assert all('resources' in code for code in content['codes'].values())
+    requirements = CliRunner().invoke(cmd_root, ['setup', '--template', 'pyscf-requirements'])
+    assert requirements.exit_code == 0 and 'pyscf==' in requirements.output

@@ -84,7 +84,15 @@ def slurm_codes(aiida_profile, slurm_cluster, tmp_path_factory):
                 'plugin': 'znadditive.xtb',
                 'filepath_executable': shutil.which('xtb'),
                 'prepend_text': 'export OMP_NUM_THREADS=1 OMP_STACKSIZE=1G',
-            }
+            },
+            # the same binary with a resource rule: OpenMP threads from the number of atoms
+            'xtb-scaled': {
+                'label': 'xtb-scaled',
+                'plugin': 'znadditive.xtb',
+                'filepath_executable': shutil.which('xtb'),
+                'prepend_text': 'export OMP_STACKSIZE=1G',
+                'resources': {'atoms_per_thread': 2, 'max_threads': 2, 'memory_mb_per_rank': 500},
+            },
         },
     }
     if shutil.which('cp2k.psmp'):
@@ -98,7 +106,7 @@ def slurm_codes(aiida_profile, slurm_cluster, tmp_path_factory):
             'prepend_text': 'export OMP_NUM_THREADS=1',
         }
     ensure_codes(content, build_environments=False)
-    return {key: orm.load_code(f'{key}@{COMPUTER}') for key in content['codes']}
+    return {key: orm.load_code(f'{spec["label"]}@{COMPUTER}') for key, spec in content['codes'].items()}
 
 
 def water_singlepoint(code, **extra):
@@ -427,3 +435,23 @@ def test_cp2k_md_segment_through_slurm_continues_past_its_walltime_stops(slurm_c
     figures = fault_figures([node], wait_for_ledger(slurm_cluster, before + len(runs)))
     print('fault figures (CP2K MD through SLURM):', figures)
     assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'restarted': 0, 'jobs': len(runs), 'jobs_cancelled': 0}
+
+
+def test_resources_from_the_code_rule_reach_slurm(slurm_codes, slurm_cluster):
+    """A code whose codes-file entry carries a resource rule: a water (3 atoms, 2 atoms per thread) gets 2 OpenMP
+    threads as SLURM cores per task and OMP_NUM_THREADS, and the memory asked; explicit resources win over it."""
+    _, node = water_singlepoint(slurm_codes['xtb-scaled'], options=orm.Dict({'max_wallclock_seconds': 300}))
+    assert node.is_finished_ok, node.exit_message
+    calcjob = engine_runs(node)[0]
+    assert calcjob.get_option('resources') == {'num_machines': 1, 'num_mpiprocs_per_machine': 1,
+                                                'num_cores_per_mpiproc': 2}  # fmt: skip
+    script = calcjob.base.repository.get_object_content('_aiidasubmit.sh')
+    assert '#SBATCH --cpus-per-task=2' in script and "export OMP_NUM_THREADS='2'" in script, script
+    assert '#SBATCH --mem=500' in script, script
+    job = scontrol_job(slurm_cluster, calcjob.get_job_id())
+    assert 'NumCPUs=2' in job, job
+
+    explicit = {'max_wallclock_seconds': 300, 'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1}}
+    _, node = water_singlepoint(slurm_codes['xtb-scaled'], options=orm.Dict(explicit))
+    assert node.is_finished_ok, node.exit_message
+    assert engine_runs(node)[0].get_option('resources') == explicit['resources']

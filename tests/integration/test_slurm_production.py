@@ -12,6 +12,7 @@ import os
 import pathlib
 import shutil
 import signal
+import subprocess
 
 import psutil
 import pytest
@@ -64,18 +65,19 @@ def cluster_profile(tmp_path_factory):
     )
     cluster.start()
     cluster.write_ssh_client_config(home)
+    # the shipped template as a user edits it: this cluster's host, work_dir and xtb; PySCF and CP2K left out
+    template = subprocess.run([str(BIN / 'aiida-znadditive'), 'setup', '--template', 'slurm-cluster'],
+                              capture_output=True, text=True, check=True).stdout  # fmt: skip
+    content = yaml.safe_load(template)
+    content['computer'].update({
+        'label': 'slurm-loopback', 'hostname': cluster.alias, 'work_dir': str(tmp_path_factory.mktemp('slurm-work')),
+        'mpirun_command': 'srun -n {tot_num_mpiprocs}', 'default_mpiprocs_per_machine': 1,
+        'minimum_job_poll_interval': 1, 'prepend_text': '',
+        'configure': {'host': cluster.alias, 'safe_interval': 0, 'use_login_shell': False},
+    })  # fmt: skip
+    content['codes'] = {'xtb': {**content['codes']['xtb'], 'filepath_executable': shutil.which('xtb')}}
     codes = home / 'cluster.yaml'
-    codes.write_text(yaml.safe_dump({
-        'computer': {
-            'label': 'slurm-loopback', 'hostname': cluster.alias, 'transport': 'core.ssh_async',
-            'scheduler': 'core.slurm', 'work_dir': str(tmp_path_factory.mktemp('slurm-work')),
-            'mpirun_command': 'srun -n {tot_num_mpiprocs}', 'default_mpiprocs_per_machine': 1,
-            'minimum_job_poll_interval': 1,
-            'configure': {'host': cluster.alias, 'safe_interval': 0, 'use_login_shell': False},
-        },
-        'codes': {'xtb': {'label': 'xtb', 'plugin': 'znadditive.xtb', 'filepath_executable': shutil.which('xtb'),
-                          'prepend_text': 'export OMP_NUM_THREADS=1 OMP_STACKSIZE=1G'}},
-    }))  # fmt: skip
+    codes.write_text(yaml.safe_dump(content))
     shell = UserShell(tmp_path_factory.mktemp('aiida'), f'slurmprod-{os.getpid()}')
     shell.env['HOME'] = str(home)  # the daemon's SSH connections read the cluster's Host entry there
     try:
