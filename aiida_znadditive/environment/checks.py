@@ -170,7 +170,8 @@ def check_computer(computer, spec: dict, setup: str) -> Iterator[Check]:
                 detail = (message or 'ok').strip().splitlines()[0] if ok else (message or 'failed').strip()
                 yield Check(f'{name}: {label}', ok, detail, '' if ok else fixes.get(label, default_fix))
     except Exception as exception:  # the transport did not open: the computer cannot run anything
-        yield Check(f'{name}: connection', False, f'{type(exception).__name__}: {exception}', default_fix)
+        where = f'{computer.hostname} over {computer.transport_type}'
+        yield Check(f'{name}: connection', False, f'{where}: {type(exception).__name__}: {exception}', default_fix)
 
 
 def check_partitions(computer, spec: dict) -> Check:
@@ -187,11 +188,16 @@ def check_partitions(computer, spec: dict) -> Check:
 def check_remote_executables(computer, specs, setup: str) -> Iterator[Check]:
     """Each code's executable exists and is executable on the remote computer, asked over its transport."""
     from aiida import orm
+    from aiida.common.exceptions import NotExistent
 
     try:
         with computer.get_authinfo(orm.User.collection.get_default()).get_transport() as transport:
             for spec in specs:
-                path = spec.filepath_executable
+                # the executable of the code in the profile (setup leaves an existing code as it is), else the file's
+                try:
+                    path = str(orm.load_code(spec.full_label(computer.label)).filepath_executable)
+                except NotExistent:
+                    path = spec.filepath_executable
                 command = f'test -x {shlex.quote(path)} || command -v {shlex.quote(path)}'
                 retval, _, _ = transport.exec_command_wait(command)
                 yield Check(

@@ -206,7 +206,8 @@ def refresh_partitions(computer, given: dict | None = None) -> str:
             partitions, source = read_partitions(computer), 'sinfo'
         except Exception as exception:  # an unreachable host or a failing sinfo: setup goes on
             return (
-                f'partitions not read ({type(exception).__name__}: {exception}): walltimes are not checked before '
+                f'partitions not read from {computer.hostname} over {computer.transport_type} '
+                f'({type(exception).__name__}: {exception}): walltimes are not checked before '
                 'submission; give `partitions` in the codes file or run `aiida-znadditive doctor` when the host is up'
             )
     record_partitions(computer, partitions, source)

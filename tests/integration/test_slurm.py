@@ -455,3 +455,48 @@ def test_resources_from_the_code_rule_reach_slurm(slurm_codes, slurm_cluster):
     _, node = water_singlepoint(slurm_codes['xtb-scaled'], options=orm.Dict(explicit))
     assert node.is_finished_ok, node.exit_message
     assert engine_runs(node)[0].get_option('resources') == explicit['resources']
+
+
+def test_singlepoint_through_slurm_on_this_machine(aiida_profile, slurm_cluster, tmp_path_factory, monkeypatch):
+    """core.local + core.slurm: SLURM on the machine AiiDA runs on (a workstation with its own queue, or a daemon
+    on a login node): the same energy, from a SLURM job."""
+    from aiida_znadditive.environment.codes import ensure_codes
+
+    monkeypatch.setenv('SLURM_CONF', str(slurm_cluster.slurm_conf))  # sbatch and squeue run in this process's env
+    content = {
+        'computer': {
+            'label': 'slurm-here', 'hostname': 'localhost', 'transport': 'core.local', 'scheduler': 'core.slurm',
+            'work_dir': str(tmp_path_factory.mktemp('slurm-here')), 'minimum_job_poll_interval': 1,
+            'configure': {'safe_interval': 0, 'use_login_shell': False},
+        },
+        'codes': {'xtb': {'label': 'xtb', 'plugin': 'znadditive.xtb', 'filepath_executable': shutil.which('xtb'),
+                          'prepend_text': 'export OMP_NUM_THREADS=1 OMP_STACKSIZE=1G'}},
+    }  # fmt: skip
+    messages = ensure_codes(content, build_environments=False)
+    assert f'partitions from sinfo: {slurm_cluster.partition} 3600 s' in messages[0], messages
+    results, node = water_singlepoint(orm.load_code('xtb@slurm-here'), options=orm.Dict({'max_wallclock_seconds': 120}))
+    assert node.is_finished_ok, node.exit_message
+    assert results['energy'].value == pytest.approx(-137.9, abs=0.5)
+    job = scontrol_job(slurm_cluster, engine_runs(node)[0].get_job_id())
+    assert 'JobState=COMPLETED' in job and 'TimeLimit=00:02:00' in job, job
+
+
+def test_an_unreachable_host_is_named_by_setup_and_doctor(aiida_profile, tmp_path):
+    """A cluster whose host does not resolve: setup creates the computer and says the partitions could not be read,
+    naming the host; doctor's connection check fails naming the host and the transport, with the command to see
+    more."""
+    from aiida_znadditive.environment.checks import check_computer
+    from aiida_znadditive.environment.codes import ensure_codes
+
+    spec = {
+        'label': 'nowhere', 'hostname': 'login.nowhere.invalid', 'transport': 'core.ssh_async',
+        'scheduler': 'core.slurm', 'work_dir': '/scratch/aiida',
+        'configure': {'host': 'login.nowhere.invalid', 'safe_interval': 0, 'use_login_shell': False},
+    }  # fmt: skip
+    messages = ensure_codes({'computer': spec, 'codes': {}}, build_environments=False)
+    assert 'partitions not read' in messages[0] and 'login.nowhere.invalid' in messages[0], messages
+    checks = list(check_computer(orm.load_computer('nowhere'), spec, 'aiida-znadditive setup --codes cluster.yaml'))
+    failed = [check for check in checks if not check.ok]
+    assert failed, checks
+    text = ' '.join(f'{check.name} {check.detail} {check.fix}' for check in failed)
+    assert 'login.nowhere.invalid' in text and 'verdi computer test nowhere' in text, text

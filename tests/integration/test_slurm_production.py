@@ -92,9 +92,33 @@ def cluster_profile(tmp_path_factory):
         cluster.stop()
 
 
+ADD_CODES = """
+from aiida import load_profile
+load_profile('{profile}')
+from aiida_znadditive.environment.codes import ensure_codes
+from aiida_znadditive.environment.codes_file import load_codes_file
+print(' | '.join(ensure_codes(load_codes_file('{path}'), build_environments=False)))
+"""
+
+
 def test_doctor_checks_the_cluster(cluster_profile):
     shell, _ = cluster_profile
     codes = pathlib.Path(shell.env['HOME']) / 'cluster.yaml'
+    # a mistyped path: setup takes it (it cannot know), doctor finds it missing on the cluster and says so
+    content = yaml.safe_load(codes.read_text())
+    content['codes']['typo'] = {
+        **content['codes']['xtb'],
+        'label': 'xtb-typo',
+        'filepath_executable': '/opt/xtb/bin/xtbb',
+    }
+    typo = codes.with_name('typo.yaml')
+    typo.write_text(yaml.safe_dump(content))
+    assert 'created code `xtb-typo@slurm-loopback`' in shell.python(ADD_CODES, path=typo)
+    result = shell.run_unchecked([str(BIN / 'aiida-znadditive'), 'doctor', '-p', shell.profile, '--codes', str(typo)])
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f'/opt/xtb/bin/xtbb is not an executable on {cluster_profile[1].alias}' in output, output
+
     result = shell.run([str(BIN / 'aiida-znadditive'), 'doctor', '-p', shell.profile, '--codes', str(codes)])
     for line in (
         'scheduler lists jobs',
