@@ -5,7 +5,7 @@ no broker: everything runs in this interpreter), then runs each scenario and pri
 processes submitted, finished (terminated with an exit status), restarted (calculations submitted again after the
 scheduler interrupted them), lost (not terminated at the end: must be 0), run twice (CalcJob working directories
 SLURM ran more than once, from its ``jobcomp`` ledger: must be 0) and the SLURM jobs behind them
-(``environment/faults.py``).
+(``provenance/faults.py``).
 
 Scenarios: ``normal`` (three water single points), ``scancel`` (a job cancelled with ``scancel`` while it runs: the
 CalculatorWorkChain submits it again and finishes), ``node down`` (slurmd stopped until SLURM marks the node down, a
@@ -89,8 +89,8 @@ def run_all(builders: list, during=None, timeout: float = 300) -> list:
 
 
 def figures(name: str, nodes: list, cluster) -> dict:
-    """The fault figures (environment/faults.py) from the provenance graph and SLURM's job ledger."""
-    from aiida_znadditive.environment.faults import fault_figures
+    """The fault figures (provenance/faults.py) from the provenance graph and SLURM's job ledger."""
+    from aiida_znadditive.provenance.faults import fault_figures
 
     time.sleep(2)  # slurmctld writes a job's ledger line as the job leaves the node
     row = {'scenario': name, **fault_figures(nodes, cluster.job_ledger())}

@@ -21,9 +21,9 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
-from aiida_znadditive.environment.faults import fault_figures
 from aiida_znadditive.environment.partitions import recorded_partitions
 from aiida_znadditive.environment.slurm import PARTITION_MAX_MINUTES, LoopbackCluster
+from aiida_znadditive.provenance.faults import fault_figures
 from aiida_znadditive.provenance.secrets import find_secrets, graph_of
 from aiida_znadditive.structures.candidates import build_water
 from aiida_znadditive.workchains.calculator import CalculatorWorkChain, engine_runs

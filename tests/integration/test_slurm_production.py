@@ -42,7 +42,7 @@ STATE = """
 import json
 from aiida import load_profile, orm
 load_profile('{profile}')
-from aiida_znadditive.environment.faults import fault_figures
+from aiida_znadditive.provenance.faults import fault_figures
 node = orm.load_node({pk})
 calcjobs = [n for n in node.called_descendants if isinstance(n, orm.CalcJobNode)]
 state_of = lambda n: n.process_state.value if n.process_state else 'created'
