@@ -151,7 +151,9 @@ def test_calculation_through_slurm_survives_a_killed_daemon_worker(cluster_profi
     assert final['state'] == 'finished' and final['exit_status'] == 0, final
     assert final['job_ids'] == [job_id], 'the calculation was submitted to SLURM again'
     assert final['energy'] == pytest.approx(-137.9, abs=0.5)
-    figures = final['figures']
+    # slurmctld writes the job's ledger line as the job leaves the node, which may be after AiiDA saw it finish
+    wait_until(lambda: any(e.get('JobId') == job_id for e in cluster.job_ledger()), 60, 'the ledger line', poll=1.0)
+    figures = state()['figures']
     print('fault figures (daemon worker killed while the SLURM job ran):', figures)
     assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'restarted': 0, 'jobs': 1}
     assert not psutil.pid_exists(workers[0].pid)
