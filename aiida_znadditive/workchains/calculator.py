@@ -16,7 +16,7 @@ from ..environment.resources import EXTRA as RESOURCE_RULE
 from ..environment.resources import resources_for
 from ..exit_codes import declare
 from .interruptions import scheduler_interruption
-from .options import validate_options
+from .options import define_options
 
 #: submissions of one calculation after the scheduler interrupted it (scancel, preemption, node failure)
 MAX_RESUBMISSIONS = 2
@@ -63,13 +63,7 @@ class CalculatorWorkChain(WorkChain):
         spec.input('solvent', valid_type=orm.Str, required=False, help='Implicit solvent (e.g. `water`).')
         spec.input('forces', valid_type=orm.Bool, default=lambda: orm.Bool(True), help='Single points return forces.')
         spec.input('overrides', valid_type=orm.Dict, required=False, help='Engine parameters over the protocol.')
-        spec.input(
-            'options',
-            valid_type=orm.Dict,
-            required=False,
-            validator=validate_options,
-            help='CalcJob metadata options over the protocol.',
-        )
+        define_options(spec)
         spec.input('settings', valid_type=orm.Dict, required=False, help='Calculator settings over its protocol.')
         spec.input(
             'parent_folder', valid_type=orm.RemoteData, required=False, help='Continue from this run (MD segments).'
