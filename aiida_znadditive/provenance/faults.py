@@ -28,7 +28,7 @@ def fault_figures(roots: list[orm.ProcessNode], ledger: list[dict[str, str]]) ->
     """``submitted`` (processes), ``finished`` (ended, however), ``finished_ok``, ``restarted`` (calculations
     submitted again after the scheduler interrupted them), ``lost`` (never ended: must be 0), ``run_twice``
     (CalcJobs whose working directory SLURM ran more than once: must be 0), ``jobs`` (ledger entries of these
-    CalcJobs) and ``jobs_cancelled``."""
+    CalcJobs), ``jobs_cancelled`` and ``jobs_timeout`` (stopped by SLURM at their time limit)."""
     from ..workchains.calculator import CalculatorWorkChain, engine_runs
 
     processes = processes_under(roots)
@@ -46,5 +46,8 @@ def fault_figures(roots: list[orm.ProcessNode], ledger: list[dict[str, str]]) ->
         'jobs': sum(runs.values()),
         'jobs_cancelled': sum(
             1 for entry in ledger if entry.get('WorkDir') in workdirs and entry.get('JobState') == 'CANCELLED'
+        ),
+        'jobs_timeout': sum(
+            1 for entry in ledger if entry.get('WorkDir') in workdirs and entry.get('JobState') == 'TIMEOUT'
         ),
     }

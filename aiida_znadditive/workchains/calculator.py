@@ -11,11 +11,11 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
 from ..calculators.base import PROTOCOLS, TASKS, CalculatorError, Task, load_calculator
+from ..calculators.interruptions import scheduler_interruption
 from ..environment.partitions import check_options
 from ..environment.resources import EXTRA as RESOURCE_RULE
 from ..environment.resources import resources_for
 from ..exit_codes import declare
-from .interruptions import scheduler_interruption
 from .options import define_options
 
 #: submissions of one calculation after the scheduler interrupted it (scancel, preemption, node failure)

@@ -1,11 +1,12 @@
 """Partition limits of a SLURM computer (environment/partitions.py) and the scheduler's interruption banners
-(workchains/interruptions.py): what sinfo and slurmstepd print, parsed; a walltime beyond a limit refused by name."""
+(calculators/interruptions.py): what sinfo and slurmstepd print, parsed; a walltime beyond a limit refused by name."""
 
 from __future__ import annotations
 
 import pytest
 from aiida import orm
 
+from aiida_znadditive.calculators.interruptions import _BANNER, _CAUSES
 from aiida_znadditive.environment.codes_file import CodeSetupError, load_codes_file
 from aiida_znadditive.environment.partitions import (
     PartitionError,
@@ -15,7 +16,6 @@ from aiida_znadditive.environment.partitions import (
     parse_slurm_time,
     record_partitions,
 )
-from aiida_znadditive.workchains.interruptions import _BANNER, _CAUSES
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,8 @@ from aiida_znadditive.workchains.calculator import CalculatorWorkChain, engine_r
 pytestmark = [pytest.mark.integration, pytest.mark.production]
 
 COMPUTER = 'slurm-loopback'
+#: MD steps of the time-limit test: more than one minute of CP2K here, so SLURM's limit stops the first run
+TIME_LIMIT_STEPS = 1500
 
 
 def free_port() -> int:
@@ -435,6 +437,49 @@ def test_cp2k_md_segment_through_slurm_continues_past_its_walltime_stops(slurm_c
     figures = fault_figures([node], wait_for_ledger(slurm_cluster, before + len(runs)))
     print('fault figures (CP2K MD through SLURM):', figures)
     assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'restarted': 0, 'jobs': len(runs), 'jobs_cancelled': 0}
+
+
+def test_cp2k_md_killed_at_slurms_time_limit_continues_from_its_checkpoint(slurm_codes, slurm_cluster):
+    """The same MD with CP2K's own WALLTIME beyond the job's: SLURM kills CP2K at its one-minute limit (TIMEOUT in
+    its ledger, slurmstepd's "DUE TO TIME LIMIT" on the job's stderr, an output cut short that aiida-cp2k's parser
+    calls incomplete); the restart loop recognises the time limit and continues from the last periodic restart file,
+    as often as it takes, instead of counting it a crash; the spliced trajectory has every step once."""
+    import numpy as np
+
+    from aiida_znadditive.calculators.interruptions import hit_time_limit
+    from aiida_znadditive.structures.zinc_aqua import zn_aqua_atoms
+
+    atoms = zn_aqua_atoms()
+    atoms.set_cell([9.0] * 3)
+    atoms.center()
+    atoms.pbc = True
+    steps = TIME_LIMIT_STEPS
+    settings = {
+        'method': 'xtb',
+        'walltime_fraction': 10,  # CP2K would stop itself after 600 s: SLURM's 60 s limit comes first
+        'max_iterations': 10,
+        'md': {'timestep': 1.0, 'hydrogen_mass': 2.0141, 'trajectory_stride': 10, 'steps': steps, 'restart_stride': 10},
+    }
+    builder = CalculatorWorkChain.get_builder()
+    builder.calculator = orm.Str('cp2k')
+    builder.code = slurm_codes['cp2k']
+    builder.structure = orm.StructureData(ase=atoms)
+    builder.task = orm.Str('md')
+    builder.charge = orm.Int(2)
+    builder.settings = orm.Dict(settings)
+    builder.options = orm.Dict({'max_wallclock_seconds': 60, 'queue_name': slurm_cluster.partition, 'withmpi': False})
+    before = len(slurm_cluster.job_ledger())
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    runs = sorted((n for n in node.called_descendants if isinstance(n, orm.CalcJobNode)), key=lambda n: n.ctime)
+    killed = [run for run in runs if hit_time_limit(run)]
+    assert killed, f"no run reached SLURM's time limit: {[(run.exit_status, run.exit_message) for run in runs]}"
+    assert all(run.is_failed for run in killed) and runs[-1].is_finished_ok
+    assert results['trajectory'].get_stepids().tolist() == list(range(0, steps + 1, 10))
+    assert np.abs(np.diff(results['trajectory'].get_positions(), axis=0)).max() < 1.0
+    figures = fault_figures([node], wait_for_ledger(slurm_cluster, before + len(runs)))
+    print("fault figures (CP2K MD killed at SLURM's time limit):", figures, 'runs:', len(runs))
+    assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'jobs': len(runs), 'jobs_timeout': len(killed)}
 
 
 def test_resources_from_the_code_rule_reach_slurm(slurm_codes, slurm_cluster):

@@ -1,5 +1,7 @@
 """The whole cluster path as a user takes it: ``setup --production --codes cluster.yaml`` against a real SLURM over
-SSH, a calculation submitted to the daemon, the daemon worker killed with SIGKILL while the SLURM job runs.
+SSH, calculations submitted to the daemon; while their SLURM job runs, the daemon worker is killed with SIGKILL, or
+the RabbitMQ broker is restarted (the profile has a RabbitMQ node of its own, so the machine's shared one, which other
+tests use, is never touched).
 
 The calculation must finish from the same SLURM job: SLURM's own ledger (``jobcomp``) shows one job for the CalcJob's
 working directory (nothing run twice), and every process ends (nothing lost).
@@ -18,6 +20,7 @@ import psutil
 import pytest
 import yaml
 
+from aiida_znadditive.environment.broker import LoopbackBroker
 from aiida_znadditive.environment.slurm import LoopbackCluster
 
 from .test_production import BIN, UserShell, restart_daemon, wait_until
@@ -65,6 +68,9 @@ def cluster_profile(tmp_path_factory):
     )
     cluster.start()
     cluster.write_ssh_client_config(home)
+    # the state of a RabbitMQ node must be writable by it: a folder of its own, not pytest's 0700 one of another user
+    broker = LoopbackBroker(tmp_path_factory.mktemp('rabbitmq'), port=free_port(), dist_port=free_port())
+    broker.start()
     # the shipped template as a user edits it: this cluster's host, work_dir and xtb; PySCF and CP2K left out
     template = subprocess.run([str(BIN / 'aiida-znadditive'), 'setup', '--template', 'slurm-cluster'],
                               capture_output=True, text=True, check=True).stdout  # fmt: skip
@@ -82,14 +88,17 @@ def cluster_profile(tmp_path_factory):
     shell.env['HOME'] = str(home)  # the daemon's SSH connections read the cluster's Host entry there
     try:
         result = shell.run([str(BIN / 'aiida-znadditive'), 'setup', '--production', '--profile-name', shell.profile,
-                            '--daemon-workers', '1', '--codes', str(codes)])  # fmt: skip
+                            '--daemon-workers', '1', '--broker-port', str(broker.port),
+                            '--codes', str(codes)])  # fmt: skip
         assert 'partitions from sinfo: debug 3600 s' in result.stdout, result.stdout
+        shell.broker = broker
         yield shell, cluster
     finally:
         verdi = str(BIN / 'verdi')
         shell.run_unchecked([verdi, '-p', shell.profile, 'daemon', 'stop'])
         shell.run_unchecked([verdi, 'profile', 'delete', '--force', '--delete-data', shell.profile])
         cluster.stop()
+        broker.stop()
 
 
 ADD_CODES = """
@@ -128,8 +137,8 @@ def test_doctor_checks_the_cluster(cluster_profile):
         assert line in result.stdout, result.stdout
 
 
-def test_calculation_through_slurm_survives_a_killed_daemon_worker(cluster_profile):
-    shell, cluster = cluster_profile
+def submit_and_wait_for_the_job(shell, cluster) -> tuple[int, str, callable]:
+    """Submit a water single point to the daemon; return its pk, its SLURM job id (running now) and its state."""
     pk = int(shell.python(SUBMIT))
     state = lambda: json.loads(shell.python(STATE, pk=pk, ledger=cluster.job_ledger()))  # noqa: E731
     running = wait_until(
@@ -138,15 +147,10 @@ def test_calculation_through_slurm_survives_a_killed_daemon_worker(cluster_profi
         'the SLURM job to run',
         poll=1.0,
     )
-    job_id = running['job_ids'][0]
+    return pk, running['job_ids'][0], state
 
-    workers = shell.workers()
-    assert len(workers) == 1
-    os.kill(workers[0].pid, signal.SIGKILL)
-    workers[0].wait(timeout=30)
-    assert job_id in dict(cluster.squeue()), 'the job should still run while no worker watches it'
-    restart_daemon(shell)
 
+def assert_finished_from_the_same_job(state, cluster, job_id: str, what: str) -> None:
     final = wait_until(lambda: (s := state())['state'] in ('finished', 'excepted', 'killed') and s, 300, 'the end')
     assert final['state'] == 'finished' and final['exit_status'] == 0, final
     assert final['job_ids'] == [job_id], 'the calculation was submitted to SLURM again'
@@ -154,6 +158,32 @@ def test_calculation_through_slurm_survives_a_killed_daemon_worker(cluster_profi
     # slurmctld writes the job's ledger line as the job leaves the node, which may be after AiiDA saw it finish
     wait_until(lambda: any(e.get('JobId') == job_id for e in cluster.job_ledger()), 60, 'the ledger line', poll=1.0)
     figures = state()['figures']
-    print('fault figures (daemon worker killed while the SLURM job ran):', figures)
+    print(f'fault figures ({what}):', figures)
     assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'restarted': 0, 'jobs': 1}
+
+
+def test_calculation_through_slurm_survives_a_killed_daemon_worker(cluster_profile):
+    shell, cluster = cluster_profile
+    _, job_id, state = submit_and_wait_for_the_job(shell, cluster)
+    workers = shell.workers()
+    assert len(workers) == 1
+    os.kill(workers[0].pid, signal.SIGKILL)
+    workers[0].wait(timeout=30)
+    assert job_id in dict(cluster.squeue()), 'the job should still run while no worker watches it'
+    restart_daemon(shell)
+    assert_finished_from_the_same_job(state, cluster, job_id, 'daemon worker killed while the SLURM job ran')
     assert not psutil.pid_exists(workers[0].pid)
+
+
+def test_calculation_through_slurm_survives_a_rabbitmq_restart(cluster_profile):
+    """The broker goes down for a few seconds while the SLURM job runs (an upgrade, a crash and its supervisor) and
+    comes back with its durable queues: the daemon worker reconnects by itself and finishes the calculation."""
+    shell, cluster = cluster_profile
+    _, job_id, state = submit_and_wait_for_the_job(shell, cluster)
+    workers = shell.workers()
+    shell.broker.restart(down=3)
+    assert job_id in dict(cluster.squeue()), 'the job should still run across the restart'
+    assert_finished_from_the_same_job(state, cluster, job_id, 'RabbitMQ restarted while the SLURM job ran')
+    assert shell.workers() == workers, 'the daemon worker had to be restarted'
+    # no task of the finished process is left in the broker for a worker to pick up again
+    wait_until(lambda: not any(shell.broker.queue_messages().values()), 30, "the broker's queues to empty", poll=1.0)

@@ -17,6 +17,7 @@ from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_han
 from aiida.plugins import CalculationFactory
 
 from ...exit_codes import declare
+from ..interruptions import hit_time_limit
 from .trajectory import RESTART_FILE, join_md_runs, restart_step, unconverged_scf_steps
 
 Cp2kCalculation = CalculationFactory('cp2k')
@@ -31,6 +32,10 @@ MIXING_DAMPING = 0.5
 SMEARING_GROWTH = 1.5
 MAX_CRASH_RETRIES = 2
 WALLTIME_GROWTH = 2
+WALLTIME_EXIT_STATUSES = {
+    Cp2kCalculation.exit_codes.ERROR_OUT_OF_WALLTIME.status,
+    Cp2kCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME.status,
+}
 
 
 def _has_restart_file(node: orm.CalcJobNode) -> bool:
@@ -129,15 +134,14 @@ class Cp2kRestartWorkChain(BaseRestartWorkChain):
         self.ctx.inputs.parent_calc_folder = folder
         return f'continuing from the restart file of {folder.creator.process_label}<{folder.creator.pk}>'
 
-    @process_handler(
-        priority=600,
-        exit_codes=[
-            Cp2kCalculation.exit_codes.ERROR_OUT_OF_WALLTIME,
-            Cp2kCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME,
-        ],
-    )
+    @process_handler(priority=600)
     def handle_out_of_walltime(self, node):
-        """Walltime reached: CP2K wrote its restart files at the stop; continue from them, as often as needed."""
+        """Walltime reached, CP2K's own (it wrote its restart files at the stop) or the scheduler's (it killed CP2K
+        after its last periodic restart file, and the parser, finding the output cut short, may have called it
+        incomplete): continue from the last restart file, as often as needed, since each run makes progress."""
+        walltime = node.exit_status in WALLTIME_EXIT_STATUSES or (node.is_failed and hit_time_limit(node))
+        if not walltime:
+            return None
         if _has_restart_file(node):
             self.report_error_handled(node, self._continue_from(node.outputs.remote_folder))
             return ProcessHandlerReport(True)

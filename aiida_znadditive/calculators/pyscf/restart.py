@@ -13,6 +13,7 @@ from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 
 from ...exit_codes import declare
+from ..interruptions import hit_time_limit
 from .calculation import ZnPyscfCalculation
 
 #: SCF rescue strategies, tried in this order: damping, then a level shift on top, then the Newton solver.
@@ -97,9 +98,12 @@ class PyscfRestartWorkChain(BaseRestartWorkChain):
         self.report_error_handled(node, 'continuing from the last geometry' if moved else 'restarting as is')
         return ProcessHandlerReport(True)
 
-    @process_handler(priority=400, exit_codes=[ZnPyscfCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME])
+    @process_handler(priority=400)
     def handle_out_of_walltime(self, node):
-        """Walltime reached: continue from the last geometry and checkpoint; with neither, double the walltime."""
+        """Walltime reached (aiida-core's exit code, or slurmstepd's banner where the parser chose another code):
+        continue from the last geometry and checkpoint; with neither, double the walltime."""
+        if not node.is_failed or not hit_time_limit(node):
+            return None
         moved = self._continue_from_last_geometry(node)
         restarted = self._restart_from_checkpoint(node)
         if moved or restarted:
