@@ -400,12 +400,10 @@ def test_a_job_queued_while_its_node_is_down_runs_when_the_node_is_back(slurm_co
     assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'restarted': 0, 'jobs': 1}
 
 
-def test_cp2k_md_segment_through_slurm_continues_past_its_walltime_stops(slurm_codes, slurm_cluster):
-    """A GFN1-xTB MD segment of [Zn(H2O)6]2+ through SLURM: CP2K stops at its WALLTIME (30 % of the job's minute)
-    inside the SLURM time limit, and the restart loop continues from the restart file in new SLURM jobs until the
-    500 steps are done (more than one 18 s run makes here), one frame per 10 steps, the dynamics continuous."""
-    import numpy as np
-
+def run_zn_aqua_md(slurm_codes, slurm_cluster, *, steps: int, walltime_fraction: float, max_iterations: int):
+    """GFN1-xTB MD of [Zn(H2O)6]2+ in a 9 Å box with CP2K through SLURM (one-minute jobs), one frame and one restart
+    file per 10 steps; returns the results, the CalculatorWorkChain, its CalcJobs (oldest first) and the ledger size
+    before it ran."""
     from aiida_znadditive.structures.zinc_aqua import zn_aqua_atoms
 
     atoms = zn_aqua_atoms()
@@ -414,50 +412,8 @@ def test_cp2k_md_segment_through_slurm_continues_past_its_walltime_stops(slurm_c
     atoms.pbc = True
     settings = {
         'method': 'xtb',
-        'walltime_fraction': 0.3,  # 18 s of the 60 s SLURM allows: CP2K stops itself, SLURM never kills it
-        'max_iterations': 20,  # a loaded machine makes less progress per run
-        'md': {'timestep': 1.0, 'hydrogen_mass': 2.0141, 'trajectory_stride': 10, 'steps': 500, 'restart_stride': 10},
-    }
-    builder = CalculatorWorkChain.get_builder()
-    builder.calculator = orm.Str('cp2k')
-    builder.code = slurm_codes['cp2k']
-    builder.structure = orm.StructureData(ase=atoms)
-    builder.task = orm.Str('md')
-    builder.charge = orm.Int(2)
-    builder.settings = orm.Dict(settings)
-    builder.options = orm.Dict({'max_wallclock_seconds': 60, 'queue_name': slurm_cluster.partition, 'withmpi': False})
-    before = len(slurm_cluster.job_ledger())
-    results, node = run_get_node(builder)
-    assert node.is_finished_ok, node.exit_message
-    runs = [n for n in node.called_descendants if isinstance(n, orm.CalcJobNode)]
-    assert len(runs) >= 2, 'CP2K should have stopped at its 18 s WALLTIME at least once'
-    assert all(run.computer.label == COMPUTER and run.get_job_id() for run in runs)
-    assert results['trajectory'].get_stepids().tolist() == list(range(0, 501, 10))
-    assert np.abs(np.diff(results['trajectory'].get_positions(), axis=0)).max() < 1.0
-    figures = fault_figures([node], wait_for_ledger(slurm_cluster, before + len(runs)))
-    print('fault figures (CP2K MD through SLURM):', figures)
-    assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'restarted': 0, 'jobs': len(runs), 'jobs_cancelled': 0}
-
-
-def test_cp2k_md_killed_at_slurms_time_limit_continues_from_its_checkpoint(slurm_codes, slurm_cluster):
-    """The same MD with CP2K's own WALLTIME beyond the job's: SLURM kills CP2K at its one-minute limit (TIMEOUT in
-    its ledger, slurmstepd's "DUE TO TIME LIMIT" on the job's stderr, an output cut short that aiida-cp2k's parser
-    calls incomplete); the restart loop recognises the time limit and continues from the last periodic restart file,
-    as often as it takes, instead of counting it a crash; the spliced trajectory has every step once."""
-    import numpy as np
-
-    from aiida_znadditive.calculators.interruptions import hit_time_limit
-    from aiida_znadditive.structures.zinc_aqua import zn_aqua_atoms
-
-    atoms = zn_aqua_atoms()
-    atoms.set_cell([9.0] * 3)
-    atoms.center()
-    atoms.pbc = True
-    steps = TIME_LIMIT_STEPS
-    settings = {
-        'method': 'xtb',
-        'walltime_fraction': 10,  # CP2K would stop itself after 600 s: SLURM's 60 s limit comes first
-        'max_iterations': 10,
+        'walltime_fraction': walltime_fraction,
+        'max_iterations': max_iterations,
         'md': {'timestep': 1.0, 'hydrogen_mass': 2.0141, 'trajectory_stride': 10, 'steps': steps, 'restart_stride': 10},
     }
     builder = CalculatorWorkChain.get_builder()
@@ -472,11 +428,46 @@ def test_cp2k_md_killed_at_slurms_time_limit_continues_from_its_checkpoint(slurm
     results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
     runs = sorted((n for n in node.called_descendants if isinstance(n, orm.CalcJobNode)), key=lambda n: n.ctime)
+    assert all(run.computer.label == COMPUTER and run.get_job_id() for run in runs)
+    return results, node, runs, before
+
+
+def assert_continuous(trajectory, steps: int) -> None:
+    """Every tenth step from 0 to ``steps`` once, and no atom jumping between frames (a splice at the wrong step)."""
+    import numpy as np
+
+    assert trajectory.get_stepids().tolist() == list(range(0, steps + 1, 10))
+    assert np.abs(np.diff(trajectory.get_positions(), axis=0)).max() < 1.0
+
+
+def test_cp2k_md_segment_through_slurm_continues_past_its_walltime_stops(slurm_codes, slurm_cluster):
+    """A GFN1-xTB MD segment of [Zn(H2O)6]2+ through SLURM: CP2K stops at its WALLTIME (30 % of the job's minute)
+    inside the SLURM time limit, and the restart loop continues from the restart file in new SLURM jobs until the
+    500 steps are done (more than one 18 s run makes here), one frame per 10 steps, the dynamics continuous."""
+    # 18 s of the 60 s SLURM allows: CP2K stops itself, SLURM never kills it; a loaded machine needs more runs
+    results, node, runs, before = run_zn_aqua_md(slurm_codes, slurm_cluster, steps=500, walltime_fraction=0.3,
+                                                 max_iterations=20)  # fmt: skip
+    assert len(runs) >= 2, 'CP2K should have stopped at its 18 s WALLTIME at least once'
+    assert_continuous(results['trajectory'], 500)
+    figures = fault_figures([node], wait_for_ledger(slurm_cluster, before + len(runs)))
+    print('fault figures (CP2K MD through SLURM):', figures)
+    assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'restarted': 0, 'jobs': len(runs), 'jobs_cancelled': 0}
+
+
+def test_cp2k_md_killed_at_slurms_time_limit_continues_from_its_checkpoint(slurm_codes, slurm_cluster):
+    """The same MD with CP2K's own WALLTIME beyond the job's: SLURM kills CP2K at its one-minute limit (TIMEOUT in
+    its ledger, slurmstepd's "DUE TO TIME LIMIT" on the job's stderr, an output cut short that aiida-cp2k's parser
+    calls incomplete); the restart loop recognises the time limit and continues from the last periodic restart file,
+    as often as it takes, instead of counting it a crash; the spliced trajectory has every step once."""
+    from aiida_znadditive.calculators.interruptions import hit_time_limit
+
+    # CP2K would stop itself after 600 s: SLURM's 60 s limit comes first
+    results, node, runs, before = run_zn_aqua_md(slurm_codes, slurm_cluster, steps=TIME_LIMIT_STEPS,
+                                                 walltime_fraction=10, max_iterations=10)  # fmt: skip
     killed = [run for run in runs if hit_time_limit(run)]
     assert killed, f"no run reached SLURM's time limit: {[(run.exit_status, run.exit_message) for run in runs]}"
     assert all(run.is_failed for run in killed) and runs[-1].is_finished_ok
-    assert results['trajectory'].get_stepids().tolist() == list(range(0, steps + 1, 10))
-    assert np.abs(np.diff(results['trajectory'].get_positions(), axis=0)).max() < 1.0
+    assert_continuous(results['trajectory'], TIME_LIMIT_STEPS)
     figures = fault_figures([node], wait_for_ledger(slurm_cluster, before + len(runs)))
     print("fault figures (CP2K MD killed at SLURM's time limit):", figures, 'runs:', len(runs))
     assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'jobs': len(runs), 'jobs_timeout': len(killed)}
