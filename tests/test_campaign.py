@@ -6,6 +6,7 @@ steps before it and the command's bad input are checked (``top_k=0``).
 
 from __future__ import annotations
 
+import click
 import pytest
 from aiida import orm
 from click.testing import CliRunner
@@ -118,3 +119,32 @@ def test_campaign_file_gives_defaults_and_names_bad_lines(aiida_profile, tmp_pat
     bad.write_text('budget: [1\n')
     result = runner.invoke(cmd_root, ['campaign', 'run', '--config', str(bad)])
     assert result.exit_code == 2 and 'not valid YAML' in result.output
+
+
+def test_campaign_file_gives_the_scheduler_flags_repeatable_lines_included(aiida_profile, tmp_path):
+    """The scheduler flags from a campaign file: a walltime as seconds or text, and `scheduler_lines` as a YAML list
+    (the repeatable --scheduler-line); an unquoted `#SBATCH` (a YAML comment) is named with its line."""
+    from aiida_znadditive.cli.campaign import cmd_campaign_run, load_config
+    from aiida_znadditive.cli.root import Walltime, scheduler_options
+
+    path = tmp_path / 'cluster.yaml'
+    path.write_text("walltime: 3600\nqueue_name: cpu\nscheduler_lines:\n  - '#SBATCH --constraint=cpu'\n"
+                    "  - '#SBATCH --exclusive'\n")  # fmt: skip
+    context = click.Context(cmd_campaign_run)
+    load_config(context, None, path)
+    values = context.default_map
+    assert values == {'walltime': '3600', 'queue_name': 'cpu',
+                      'scheduler_lines': ['#SBATCH --constraint=cpu', '#SBATCH --exclusive']}  # fmt: skip
+    options = scheduler_options(walltime=Walltime().convert(values['walltime'], None, None),
+                                queue_name=values['queue_name'], scheduler_lines=values['scheduler_lines'])  # fmt: skip
+    assert options == {'max_wallclock_seconds': 3600, 'queue_name': 'cpu',
+                       'custom_scheduler_commands': '#SBATCH --constraint=cpu\n#SBATCH --exclusive'}  # fmt: skip
+
+    runner = CliRunner()
+    path.write_text('scheduler_lines:\n  - #SBATCH --exclusive\n')
+    result = runner.invoke(cmd_root, ['campaign', 'run', '--config', str(path)])
+    assert result.exit_code == 2 and 'line 2: `scheduler_lines` takes a list of strings' in result.output, result.output
+    path.write_text("scheduler_lines: '#SBATCH --exclusive'\nwalltime: 01:00:00\n")
+    context = click.Context(cmd_campaign_run)
+    load_config(context, None, path)
+    assert context.default_map == {'scheduler_lines': ['#SBATCH --exclusive'], 'walltime': '01:00:00'}

@@ -45,6 +45,8 @@ def _option_type(param: click.Option) -> type:
         return float
     if isinstance(param.type, click.types.BoolParamType):
         return bool
+    if param.multiple:
+        return list
     return str
 
 
@@ -57,8 +59,7 @@ def load_config(ctx: click.Context, param: click.Parameter, value: Path | None):
     types = {
         option.name: _option_type(option)
         for option in ctx.command.params
-        # a repeatable flag (--scheduler-line) has no single value a YAML key could give: command line only
-        if isinstance(option, click.Option) and option.name not in ('config', 'profile_name') and not option.multiple
+        if isinstance(option, click.Option) and option.name not in ('config', 'profile_name')
     }
     try:
         values = read_campaign_file(value, types)

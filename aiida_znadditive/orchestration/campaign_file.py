@@ -25,8 +25,26 @@ def example_text() -> str:
     return resources.files(__package__).joinpath(EXAMPLE).read_text()
 
 
+def _strings(path: Path, key: str, line: int, node: yaml.Node) -> list[str]:
+    """A repeatable option's values: a YAML list of strings, or one string for a single value."""
+    items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    values = []
+    for item in items:
+        value = None
+        if isinstance(item, yaml.ScalarNode) and item.tag == 'tag:yaml.org,2002:str':
+            value = item.value
+        if not isinstance(value, str):
+            raise CampaignFileError(
+                f'{path} line {item.start_mark.line + 1}: `{key}` takes a list of strings (quote a line that starts '
+                f'with #, which YAML reads as a comment), got {value!r}'
+            )
+        values.append(value)
+    return values
+
+
 def read_campaign_file(path: Path, options: dict[str, type]) -> dict:
-    """The file's values by option name; ``options`` maps each allowed name to its type (int, float, str, bool)."""
+    """The file's values by option name; ``options`` maps each allowed name to its type (int, float, str, bool, or
+    list for a repeatable option such as ``scheduler_lines``, which takes a YAML list of strings)."""
     text = Path(path).read_text()
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -44,14 +62,19 @@ def read_campaign_file(path: Path, options: dict[str, type]) -> dict:
         if key not in options:
             known = ', '.join(sorted(options))
             raise CampaignFileError(f'{path} line {line}: unknown key `{key}`; known keys: {known}')
+        expected = options[key]
+        if expected is list:
+            values[key] = _strings(path, key, line, value_node)
+            continue
         if not isinstance(value_node, yaml.ScalarNode):
             raise CampaignFileError(f'{path} line {line}: `{key}` needs a single value')
         value = yaml.safe_load(yaml.serialize(value_node))
-        expected = options[key]
         if value is None:
             continue  # `key:` with nothing after it: the command's default
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if expected is str and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # `walltime: 3600`: the option's own type reads the text (and names what is wrong)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise CampaignFileError(
                 f'{path} line {line}: `{key}` must be {expected.__name__}, got {value!r} ({type(value).__name__})'
