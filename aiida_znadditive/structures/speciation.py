@@ -17,9 +17,11 @@ acetic acid, 4.8 against the class's 3.46; pyridine; imidazole; sulfuric acid); 
 them with measured values, fed to dimorphite-dl as SMARTS entries matched before its own (see the table's comments).
 The plain polycarboxylic acids (oxalic, malonic, succinic, glutaric, adipic, phthalic and citric skeletons) get
 their measured stepwise pKa values, since independent sites at one class value made malonic acid a dianion at pH 4.5.
-Known remaining limits, left as dimorphite-dl gives them: other polyprotic molecules keep independent sites, so
-chelators lose their last proton too early or too late (EDTA is H2EDTA2- at pH 4.5, which is right, but also at
-pH 7, where HEDTA3- is dominant; malic acid, pKa 3.40 and 5.11, is a dianion at pH 4.5); H3PO4 at pH 7 gives
+Other acids with two or more carboxyls and no cationic site are coupled afterwards (:mod:`.acid_coupling`: a first
+carboxylate raises the pKa of the next, so malic acid is HMal- at pH 4.5, not a dianion). Known remaining limits,
+left as dimorphite-dl gives them: zwitterionic chelators keep independent sites, so they lose their last proton too
+early or too late (EDTA is H2EDTA2- at pH 4.5, which is right, but also at pH 7, where HEDTA3- is dominant); H3PO4
+at pH 7 gives
 HPO4 2- (dimorphite's pKa2 6.5; measured 7.2, so H2PO4- is dominant there); substituted pyridines
 and imidazoles keep dimorphite's generic pyridine-type N pKa (4.35), about 1-3 units too low; HCl and HBr (a chloride or
 bromide given alone) come out neutral, as dimorphite-dl has no entry for them.
@@ -40,6 +42,7 @@ from rdkit import Chem
 from rdkit.Chem.MolStandardize import rdMolStandardize
 from rdkit.rdBase import BlockLogs
 
+from .acid_coupling import couple_carboxyl_sites
 from .ligands import MAX_NET_CHARGE, MIN_NET_CHARGE, main_fragment
 from .pka_table import PKA_OVERRIDES, PkaOverride
 
@@ -257,6 +260,48 @@ def _changes(neutral: Chem.Mol, species: Chem.Mol) -> tuple[str, ...]:
     return tuple(changes)
 
 
+def _carboxyl_site_pkas(neutral_smiles: str, species: Chem.Mol) -> dict[int, float]:
+    """Carboxyl carbon of ``species`` -> the pKa dimorphite-dl gave its site, for the sites :mod:`.acid_coupling`
+    may couple: a class value or a single-site override, not one of an override's stepwise values. Empty for a
+    species with a cationic site (an amino acid's ammonium attracts the protons that a carboxylate holds; the
+    overrides and dimorphite-dl's classes give those species as they are)."""
+    from dimorphite_dl.mol import MoleculeRecord
+    from dimorphite_dl.protonate.detect import ProtonationSiteDetector
+
+    if any(atom.GetFormalCharge() > 0 for atom in species.GetAtoms()):
+        return {}
+    detector = ProtonationSiteDetector()
+    detector.pka_data = _pka_table()
+    _, sites = detector.find_sites(MoleculeRecord(neutral_smiles))
+    carbons: dict[int, float] = {}
+    site_mol = None
+    for site in sites:
+        if len(site.pkas) != 1:
+            continue  # a stepwise override: its sites' values already hold the coupling
+        site_mol = site.mol
+        oxygen = site_mol.GetAtomWithIdx(site.idxs_match[site.pkas[0].idx_site])
+        if oxygen.GetSymbol() != 'O':
+            continue
+        for carbon in oxygen.GetNeighbors():
+            is_carboxyl = carbon.GetSymbol() == 'C' and any(
+                bond.GetBondType() == Chem.BondType.DOUBLE and bond.GetOtherAtom(carbon).GetSymbol() == 'O'
+                for bond in carbon.GetBonds()
+            )
+            if is_carboxyl:
+                carbons[carbon.GetIdx()] = float(site.pkas[0].mean)
+    if not carbons or site_mol is None:
+        return {}
+    # the detector's molecule (explicit hydrogens, its own atom order) mapped onto the species by their skeletons
+    for atom in site_mol.GetAtoms():
+        atom.SetIntProp('site_index', atom.GetIdx())
+    heavy = _skeleton(site_mol)
+    match = _skeleton(species).GetSubstructMatch(heavy)
+    if not match:
+        return {}
+    to_species = {heavy.GetAtomWithIdx(i).GetIntProp('site_index'): j for i, j in enumerate(match)}
+    return {to_species[carbon]: pka for carbon, pka in carbons.items() if carbon in to_species}
+
+
 def speciate(smiles: str, ph: float = DEFAULT_PH) -> Species:
     """Return the dominant microspecies of the additive ``smiles`` at ``ph``.
 
@@ -303,6 +348,9 @@ def speciate(smiles: str, ph: float = DEFAULT_PH) -> Species:
     if species is None:
         raise SpeciationError(smiles, 'speciation_failed', f'{TOOL} returned an unreadable SMILES {states[0]!r}.')
 
+    # dimorphite-dl's sites are independent: a first carboxylate's charge holding a second proton is added here
+    species, coupling = couple_carboxyl_sites(species, _carboxyl_site_pkas(Chem.MolToSmiles(neutral), species), ph)
+
     charge = Chem.GetFormalCharge(species)
     if not MIN_NET_CHARGE <= charge <= MAX_NET_CHARGE:
         raise SpeciationError(
@@ -317,7 +365,7 @@ def speciate(smiles: str, ph: float = DEFAULT_PH) -> Species:
         charge=int(charge),
         ph=ph,
         spectators=spectators,
-        changes=_changes(neutral, species),
+        changes=_changes(neutral, species) + coupling,
         tool=f'{TOOL} {tool_version()}',
     )
 
