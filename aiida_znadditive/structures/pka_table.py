@@ -54,8 +54,9 @@ PKA_OVERRIDES: tuple[PkaOverride, ...] = (
     # Polycarboxylic acids: dimorphite-dl treats every carboxyl as an independent site at its class value (3.46),
     # so malonic and succinic acid were dianions at pH 4.5, where their monoanions dominate. The first proton leaves
     # a charge that holds the second one (the closer the carboxyls, the larger the shift), so the two sites of one
-    # acid get the parent acid's two measured pKa values. The linker carbons carry no heteroatom (the alpha amino
-    # and hydroxy acids, aspartic, malic, tartaric, have their own measured values and stay with dimorphite-dl).
+    # acid get the parent acid's two measured pKa values. The linker carbons carry no heteroatom: other diacids
+    # (malic, tartaric, pimelic, ...) are coupled by structures/acid_coupling.py with shifts taken from these
+    # values, and amino acids (aspartic) stay with dimorphite-dl and the amino-acid entries below.
     # Citric acid first: its three carboxyls would otherwise be claimed pairwise by the succinic pattern.
     PkaOverride(
         name='citric acid',
