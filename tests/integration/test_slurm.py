@@ -470,7 +470,10 @@ def test_cp2k_md_killed_at_slurms_time_limit_continues_from_its_checkpoint(slurm
     assert_continuous(results['trajectory'], TIME_LIMIT_STEPS)
     figures = fault_figures([node], wait_for_ledger(slurm_cluster, before + len(runs)))
     print("fault figures (CP2K MD killed at SLURM's time limit):", figures, 'runs:', len(runs))
-    assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'jobs': len(runs), 'jobs_timeout': len(killed)}
+    assert figures == {**figures, 'lost': 0, 'run_twice': 0, 'jobs': len(runs)}
+    # SLURM may also mark TIMEOUT a job whose CP2K had written all of its output when the limit struck (seen in CI
+    # on a loaded machine): that run finished and counts as done, so the ledger has at least the killed runs
+    assert figures['jobs_timeout'] >= len(killed)
 
 
 def test_resources_from_the_code_rule_reach_slurm(slurm_codes, slurm_cluster):
