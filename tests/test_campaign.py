@@ -148,3 +148,16 @@ def test_campaign_file_gives_the_scheduler_flags_repeatable_lines_included(aiida
     context = click.Context(cmd_campaign_run)
     load_config(context, None, path)
     assert context.default_map == {'scheduler_lines': ['#SBATCH --exclusive'], 'walltime': '01:00:00'}
+
+
+def test_the_predicted_exchange_is_read_from_whichever_screener_carried_it():
+    """The shipped model predicts the calibrated exchange free energy, carried by the mechanisms screener; the
+    campaign's table and figure showed `n/a` while they looked for `gnn.zn_exchange_energy_ev` only."""
+    from aiida_znadditive.orchestration.campaign import predicted_exchange
+
+    shipped = {'mechanisms.gap_ev': 9.1, 'mechanisms.zn_exchange_free_energy_calibrated_ev': -0.12}
+    assert predicted_exchange(shipped) == -0.12
+    assert predicted_exchange({'gnn.zn_exchange_energy_ev': -0.3, 'gnn.gap_ev': 8.0}) == -0.3
+    both = {'gnn.zn_exchange_energy_ev': -0.3, 'gnn.zn_exchange_free_energy_calibrated_ev': -0.1}
+    assert predicted_exchange(both) == -0.1  # the calibrated free energy first
+    assert predicted_exchange({'gnn.gap_ev': 8.0, 'gnn.zn_exchange_energy_ev': None}) is None

@@ -196,6 +196,20 @@ def campaign_builder(candidates: list, settings: CampaignSettings, prerank_code,
     return builder, skipped
 
 
+#: what a candidate's screeners predicted for its Zn2+ exchange, best first: the calibrated free energy the shipped
+#: models learn, then the raw energy of older models; any screener that carried the prediction (gnn, mechanisms)
+PREDICTED_EXCHANGE = ('zn_exchange_free_energy_calibrated_ev', 'zn_exchange_free_energy_ev', 'zn_exchange_energy_ev')
+
+
+def predicted_exchange(predictions: dict) -> float | None:
+    """The candidate's predicted exchange (free) energy from its ``predictions`` (``<screener>.<target>`` keys)."""
+    for target in PREDICTED_EXCHANGE:
+        for key, value in predictions.items():
+            if key.split('.')[-1] == target and value is not None:
+                return float(value)
+    return None
+
+
 def computed_candidates(node) -> list[ComputedCandidate]:
     """What the finished CampaignWorkChain ``node`` computed for each of its candidates, in the ranking's order."""
     from aiida import orm
@@ -209,7 +223,7 @@ def computed_candidates(node) -> list[ComputedCandidate]:
         item = ComputedCandidate(
             smiles=row['smiles'],
             fitness=candidate['score'],
-            predicted_exchange=candidate['predictions'].get('gnn.zn_exchange_energy_ev'),
+            predicted_exchange=predicted_exchange(candidate['predictions']),
             candidate_pk=candidate.pk,
             error=failures.get(row['key']),
         )
@@ -259,7 +273,7 @@ def plot_campaign(result: CampaignResult, path: Path) -> Path:
             textcoords='offset points',
         )
     right.axhline(0.0, color='grey', lw=0.8)
-    right.set_xlabel('predicted exchange energy (eV)\nGNN on GFN2-xTB labels')
+    right.set_xlabel('predicted exchange free energy (eV)\nGNN on calibrated GFN2-xTB labels')
     right.set_ylabel('exchange energy (eV)\nDFT in C-PCM water')
     right.set_title('Computed candidates' if done else 'No candidate computed')
     figure.tight_layout()
