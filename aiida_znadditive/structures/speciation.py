@@ -260,19 +260,24 @@ def _changes(neutral: Chem.Mol, species: Chem.Mol) -> tuple[str, ...]:
     return tuple(changes)
 
 
+def _find_sites(neutral_smiles: str) -> list:
+    """dimorphite-dl's ionisable sites of ``neutral_smiles`` with :data:`PKA_OVERRIDES` first (no state built)."""
+    from dimorphite_dl.mol import MoleculeRecord
+    from dimorphite_dl.protonate.detect import ProtonationSiteDetector
+
+    detector = ProtonationSiteDetector()
+    detector.pka_data = _pka_table()
+    return detector.find_sites(MoleculeRecord(neutral_smiles))[1]
+
+
 def _carboxyl_site_pkas(neutral_smiles: str, species: Chem.Mol) -> dict[int, float]:
     """Carboxyl carbon of ``species`` -> the pKa dimorphite-dl gave its site, for the sites :mod:`.acid_coupling`
     may couple: a class value or a single-site override, not one of an override's stepwise values. Empty for a
     species with a cationic site (an amino acid's ammonium attracts the protons that a carboxylate holds; the
     overrides and dimorphite-dl's classes give those species as they are)."""
-    from dimorphite_dl.mol import MoleculeRecord
-    from dimorphite_dl.protonate.detect import ProtonationSiteDetector
-
     if any(atom.GetFormalCharge() > 0 for atom in species.GetAtoms()):
         return {}
-    detector = ProtonationSiteDetector()
-    detector.pka_data = _pka_table()
-    _, sites = detector.find_sites(MoleculeRecord(neutral_smiles))
+    sites = _find_sites(neutral_smiles)
     carbons: dict[int, float] = {}
     site_mol = None
     for site in sites:
@@ -391,19 +396,14 @@ def site_pkas(smiles: str) -> tuple[float, ...]:
     uses them (:data:`PKA_OVERRIDES` first, then dimorphite-dl's table), sorted; () when it has none or cannot be
     read. One site search, without building any protonation state: for questions such as whether a molecule
     buffers near the electrolyte's pH, asked of every molecule a generator proposes."""
-    from dimorphite_dl.mol import MoleculeRecord
-    from dimorphite_dl.protonate.detect import ProtonationSiteDetector
-
     with BlockLogs():
         mol = Chem.MolFromSmiles(smiles)
         if mol is None or mol.GetNumAtoms() == 0:
             return ()
         fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)
         neutral = rdMolStandardize.Uncharger().uncharge(fragments[main_fragment(fragments)])
-        detector = ProtonationSiteDetector()
-        detector.pka_data = _pka_table()
         try:
-            _, sites = detector.find_sites(MoleculeRecord(Chem.MolToSmiles(neutral)))
+            sites = _find_sites(Chem.MolToSmiles(neutral))
         except Exception:  # a molecule the tool cannot read has no site it knows of
             return ()
     return tuple(sorted(float(pka.mean) for site in sites for pka in site.pkas))
