@@ -11,6 +11,7 @@ from . import (  # noqa: F401  - importing registers the sub-commands
     generate,
     ml,
     report,
+    screen,
     setup,
     solvation,
 )
