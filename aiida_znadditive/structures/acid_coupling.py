@@ -27,7 +27,7 @@ from rdkit import Chem
 #: adipic 4.41/5.41, the values of the override table); beyond adipic's five bonds, adipic's value.
 CARBOXYLATE_SHIFT = {1: 3.02, 2: 2.86, 3: 1.43, 4: 1.08, 5: 1.00}
 
-_CARBOXYLATE = Chem.MolFromSmarts('[CX3](=[OX1])[OX1-]')
+CARBOXYLATE = Chem.MolFromSmarts('[CX3](=[OX1])[OX1-]')
 
 
 def shift(bonds: int) -> float:
@@ -45,7 +45,7 @@ def couple_carboxyl_sites(
         couple (a carboxylate missing here, e.g. one of an override's stepwise sites, is formed but never moved).
     :returns: the species and one line per carboxyl kept protonated (for the species' ``changes``).
     """
-    formed = {match[0]: match[2] for match in species.GetSubstructMatches(_CARBOXYLATE)}
+    formed = {match[0]: match[2] for match in species.GetSubstructMatches(CARBOXYLATE)}
     coupled = sorted((pka, carbon) for carbon, pka in site_pkas.items() if carbon in formed)
     if len(formed) < 2 or not coupled:
         return species, ()

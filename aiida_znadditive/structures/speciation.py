@@ -42,7 +42,7 @@ from rdkit import Chem
 from rdkit.Chem.MolStandardize import rdMolStandardize
 from rdkit.rdBase import BlockLogs
 
-from .acid_coupling import couple_carboxyl_sites
+from .acid_coupling import CARBOXYLATE, couple_carboxyl_sites
 from .ligands import MAX_NET_CHARGE, MIN_NET_CHARGE, main_fragment
 from .pka_table import PKA_OVERRIDES, PkaOverride
 
@@ -127,6 +127,7 @@ class Species:
         }
 
 
+@cache  # read once: importlib.metadata costs about a millisecond, and a screening funnel speciates millions
 def tool_version() -> str:
     """Installed dimorphite-dl version (part of the provenance: its pKa table changes between releases)."""
     return version('dimorphite-dl')
@@ -277,6 +278,8 @@ def _carboxyl_site_pkas(neutral_smiles: str, species: Chem.Mol) -> dict[int, flo
     overrides and dimorphite-dl's classes give those species as they are)."""
     if any(atom.GetFormalCharge() > 0 for atom in species.GetAtoms()):
         return {}
+    if len(species.GetSubstructMatches(CARBOXYLATE)) < 2:
+        return {}  # nothing to couple; the second site search was half of a MOSES molecule's speciation time
     sites = _find_sites(neutral_smiles)
     carbons: dict[int, float] = {}
     site_mol = None
@@ -364,13 +367,16 @@ def speciate(smiles: str, ph: float = DEFAULT_PH) -> Species:
             f'species {Chem.MolToSmiles(species)} at pH {ph} has net charge {charge:+d}, outside '
             f'{MIN_NET_CHARGE:+d}..{MAX_NET_CHARGE:+d}.',
         )
+    species_smiles = Chem.MolToSmiles(species)
+    # the same canonical SMILES: nothing moved (most molecules of a library), and the atom-by-atom account is skipped
+    unchanged = species_smiles == Chem.MolToSmiles(neutral)
     return Species(
         input_smiles=smiles,
-        smiles=Chem.MolToSmiles(species),
+        smiles=species_smiles,
         charge=int(charge),
         ph=ph,
         spectators=spectators,
-        changes=_changes(neutral, species) + coupling,
+        changes=(() if unchanged else _changes(neutral, species)) + coupling,
         tool=f'{TOOL} {tool_version()}',
     )
 
