@@ -41,9 +41,7 @@ def predict(smiles_file: Path, extra: list[str]) -> float:
 
     command = [str(Path(sys.executable).parent / 'aiida-znadditive'), 'ml', 'predict', str(shipped_model('zib_xtb'))]
     start = time.perf_counter()
-    result = subprocess.run(
-        [*command, '--file', str(smiles_file), *extra], capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([*command, '--file', str(smiles_file), *extra], capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f'ml predict failed:\n{result.stderr[-2000:]}')
@@ -66,14 +64,19 @@ def main() -> None:
         next(reader)
         for _, row in zip(range(args.molecules), reader, strict=False):
             out.write(row[0] + '\n')
-    print(f'{args.molecules:,} MOSES molecules, shipped zib_xtb ensemble; {os.cpu_count()} CPUs, load average '
-          f'{os.getloadavg()[0]:.1f} before the first run', flush=True)
+    print(
+        f'{args.molecules:,} MOSES molecules, shipped zib_xtb ensemble; {os.cpu_count()} CPUs, load average '
+        f'{os.getloadavg()[0]:.1f} before the first run',
+        flush=True,
+    )
 
     rows = []
     print('idle:', flush=True)
     rows.append(('idle', predict(smiles_file, [])))
-    for label, extra in (('beside a 2-thread load', []), (f'beside the load, --threads {os.cpu_count()}',
-                                                          ['--threads', str(os.cpu_count())])):
+    for label, extra in (
+        ('beside a 2-thread load', []),
+        (f'beside the load, --threads {os.cpu_count()}', ['--threads', str(os.cpu_count())]),
+    ):
         load = subprocess.Popen(
             [sys.executable, '-c', LOAD], env={**os.environ, 'OPENBLAS_NUM_THREADS': '2', 'OMP_NUM_THREADS': '2'}
         )

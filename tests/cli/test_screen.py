@@ -46,7 +46,19 @@ def test_screen_passes_what_the_screeners_pass_and_names_the_malformed_lines(lib
     path, smiles = library
     out = tmp_path / 'passed.csv'
     result = subprocess.run(
-        [CLI, 'screen', str(path), '--screeners', 'rules,gnn', '--out', str(out), '--processes', '2', '--progress', '0.01'],
+        [
+            CLI,
+            'screen',
+            str(path),
+            '--screeners',
+            'rules,gnn',
+            '--out',
+            str(out),
+            '--processes',
+            '2',
+            '--progress',
+            '0.01',
+        ],
         capture_output=True,
         text=True,
         check=False,
