@@ -173,6 +173,37 @@ def _pka_table():
     return _Table([*overrides, *PKaData().get_substructures()])
 
 
+@cache
+def _changing_patterns(ph: float) -> tuple[Chem.Mol, ...]:
+    """The site patterns of :func:`_pka_table` with a site that leaves the neutral form at ``ph``.
+
+    dimorphite-dl (precision 0) protonates a site whose pKa lies above the pH and deprotonates one whose pKa lies at
+    or below it. On a nitrogen the protonated form is the cation, so its neutral form is the deprotonated one; on any
+    other atom (and on the nitrogen of a site whose name carries ``*``, an acidic NH) the neutral form is the protonated
+    one. A site whose atom the pattern leaves open (``[S,O]``) counts as changing. A molecule that matches none of
+    these patterns, and has no charged atom left after neutralisation, keeps its neutral form whatever the others
+    match: :func:`speciate` then skips dimorphite-dl.
+    """
+    changing = []
+    for entry in _pka_table().get_substructures():
+        for pka in entry.pkas:
+            element = entry.mol.GetAtomWithIdx(pka.idx_site).GetAtomicNum()
+            neutral_is_protonated = element != 7 or '*' in entry.name
+            if element == 0 or (pka.mean <= ph if neutral_is_protonated else pka.mean > ph):
+                changing.append(entry.mol)
+                break
+    return tuple(changing)
+
+
+def _keeps_neutral_form(neutral: Chem.Mol, ph: float) -> bool:
+    """Whether dimorphite-dl would return ``neutral`` unchanged at ``ph``: no site pattern that changes there matches
+    (on explicit hydrogens, as dimorphite-dl matches). About 0.2 ms against 3 ms for dimorphite-dl's own run."""
+    if any(atom.GetFormalCharge() for atom in neutral.GetAtoms()):
+        return False  # a zwitterion the Uncharger cannot neutralise (a quaternary ammonium's phosphate) has sites
+    with_hs = Chem.AddHs(neutral)  # that are not in their neutral form: dimorphite-dl decides
+    return not any(with_hs.HasSubstructMatch(pattern) for pattern in _changing_patterns(ph))
+
+
 def _protonate(smiles: str, ph: float) -> list[str]:
     """dimorphite-dl's dominant state(s) of ``smiles`` at exactly ``ph`` (see the module docstring)."""
     from dimorphite_dl.protonate.run import Protonate
@@ -346,7 +377,9 @@ def speciate(smiles: str, ph: float = DEFAULT_PH) -> Species:
     try:
         # dimorphite-dl's RDKit calls print warnings to stderr; a failure is reported through SpeciationError.
         with BlockLogs():
-            states = _protonate(Chem.MolToSmiles(neutral), ph)
+            # most molecules of a library have no site that changes at the pH: their species is the neutral form
+            keeps = _keeps_neutral_form(neutral, ph)
+            states = [Chem.MolToSmiles(neutral)] if keeps else _protonate(Chem.MolToSmiles(neutral), ph)
     except Exception as error:  # any failure of the tool is a failed speciation of this input, not a crash
         raise SpeciationError(smiles, 'speciation_failed', f'{TOOL} failed: {type(error).__name__}: {error}') from error
     if not states:

@@ -5,6 +5,7 @@ class pKa is wrong, the module's PKA_OVERRIDES correct it and the test says so.
 """
 
 import math
+from pathlib import Path
 
 import pytest
 from rdkit import Chem
@@ -213,10 +214,12 @@ def test_impossible_charge():
     assert speciate('OC(=O)c1c(C(=O)O)c(C(=O)O)c(C(=O)O)c(C(=O)O)c1C(=O)O', 1.0).charge == 0
 
 
+# The tool-failure tests use ethylamine: a molecule with a site that changes at the pH goes to dimorphite-dl (ethanol's
+# neutral form is taken without it, see the shortcut's test at the end).
 def test_no_species(monkeypatch):
     monkeypatch.setattr(speciation, '_protonate', lambda smiles, ph: [])
     with pytest.raises(SpeciationError, match=r'no protonation state at pH 4\.5') as info:
-        speciate('CCO')
+        speciate('CCN')
     assert info.value.reason == 'no_species'
 
 
@@ -226,7 +229,7 @@ def test_tool_failure_is_a_speciation_error(monkeypatch):
 
     monkeypatch.setattr(speciation, '_protonate', broken)
     with pytest.raises(SpeciationError, match='site detection exploded') as info:
-        speciate('CCO')
+        speciate('CCN')
     assert info.value.reason == 'speciation_failed'
     assert isinstance(info.value, ValueError)
 
@@ -261,13 +264,13 @@ def test_batch_goes_on_after_a_bad_molecule(monkeypatch):
     # A tool failure on one molecule does not stop the others either.
     protonate = speciation._protonate
 
-    def fails_on_ethanol(smiles, ph):
-        if smiles == 'CCO':
+    def fails_on_ethylamine(smiles, ph):
+        if smiles == 'CCN':
             raise RuntimeError('boom')
         return protonate(smiles, ph)
 
-    monkeypatch.setattr(speciation, '_protonate', fails_on_ethanol)
-    results = speciate_many(['CCO', 'OCC(=O)O'], 4.5)
+    monkeypatch.setattr(speciation, '_protonate', fails_on_ethylamine)
+    results = speciate_many(['CCN', 'OCC(=O)O'], 4.5)
     assert results[0].reason == 'speciation_failed'
     assert results[1].charge == -1
 
@@ -275,3 +278,36 @@ def test_batch_goes_on_after_a_bad_molecule(monkeypatch):
 def test_batch_with_a_bad_ph_raises_before_any_molecule():
     with pytest.raises(ValueError, match='pH 15'):
         speciate_many(['CCO'], 15)
+
+
+@pytest.mark.parametrize('ph', [2.0, 4.5, 7.0, 10.0])
+def test_the_shortcut_for_molecules_without_a_changing_site_gives_dimorphites_species(ph, monkeypatch):
+    """`speciate` skips dimorphite-dl for a molecule none of whose site patterns changes at the pH (most of a library).
+    On MOSES molecules, the known additives, their decoys and the
+    polyprotic acids the species and the changes are those of dimorphite-dl's own run."""
+    import csv
+    import gzip
+    from itertools import islice
+
+    from aiida_znadditive.ml.database.importers.moses import moses_files
+
+    with gzip.open(moses_files()['test'], 'rt') as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        molecules = [row[0] for row in islice(reader, 400)]
+    data = Path(__file__).parents[2] / 'data'
+    for table in ('benchmarks/known_additives.csv', 'benchmarks/decoys.csv', 'speciation/polyprotic_acids.csv'):
+        with open(data / table, newline='') as handle:
+            molecules += [row['smiles'] for row in csv.DictReader(handle)]
+
+    def summary(results):
+        return [
+            ('error', result.reason) if isinstance(result, SpeciationError) else (result.smiles, result.changes)
+            for result in results
+        ]
+
+    shortcut = summary(speciate_many(molecules, ph))
+    skipped = sum(speciation._keeps_neutral_form(Chem.MolFromSmiles(item), ph) for item in molecules)
+    monkeypatch.setattr(speciation, '_keeps_neutral_form', lambda neutral, ph: False)
+    assert shortcut == summary(speciate_many(molecules, ph))
+    assert skipped > len(molecules) // 4  # the shortcut is taken for a good part of them
