@@ -21,6 +21,9 @@ CHECKPOINT_DIR = click.argument('directory', type=click.Path(file_okay=False, ex
 @cmd_root.group('ml')
 def cmd_ml() -> None:
     """Graph neural network ensembles: train on QM9 or own labels, evaluate, predict (the `gnn` screener's models)."""
+    from ..environment.cores import passive_openmp
+
+    passive_openmp()  # before any subcommand loads torch, whose OpenMP runtime reads the policy once
 
 
 def _threads(threads: int | None) -> None:

@@ -55,14 +55,30 @@ def usable_cores(environ: os._Environ | dict | None = None, cgroup: Path = CGROU
     return max(1, limits[source]), source
 
 
+def passive_openmp() -> str:
+    """Let OpenMP threads sleep, not spin, while they wait (``OMP_WAIT_POLICY=PASSIVE``) unless the user chose a
+    policy; it must be set before torch (and its OpenMP runtime) is loaded, so it says whether that was still
+    possible. Spinning threads beside another job's threads on the same cores slow torch down several-fold
+    (benchmarks/gnn_beside_load.py; figures in docs/source/models.md)."""
+    import sys
+
+    policy = os.environ.get('OMP_WAIT_POLICY')
+    if policy is None:
+        if 'torch' in sys.modules:
+            return 'OpenMP wait policy: the runtime was loaded already'
+        policy = os.environ['OMP_WAIT_POLICY'] = 'PASSIVE'
+    return 'OpenMP threads wait passively' if policy.upper() == 'PASSIVE' else f'OpenMP wait policy {policy} (yours)'
+
+
 def set_torch_threads(threads: int | None = None) -> str:
     """Size torch's intra-op pool: ``threads`` if given, else :func:`usable_cores`; returns what was set and why,
-    for the caller's progress line."""
+    for the caller's progress line. Waiting OpenMP threads sleep (:func:`passive_openmp`)."""
+    policy = passive_openmp()
     import torch
 
     if threads:
         torch.set_num_threads(threads)
-        return f'torch threads: {threads} (--threads)'
+        return f'torch threads: {threads} (--threads); {policy}'
     cores, source = usable_cores()
     torch.set_num_threads(cores)
-    return f'torch threads: {cores} ({source})'
+    return f'torch threads: {cores} ({source}); {policy}'

@@ -47,3 +47,20 @@ def test_slurm_allocation_limits_and_is_named(tmp_path):
 
 def test_garbage_in_slurm_variables_is_ignored(tmp_path):
     assert usable_cores({'SLURM_CPUS_PER_TASK': 'lots'}, cgroup=tmp_path)[0] == AFFINITY
+
+
+def test_openmp_threads_wait_passively_unless_the_user_chose(monkeypatch):
+    """Spinning OpenMP threads beside another job's slow torch down several-fold (benchmarks/gnn_beside_load.py)."""
+    import sys
+
+    from aiida_znadditive.environment.cores import passive_openmp
+
+    monkeypatch.delenv('OMP_WAIT_POLICY', raising=False)
+    monkeypatch.delitem(sys.modules, 'torch', raising=False)
+    assert passive_openmp() == 'OpenMP threads wait passively'
+    assert os.environ['OMP_WAIT_POLICY'] == 'PASSIVE'
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'active')
+    assert passive_openmp() == 'OpenMP wait policy active (yours)'
+    monkeypatch.delenv('OMP_WAIT_POLICY')
+    monkeypatch.setitem(sys.modules, 'torch', object())
+    assert 'loaded already' in passive_openmp() and 'OMP_WAIT_POLICY' not in os.environ
