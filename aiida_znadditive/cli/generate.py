@@ -143,6 +143,7 @@ def cmd_run(
     from ..ml.generators import Constraints, GeneratorError, load_generator
     from ..ml.generators.constraints import DEFAULT_ELEMENTS
     from ..ml.generators.objectives import load_objectives_file, parse_objective, zib_objectives
+    from ..ml.generators.progress import GenerationProgress
 
     sidecar = provenance_path(out)
     check_output_paths([out, sidecar], inputs=[objectives_file, checkpoint, library], force=force)
@@ -174,8 +175,15 @@ def cmd_run(
             logp_max=logp_max,
             sa_max=sa_max,
         )
+        progress = GenerationProgress(generator_name, budget, lambda line: echo.echo_report(line, err=True))
         result = generator.generate(
-            objectives, constraints, budget, seed, scalarisation=scalarisation, selection=selection
+            objectives,
+            constraints,
+            budget,
+            seed,
+            scalarisation=scalarisation,
+            selection=selection,
+            on_scored=progress,
         )
     except GeneratorError as error:
         echo.echo_critical(str(error))

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..ml.generators import Constraints, GeneratorError, load_generator
 from ..ml.generators.objectives import zib_objectives
+from ..ml.generators.progress import GenerationProgress
 from ..ml.generators.scoring import GenerationResult
 from ..ml.screeners.base import Screener
 
@@ -115,15 +116,19 @@ def generator_provenance(result: GenerationResult, checkpoint_hash: str | None) 
     }
 
 
-def generate(settings: CampaignSettings, out: Path) -> tuple[GenerationResult, str | None]:
-    """Step 1: the generator's run, written to ``out/generated.csv`` (+ ``.json``); the gnn checkpoint hash."""
+def generate(
+    settings: CampaignSettings, out: Path, log: Callable[[str], None] = print
+) -> tuple[GenerationResult, str | None]:
+    """Step 1: the generator's run, written to ``out/generated.csv`` (+ ``.json``); the gnn checkpoint hash. A
+    progress line goes to ``log`` every 10 s (scorer calls, rate, best so far, time left)."""
     objectives = zib_objectives(settings.checkpoint)
     # The gnn objectives carry their loaded screener; an entry-point name (rules) is built later by the budget, once.
     hashes = [o.scorer.provenance().get('checkpoint_hash') for o in objectives if isinstance(o.scorer, Screener)]
     checkpoint_hash = next((value for value in hashes if value), None)
     generator = load_generator(settings.generator, **settings.generator_settings)
     constraints = Constraints(max_heavy_atoms=settings.max_heavy_atoms)
-    result = generator.generate(objectives, constraints, budget=settings.budget, seed=settings.seed)
+    progress = GenerationProgress(settings.generator, settings.budget, log)
+    result = generator.generate(objectives, constraints, budget=settings.budget, seed=settings.seed, on_scored=progress)
     out.mkdir(parents=True, exist_ok=True)
     result.write_csv(out / 'generated.csv')
     (out / 'generated.json').write_text(json.dumps(result.provenance(), indent=1, default=str))
@@ -293,7 +298,7 @@ def run_campaign(
 ) -> CampaignResult:
     """The four steps of the module docstring; the result of each is kept in the returned :class:`CampaignResult`."""
     started = time.perf_counter()
-    generation, checkpoint_hash = generate(settings, Path(out))
+    generation, checkpoint_hash = generate(settings, Path(out), log)
     log(
         f'generated: {generation.calls} scorer calls in {generation.seconds:.1f} s, {generation.stop_reason}; '
         f'gnn checkpoint {checkpoint_hash[:12] if checkpoint_hash else "none"}'

@@ -417,3 +417,19 @@ def test_cli_run_bad_input(tmp_path):
     result = gen('run', '--logp-max', 'lots', '--out', out)
     assert result.exit_code == 2 and 'neither a number nor `none`' in result.output
     assert not out.exists()
+
+
+def test_progress_line_gives_calls_rate_best_and_time_left():
+    """`gen run` and the campaign's generation step print this line every 10 s; a clock stands in for time here."""
+    from aiida_znadditive.ml.generators.progress import GenerationProgress
+    from aiida_znadditive.ml.generators.scoring import ScoredMolecule
+
+    lines: list[str] = []
+    times = iter([0.0, 5.0, 10.0, 20.0])
+    progress = GenerationProgress('ga', 100, lines.append, interval=10.0, clock=lambda: next(times))
+    for smiles, fitness in (('CO', 0.5), ('OCCO', 0.8), ('C', None)):
+        progress(ScoredMolecule(smiles=smiles, call=0, values={}, desirabilities={}, fitness=fitness))
+    assert lines == [
+        'ga: 2/100 scorer calls (2%), 0.2 calls/s, best fitness 0.800 (OCCO), ETA 8 min 10 s',
+        'ga: 3/100 scorer calls (3%), 0.1 calls/s, 1 failed, best fitness 0.800 (OCCO), ETA 10 min 47 s',
+    ]
