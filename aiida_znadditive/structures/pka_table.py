@@ -190,6 +190,41 @@ PKA_OVERRIDES: tuple[PkaOverride, ...] = (
         sites=((0, 9.25),),
         source='ammonium pKa 9.25 (25 °C); CRC Handbook, inorganic acids and bases in water',
     ),
+    # Pyridines and imidazoles with electron-donating substituents: dimorphite-dl gives every substituted pyridine-type
+    # N its generic 4.35, so at pH 4.5 the picolines, aminopyridines, DMAP, methylimidazoles, benzimidazole and
+    # quinoline came out neutral, as donors, where they are 70-100% protonated (their pKa 4.9-9.7). Electron-withdrawing
+    # substituents (Cl, CN, amide, ester: pKa 0.7-3.6) stay at the generic value, which is below any electrolyte's
+    # pH as well: data/speciation/azine_bases.csv holds both kinds with their measured values, and the tests check the
+    # species of each at pH 4.5 and 7. Each entry is the parent compound only (H on every other ring carbon).
+    *(
+        PkaOverride(
+            name=name,
+            smarts=f'[nX2+0;$({ring}):1]',
+            sites=((0, pka),),
+            source=f'{name} conjugate acid pKa {pka} (25 °C); Perrin, Dissociation Constants of Organic Bases in '
+            'Aqueous Solution (1965), as compiled in the CRC Handbook (compilations differ by up to 0.15)',
+        )
+        for name, ring, pka in (
+            ('4-dimethylaminopyridine', 'n1[cH1][cH1]c(-[NX3H0]([CH3])[CH3])[cH1][cH1]1', 9.70),
+            ('4-aminopyridine', 'n1[cH1][cH1]c(-[NX3H2])[cH1][cH1]1', 9.17),
+            ('2-aminopyridine', 'n1c(-[NX3H2])[cH1][cH1][cH1][cH1]1', 6.86),
+            ('3-aminopyridine', 'n1[cH1]c(-[NX3H2])[cH1][cH1][cH1]1', 6.04),
+            ('2,4,6-trimethylpyridine', 'n1c(-[CH3])[cH1]c(-[CH3])[cH1]c1-[CH3]', 7.43),
+            ('2,6-dimethylpyridine', 'n1c(-[CH3])[cH1][cH1][cH1]c1-[CH3]', 6.72),
+            ('3,5-dimethylpyridine', 'n1[cH1]c(-[CH3])[cH1]c(-[CH3])[cH1]1', 6.15),
+            ('2-methylpyridine', 'n1c(-[CH3])[cH1][cH1][cH1][cH1]1', 5.97),
+            ('3-methylpyridine', 'n1[cH1]c(-[CH3])[cH1][cH1][cH1]1', 5.68),
+            ('4-methylpyridine', 'n1[cH1][cH1]c(-[CH3])[cH1][cH1]1', 6.02),
+            ('quinoline', 'n1[cH1][cH1][cH1]c2[cH1][cH1][cH1][cH1]c12', 4.90),
+            ('isoquinoline', 'n1[cH1]c2[cH1][cH1][cH1][cH1]c2[cH1][cH1]1', 5.40),
+            ('1-methylimidazole', 'n1[cH1]n(-[CH3])[cH1][cH1]1', 6.95),
+            ('2-methylimidazole', 'n1c(-[CH3])[nH1][cH1][cH1]1', 7.86),
+            # 4(5)-methylimidazole: the tautomer with the methyl next to the basic N and the one with it next to NH
+            ('4-methylimidazole', 'n1[cH1][nH1][cH1]c1-[CH3]', 7.55),
+            ('5-methylimidazole', 'n1[cH1][nH1]c(-[CH3])[cH1]1', 7.55),
+            ('benzimidazole', 'n1[cH1][nH1]c2[cH1][cH1][cH1][cH1]c12', 5.53),
+        )
+    ),
     PkaOverride(
         name='pyridine',
         smarts='[nX2+0;$(n1[cH1][cH1][cH1][cH1][cH1]1):1]',

@@ -23,7 +23,10 @@ left as dimorphite-dl gives them: zwitterionic chelators keep independent sites,
 early or too late (EDTA is H2EDTA2- at pH 4.5, which is right, but also at pH 7, where HEDTA3- is dominant); H3PO4
 at pH 7 gives
 HPO4 2- (dimorphite's pKa2 6.5; measured 7.2, so H2PO4- is dominant there); substituted pyridines
-and imidazoles keep dimorphite's generic pyridine-type N pKa (4.35), about 1-3 units too low; HCl and HBr (a chloride or
+and imidazoles other than those in the table (methyl-, amino- and dimethylaminopyridines, methylimidazoles,
+benzimidazole, quinoline, isoquinoline) keep dimorphite's generic pyridine-type N pKa (4.35), right for
+electron-poor rings and 1-3 units too low for electron-rich ones; 1,10-phenanthroline (4.86) stays neutral at pH 4.5
+(an entry for one N of its symmetric pair made both N basic); HCl and HBr (a chloride or
 bromide given alone) come out neutral, as dimorphite-dl has no entry for them.
 
 Everything here is plain RDKit and dimorphite-dl; nothing creates AiiDA nodes
