@@ -15,13 +15,16 @@ TEST_POLL_INTERVAL = 0.2
 #: run once); the suite ends when the last worker does, so the longest modules start first and the short ones fill in.
 HEAVY_FIRST = (
     'workchains/test_complexation_pyscf.py',
+    # 480 s of one worker, and it ran last: the other worker sat idle for its last 7 minutes (2026-12-05)
+    'integration/test_slurm.py',
     'workchains/test_adsorption.py',
     'integration/test_production.py',
-    'ml/test_zn_binding.py',
     'calculators/test_cp2k_md.py',
+    'ml/test_zn_binding.py',
     'calculators/test_conformance.py',
-    'calculators/test_third_party.py',
+    'provenance/test_report.py',
     'workchains/test_complexation.py',
+    'calculators/test_third_party.py',
 )
 
 
