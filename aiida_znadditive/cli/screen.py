@@ -65,11 +65,6 @@ def _screeners(names: str, settings: tuple[str, ...]) -> list:
     return screeners
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f'{seconds // 60} min {seconds % 60:02d} s' if seconds >= 60 else f'{seconds} s'
-
-
 def _peak_memory_mib() -> float:
     """Peak resident memory of this process and of its largest finished worker (Linux: KiB)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -128,10 +123,9 @@ def cmd_screen(library, screeners, settings, out, write_all, processes, chunk_si
     cores, limited_by = usable_cores()
     processes = processes or cores
     try:
-        total = source.count()
+        total = source.count(limit)
     except (LibraryError, OSError) as error:
         raise click.BadParameter(str(error), param_hint='LIBRARY') from None
-    total = min(total, limit) if limit else total
     echo.echo_report(
         f'{source.label}: {total:,} molecules through {" -> ".join(labels)}; {processes} worker process(es) '
         f'({cores} usable core(s), {limited_by}), 1 torch thread each'
@@ -191,17 +185,21 @@ class Tally:
                 self.malformed.append((number, result.smiles, result.reasons[0]))
 
     def progress_line(self, total: int, elapsed: float) -> str:
+        from ..ml.generators.progress import duration  # here: importing ml at the CLI's start loads RDKit
+
         rate = self.count / elapsed if elapsed > 0 else 0.0
-        left = f'{_duration((total - self.count) / rate)}' if rate > 0 else '?'
+        left = duration((total - self.count) / rate) if rate > 0 else '?'
         return (
             f'{self.count:,}/{total:,} molecules ({self.count / max(total, 1):.1%}), {rate:,.0f} mol/s, '
             f'passed {self.passed / max(self.count, 1):.2%}, ETA {left}'
         )
 
     def summary(self, labels: list[str], wall: float, out: Path, write_all: bool) -> None:
+        from ..ml.generators.progress import duration
+
         valid = self.count - self.malformed_count
         echo.echo_success(
-            f'{self.count:,} molecules in {_duration(wall)} ({wall:.1f} s): {self.count / max(wall, 1e-9):,.0f} mol/s'
+            f'{self.count:,} molecules in {duration(wall)} ({wall:.1f} s): {self.count / max(wall, 1e-9):,.0f} mol/s'
             f'{f", {valid / max(wall, 1e-9):,.0f} valid mol/s" if self.malformed_count else ""}; '
             f'{self.passed:,} passed ({self.passed / max(self.count, 1):.2%}); peak memory '
             f'{_peak_memory_mib():,.0f} MiB (this process and its largest worker)'

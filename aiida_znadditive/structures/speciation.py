@@ -377,12 +377,13 @@ def speciate(smiles: str, ph: float = DEFAULT_PH) -> Species:
         # dimorphite-dl as written.
         neutral = fragments[keep]
 
+    neutral_smiles = Chem.MolToSmiles(neutral)
     try:
         # dimorphite-dl's RDKit calls print warnings to stderr; a failure is reported through SpeciationError.
         with BlockLogs():
             # most molecules of a library have no site that changes at the pH: their species is the neutral form
             keeps = _keeps_neutral_form(neutral, ph)
-            states = [Chem.MolToSmiles(neutral)] if keeps else _protonate(Chem.MolToSmiles(neutral), ph)
+            states = [neutral_smiles] if keeps else _protonate(neutral_smiles, ph)
     except Exception as error:  # any failure of the tool is a failed speciation of this input, not a crash
         raise SpeciationError(smiles, 'speciation_failed', f'{TOOL} failed: {type(error).__name__}: {error}') from error
     if not states:
@@ -393,7 +394,7 @@ def speciate(smiles: str, ph: float = DEFAULT_PH) -> Species:
         raise SpeciationError(smiles, 'speciation_failed', f'{TOOL} returned an unreadable SMILES {states[0]!r}.')
 
     # dimorphite-dl's sites are independent: a first carboxylate's charge holding a second proton is added here
-    species, coupling = couple_carboxyl_sites(species, _carboxyl_site_pkas(Chem.MolToSmiles(neutral), species), ph)
+    species, coupling = couple_carboxyl_sites(species, _carboxyl_site_pkas(neutral_smiles, species), ph)
 
     charge = Chem.GetFormalCharge(species)
     if not MIN_NET_CHARGE <= charge <= MAX_NET_CHARGE:
@@ -405,7 +406,7 @@ def speciate(smiles: str, ph: float = DEFAULT_PH) -> Species:
         )
     species_smiles = Chem.MolToSmiles(species)
     # the same canonical SMILES: nothing moved (most molecules of a library), and the atom-by-atom account is skipped
-    unchanged = species_smiles == Chem.MolToSmiles(neutral)
+    unchanged = species_smiles == neutral_smiles
     return Species(
         input_smiles=smiles,
         smiles=species_smiles,

@@ -19,6 +19,7 @@ import gzip
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 MOSES_SPLITS = ('train', 'test', 'test_scaffolds')
@@ -62,9 +63,10 @@ class Library:
         files = moses_files()
         return [Path(files[split]) for split in self.moses_splits]
 
-    def count(self) -> int:
-        """The number of molecules (lines with a SMILES), read once through: the total of a progress line's ETA."""
-        return sum(1 for _ in self.smiles())
+    def count(self, limit: int | None = None) -> int:
+        """The number of molecules (lines with a SMILES), at most ``limit``: the total of a progress line's ETA. The
+        library is read through for it once (a second or two for MOSES), up to ``limit`` only."""
+        return sum(1 for _ in islice(self.smiles(), limit))
 
     def smiles(self) -> Iterator[tuple[int, str]]:
         """``(line number, SMILES)`` of every molecule, streamed in file order."""
@@ -91,9 +93,8 @@ def _read(path: Path) -> Iterator[tuple[int, str]]:
             return
         if len(header) > 1 and delimiter == ',' and path.suffix.removesuffix('.gz') == '.csv':
             raise LibraryError(f'{path}: a CSV file needs a `smiles` column in its first line; it has {first.strip()}')
-        for number, line in enumerate([first], start=1):
-            if (token := _token(line)) is not None:
-                yield number, token
+        if (token := _token(first)) is not None:
+            yield 1, token
         for number, line in enumerate(handle, start=2):
             if (token := _token(line)) is not None:
                 yield number, token
