@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's second command: install everything, then lint, build the docs (warnings are errors) and run the tests.
+# The README's second command: install everything, then lint, build the docs (warnings are errors) and run the tests
+# (then the fast lane again at the lowest supported aiida-core).
 # The tests start PostgreSQL, RabbitMQ and the AiiDA daemon themselves; nothing is mocked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +20,7 @@ case "${LANE:-all}" in
   *) echo "LANE must be fast, engine or all, not '${LANE}'" >&2; exit 2 ;;
 esac
 .venv/bin/python -m pytest -ra --durations=25 -n logical --dist loadfile "${lane[@]}" "$@"
+# The lowest aiida-core the package supports (pyproject.toml's floor): the fast lane again, in .venv-lowest.
+if [ "${LANE:-all}" != engine ]; then
+  bash scripts/test_lowest.sh
+fi

@@ -84,8 +84,13 @@ def test_campaign_command_names_a_missing_code(aiida_profile, tmp_path):
     assert 'nothing@nowhere' in result.output
 
 
-def test_campaign_submit_needs_a_daemon(aiida_profile, tmp_path):
+def test_campaign_submit_needs_a_daemon(aiida_profile, aiida_localhost, tmp_path):
     """The test profile has no broker: `campaign submit` says so and what to do, before generating anything."""
+    # the code options are read first (a missing code is a usage error): codes of the right engines, never run here
+    for label, plugin in (('xtb', 'znadditive.xtb'), ('pyscf', 'znadditive.pyscf')):
+        orm.InstalledCode(
+            label=label, computer=aiida_localhost, filepath_executable='/bin/true', default_calc_job_plugin=plugin
+        ).store()
     result = CliRunner().invoke(cmd_root, ['campaign', 'submit', '--out', str(tmp_path / 'run')])
     assert result.exit_code != 0
     assert 'no broker' in result.output and 'production profile' in result.output

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
+from .codes import code_option
 from .molecule_input import smiles_argument_callback
 from .outputs import FORCE_OPTION, check_output_paths
 from .params import POSITIVE, Integer
@@ -17,7 +18,6 @@ from .root import (
     PROFILE_OPTION,
     check_submit_possible,
     cmd_root,
-    load_code_or_fail,
     load_profile_or_fail,
     node_label,
     protocol_option,
@@ -40,7 +40,13 @@ from .root import (
 )
 @click.option('--experimental-lattice', is_flag=True, help='Use the experimental Zn lattice instead of relaxing it.')
 @click.option('--bulk', 'bulk_pk', type=POSITIVE, help='PK of a relaxed Zn bulk StructureData to reuse.')
-@click.option('--code', 'code_label', default='cp2k@localhost', show_default=True, help='CP2K code (label@computer).')
+@code_option(
+    '--code',
+    calculator='cp2k',
+    default='cp2k@localhost',
+    show_default=True,
+    help='CP2K code (label@computer, PK or UUID).',
+)
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the E_ads figure here.')
 @GROUP_OPTION
 @scheduler_options_flags
@@ -57,7 +63,7 @@ def cmd_adsorption(
     dft_task,
     experimental_lattice,
     bulk_pk,
-    code_label,
+    code,
     figure,
     group_label,
     submit,
@@ -72,7 +78,6 @@ def cmd_adsorption(
 
     if figure is not None:
         check_output_paths([figure], force=force, option='--figure')  # before the calculations, not after them
-    code = load_code_or_fail(code_label, profile, 'cp2k')
     if submit:
         check_submit_possible(profile)
     file_in_group = result_group(group_label)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
+from .codes import code_option
 from .params import COUNT, POSITIVE, SEED
 from .root import (
     PROFILE_OPTION,
@@ -15,7 +16,6 @@ from .root import (
     SCHEDULER_OPTIONS,
     check_submit_possible,
     cmd_root,
-    load_code_or_fail,
     load_profile_or_fail,
     protocol_option,
     scheduler_options,
@@ -101,17 +101,19 @@ CAMPAIGN_OPTIONS = [
         help='gnn model of the objective (default: the shipped zib_xtb).',
     ),
     click.option('--label', default='campaign', show_default=True, help='Group znadditive/candidates/LABEL.'),
-    click.option(
+    code_option(
         '--prerank-code',
+        calculator='xtb',
         default='xtb@localhost',
         show_default=True,
-        help='xtb code for the cheap level (label@computer).',
+        help='xtb code for the cheap level (label@computer, PK or UUID).',
     ),
-    click.option(
+    code_option(
         '--dft-code',
+        calculator='pyscf',
         default='pyscf@localhost',
         show_default=True,
-        help='PySCF code for the DFT level (label@computer).',
+        help='PySCF code for the DFT level (label@computer, PK or UUID).',
     ),
     click.option(
         '--out',
@@ -148,11 +150,8 @@ def start_campaign(options: dict, submit: bool):
 
     if submit:
         check_submit_possible(profile)
-    # the campaign's WorkChains use the complexation defaults: xtb to pre-rank, PySCF for DFT
-    codes = [
-        load_code_or_fail(options['prerank_code'], profile, 'xtb'),
-        load_code_or_fail(options['dft_code'], profile, 'pyscf'),
-    ]
+    # the campaign's WorkChains use the complexation defaults: xtb to pre-rank, PySCF for DFT (checked by the options)
+    codes = [options['prerank_code'], options['dft_code']]
     try:
         return run_campaign(campaign_settings(options), options['out'], *codes, log=echo.echo_report, submit=submit)
     except GeneratorError as error:

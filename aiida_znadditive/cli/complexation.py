@@ -7,6 +7,7 @@ import time
 import click
 from aiida.cmdline.utils import echo
 
+from .codes import calculator_option, code_option
 from .molecule_input import smiles_argument_callback
 from .params import FiniteFloat
 from .root import (
@@ -14,7 +15,6 @@ from .root import (
     PROFILE_OPTION,
     check_submit_possible,
     cmd_root,
-    load_code_or_fail,
     load_profile_or_fail,
     node_label,
     protocol_option,
@@ -28,13 +28,21 @@ from .root import (
 @PROFILE_OPTION
 @click.argument('smiles', nargs=-1, required=True, callback=smiles_argument_callback)
 @protocol_option('complexation')
-@click.option('--prerank', 'prerank_calculator', default='xtb', show_default=True, help='Cheap calculator.')
-@click.option(
-    '--prerank-code', default='xtb@localhost', show_default=True, help='Code of the cheap calculator (label@computer).'
+@calculator_option('--prerank', 'prerank_calculator', default='xtb', show_default=True, help='Cheap calculator.')
+@code_option(
+    '--prerank-code',
+    calculator_param='prerank_calculator',
+    default='xtb@localhost',
+    show_default=True,
+    help='Code of the cheap calculator (label@computer, PK or UUID; not read for a calculator without a code).',
 )
-@click.option('--dft', 'dft_calculator', default='pyscf', show_default=True, help='DFT calculator.')
-@click.option(
-    '--dft-code', default='pyscf@localhost', show_default=True, help='Code of the DFT calculator (label@computer).'
+@calculator_option('--dft', 'dft_calculator', default='pyscf', show_default=True, help='DFT calculator.')
+@code_option(
+    '--dft-code',
+    calculator_param='dft_calculator',
+    default='pyscf@localhost',
+    show_default=True,
+    help='Code of the DFT calculator (label@computer, PK or UUID; not read for a calculator without a code).',
 )
 @click.option(
     '--ph',
@@ -68,9 +76,6 @@ def cmd_complexation(
     profile = load_profile_or_fail(profile_name, processes=True)
     from ..workchains.complexation import ZnComplexationWorkChain
 
-    # None for a calculator that runs without a code (its --*-code option is then not looked up)
-    prerank = load_code_or_fail(prerank_code, profile, prerank_calculator)
-    dft = load_code_or_fail(dft_code, profile, dft_calculator)
     if submit:
         check_submit_possible(profile)
     file_in_group = result_group(group_label)
@@ -78,8 +83,8 @@ def cmd_complexation(
     failed: list[tuple[str, str]] = []  # (SMILES, why), for the last line and the exit status
     for index, molecule in enumerate(smiles, start=1):
         builder = ZnComplexationWorkChain.get_builder_from_protocol(
-            prerank,
-            dft,
+            prerank_code,  # None for a calculator that runs without a code
+            dft_code,
             molecule,
             protocol=protocol,
             prerank_calculator=prerank_calculator,

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import click
 from aiida.cmdline.utils import echo
 
-from .root import PROFILE_OPTION, cmd_root, load_code_or_fail, load_profile_or_fail
+from .codes import code_option
+from .root import PROFILE_OPTION, cmd_root, load_profile_or_fail
 
 
 @cmd_root.command('demo')
 @PROFILE_OPTION
-@click.option('--code', 'code_label', default='pyscf@localhost', show_default=True, help='PySCF code to use.')
-def cmd_demo(profile_name, code_label) -> None:
+@code_option(
+    '--code',
+    calculator='pyscf',
+    default='pyscf@localhost',
+    show_default=True,
+    help='PySCF code (label@computer, PK or UUID).',
+)
+def cmd_demo(profile_name, code) -> None:
     """Run a real B3LYP-D3(BJ)/def2-SVP single point on [Zn(H2O)6]2+ with PySCF (about 2 minutes on 2 cores)."""
     profile = load_profile_or_fail(profile_name)
     from ase.units import Hartree
 
     from ..orchestration.demo import run_demo
 
-    code = load_code_or_fail(code_label, profile, 'pyscf')
     echo.echo_report(f'Profile `{profile.name}`: running PySCF on [Zn(H2O)6]2+ (B3LYP-D3BJ/def2-SVP, energy + forces)')
     try:
         result = run_demo(code)

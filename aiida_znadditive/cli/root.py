@@ -120,36 +120,6 @@ def submit_or_report(builder, name: str):
         return None
 
 
-def load_code_or_fail(label: str, profile, calculator: str | None = None):
-    """The code labelled ``label``, checked against the ``calculator`` that will run it (a code of another engine
-    stops here, before anything is launched), or stop with the command that sets codes up. None for a calculator
-    that runs without a code (``requires_code = False``): the option's label is then not looked up."""
-    from aiida import orm
-    from aiida.cmdline.utils import echo
-    from aiida.common.exceptions import NotExistent
-
-    from ..calculators.base import CalculatorError, load_calculator
-
-    adapter = None
-    if calculator is not None:
-        try:
-            adapter = load_calculator(calculator)
-        except CalculatorError as error:
-            echo.echo_critical(str(error))
-        if not adapter.requires_code:
-            return None
-    try:
-        code = orm.load_code(label)
-    except NotExistent:
-        echo.echo_critical(f'Code `{label}` not found in profile `{profile.name}`. Fix: aiida-znadditive setup')
-    if adapter is not None:
-        try:
-            adapter.check_code(code)
-        except CalculatorError as error:
-            echo.echo_critical(str(error))
-    return code
-
-
 def check_submit_possible(profile) -> None:
     """Stop when ``--submit`` asks for a daemon that a broker-less profile cannot have."""
     from aiida.cmdline.utils import echo
@@ -169,8 +139,14 @@ THREADS_OPTION = click.option(
     help='Torch CPU threads (default: the cores this process may use).',
 )
 
+#: eager, so that the code options (cli/codes.py) look their codes up in this profile
 PROFILE_OPTION = click.option(
-    '-p', '--profile', 'profile_name', default=None, help='Profile to use (default: the default AiiDA profile).'
+    '-p',
+    '--profile',
+    'profile_name',
+    default=None,
+    is_eager=True,
+    help='Profile to use (default: the default AiiDA profile).',
 )
 
 
@@ -251,6 +227,22 @@ class Walltime(click.ParamType):
 #: Ranks, nodes and cores: far beyond any cluster is a typo, and the scheduler would only refuse it later.
 RESOURCES_MAX = 100_000
 
+
+def _directive_text(key: str):
+    """Callback of a text flag that goes into the job script's header: what would not stay a directive is refused
+    as the command line is read (before the code options look up their codes)."""
+
+    def check(ctx, param, value):
+        from ..workchains.options import check_scheduler_text
+
+        text = '\n'.join(value) if isinstance(value, tuple) else value
+        if text and (problem := check_scheduler_text({key: text})):
+            raise click.BadParameter(problem, ctx=ctx, param=param)
+        return value
+
+    return check
+
+
 SCHEDULER_OPTIONS = (
     click.option('-m', '--num-machines', type=Integer(min=1, max=RESOURCES_MAX),
                  help='Machines (nodes) per calculation (default: each calculator protocol\'s, 1).'),
@@ -260,9 +252,11 @@ SCHEDULER_OPTIONS = (
                  help='Cores (OpenMP threads) per MPI rank, as the scheduler reserves them.'),
     click.option('-w', '--walltime', type=Walltime(),
                  help='Wall-clock limit per calculation: seconds or [[D-]HH:MM:]SS, e.g. 3600 or 01:00:00.'),
-    click.option('--account', help='Scheduler account (project) to charge.'),
-    click.option('--queue', 'queue_name', help='Scheduler queue (SLURM partition).'),
+    click.option('--account', callback=_directive_text('account'), help='Scheduler account (project) to charge.'),
+    click.option('--queue', 'queue_name', callback=_directive_text('queue_name'),
+                 help='Scheduler queue (SLURM partition).'),
     click.option('--scheduler-line', 'scheduler_lines', multiple=True,
+                 callback=_directive_text('custom_scheduler_commands'),
                  help='An extra line for the job script\'s header (e.g. "#SBATCH --constraint=cpu"); repeatable.'),
 )  # fmt: skip
 

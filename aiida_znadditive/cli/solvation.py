@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
+from .codes import code_option
 from .molecule_input import smiles_argument_callback
 from .outputs import FORCE_OPTION, check_output_paths
 from .params import POSITIVE, FiniteFloat
@@ -17,7 +18,6 @@ from .root import (
     PROFILE_OPTION,
     check_submit_possible,
     cmd_root,
-    load_code_or_fail,
     load_profile_or_fail,
     node_label,
     protocol_option,
@@ -48,7 +48,13 @@ from .root import (
 @click.option('--ps', 'total_ps', type=FiniteFloat(min=0, min_open=True), help='Total MD time in ps.')
 @click.option('--equilibration', type=FiniteFloat(min=0), help='Equilibration to discard, in ps.')
 @click.option('--segment', 'segment_ps', type=FiniteFloat(min=0, min_open=True), help='Segment length, ps.')
-@click.option('--code', 'code_label', default='cp2k@localhost', show_default=True, help='CP2K code (label@computer).')
+@code_option(
+    '--code',
+    calculator='cp2k',
+    default='cp2k@localhost',
+    show_default=True,
+    help='CP2K code (label@computer, PK or UUID).',
+)
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the RDF/CN figure here.')
 @GROUP_OPTION
 @scheduler_options_flags
@@ -65,7 +71,7 @@ def cmd_solvation(
     total_ps,
     equilibration,
     segment_ps,
-    code_label,
+    code,
     figure,
     group_label,
     submit,
@@ -80,7 +86,6 @@ def cmd_solvation(
 
     if figure is not None:
         check_output_paths([figure], force=force, option='--figure')  # before the MD, not after it
-    code = load_code_or_fail(code_label, profile, 'cp2k')
     if submit:
         check_submit_possible(profile)
     file_in_group = result_group(group_label)

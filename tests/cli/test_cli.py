@@ -106,8 +106,9 @@ def test_setup_rejects_bad_codes_file(tmp_path):
 
 def test_demo_names_missing_code(user_home):
     result = run_cli(['demo', '-p', 'cli-test', '--code', 'nwchem@localhost'], user_home)
-    assert result.returncode == 1
-    assert 'Code `nwchem@localhost` not found' in result.stderr
+    assert result.returncode == 2  # click's usage error, as verdi's for a code that does not exist
+    assert "Invalid value for '--code': no Code found with LABEL<nwchem@localhost>" in result.stderr
+    assert 'in profile `cli-test`' in result.stderr and 'aiida-znadditive setup' in result.stderr
     assert 'Traceback' not in result.stderr
 
 
@@ -158,11 +159,24 @@ def test_complexation_batch_goes_on_past_a_bad_molecule(user_home):
 
 def test_a_code_of_another_engine_stops_before_anything_runs(user_home):
     result = run_cli(
-        ['complexation', '-p', 'cli-test', 'CO', '--dft', 'pyscf', '--dft-code', 'xtb@localhost'], user_home
+        ['complexation', '-p', 'cli-test', 'CO', '--dft-code', 'xtb@localhost', '--dft', 'pyscf'], user_home
     )
-    assert result.returncode == 1
-    assert 'Code `xtb@localhost` runs `znadditive.xtb`; the `pyscf` calculator needs a code for' in result.stderr
+    # checked as the command line is read, whatever the order of --dft and --dft-code
+    assert result.returncode == 2
+    assert "Invalid value for '--dft-code': Code `xtb@localhost` runs `znadditive.xtb`; the `pyscf` calculator" in (
+        result.stderr
+    )
     assert 'running' not in result.stdout + result.stderr
+    # a code may be named by PK, as in verdi; a calculator that does not exist is refused by its own option
+    show = [sys.executable, '-c', "from aiida import load_profile, orm; load_profile('cli-test'); "
+            "print(orm.load_code('xtb@localhost').pk)"]  # fmt: skip
+    environment = {**os.environ, 'AIIDA_PATH': str(user_home)}
+    pk = subprocess.run(show, check=True, capture_output=True, text=True, env=environment).stdout
+    by_pk = run_cli(['complexation', '-p', 'cli-test', 'CO', '--dft-code', pk.strip(), '--dft', 'pyscf'], user_home)
+    assert by_pk.returncode == 2 and 'Code `xtb@localhost` runs `znadditive.xtb`' in by_pk.stderr
+    unknown = run_cli(['complexation', '-p', 'cli-test', 'CO', '--prerank', 'orca'], user_home)
+    assert unknown.returncode == 2
+    assert "Invalid value for '--prerank': No calculator `orca`; registered: cp2k, pyscf, xtb" in unknown.stderr
 
 
 def test_complexation_batch_in_which_everything_failed_exits_non_zero(user_home):

@@ -18,7 +18,7 @@ def test_embedded_profile_idempotent(aiida_config_tmp, tmp_path):
 
 def test_profile_with_other_backend_is_refused(aiida_config_tmp, aiida_profile_factory):
     with (
-        aiida_profile_factory(aiida_config_tmp, name='taken', broker_backend='core.zeromq'),
+        aiida_profile_factory(aiida_config_tmp, name='taken', broker_backend='core.rabbitmq'),
         pytest.raises(ProfileError, match='verdi profile delete taken'),
     ):
         ensure_embedded_profile('taken')
