@@ -61,11 +61,12 @@ def selected_results(group, campaign, molecules, protocol=None, kind: str = 'com
 )
 @click.option(
     '--kind',
-    type=click.Choice(['complexation', 'solvation', 'adsorption', 'redox']),
+    type=click.Choice(['complexation', 'solvation', 'adsorption', 'redox', 'campaign']),
     default='complexation',
     show_default=True,
     help='Which results: Zn2+ complexation (tables, figure, methods, HTML), or the solvation-shell, Zn(002) '
-    'adsorption or redox-potential tables (CSV, Markdown, LaTeX).',
+    'adsorption, redox-potential or campaign-ranking tables (CSV, Markdown, LaTeX) with their figures (a campaign: '
+    'scores, predicted against computed exchange, the Pareto front of binding and adsorption).',
 )
 @click.option('--out', 'out', type=click.Path(file_okay=False, path_type=Path), required=True, help='Output folder.')
 @click.option('--force', is_flag=True, help='Write into an output folder that already holds files.')

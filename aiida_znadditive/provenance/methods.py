@@ -76,3 +76,25 @@ def level_of_theory(methods: dict[str, dict]) -> str:
             text += f', {cheap["solvent_model"]}'
         parts.append(text)
     return ' // '.join(parts)
+
+
+def calculation_cost(calculations: list[orm.CalcJobNode]) -> dict:
+    """Wall and core hours of engine calculations, from each node's own record: the scheduler's wall time where
+    it reported one (SLURM does), else the node's life from creation to its last change; cores are the machines x
+    MPI ranks per machine x threads per rank it asked for (``num_cores_per_mpiproc``, or ``OMP_NUM_THREADS`` of
+    its environment where that is larger: a PySCF or xtb run asks for one rank and threads)."""
+    wall = core = 0.0
+    for node in calculations:
+        info = node.get_last_job_info()
+        seconds = getattr(info, 'wallclock_time_seconds', None) if info is not None else None
+        if seconds is None:
+            seconds = (node.mtime - node.ctime).total_seconds()
+        resources = node.get_option('resources') or {}
+        threads = max(
+            int(resources.get('num_cores_per_mpiproc') or 1),
+            int((node.get_option('environment_variables') or {}).get('OMP_NUM_THREADS') or 1),
+        )
+        ranks = int(resources.get('num_machines') or 1) * int(resources.get('num_mpiprocs_per_machine') or 1)
+        wall += seconds
+        core += seconds * ranks * threads
+    return {'calculations': len(calculations), 'wall_hours': wall / 3600, 'core_hours': core / 3600}

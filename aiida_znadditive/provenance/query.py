@@ -50,6 +50,8 @@ def result_nodes(
     nodes = sorted((node for (node,) in builder.all()), key=lambda node: node.ctime)
     if campaign is not None:
         chosen = _campaign(campaign)
+        if kind == 'campaign':  # the campaign's own results: its ranking
+            return [node for node in nodes if node.pk == chosen.pk]
         # what it launched, and what it reused from earlier campaigns (not called by it, but in its group)
         members = {node.pk for node in chosen.called_descendants}
         group = orm.QueryBuilder().append(orm.Group, filters={'label': campaign_group_label(chosen)}).first(flat=True)

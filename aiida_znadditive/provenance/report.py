@@ -25,6 +25,7 @@ from .complexation import NUMBERS, SUMMARY, UNITS, complexation_table
 from .figures import MAX_NAMED_BARS, save_figure, write_figure
 from .graph import batched_links, one_transaction
 from .html import Section, write_html
+from .methods import calculation_cost
 from .query import ReportError
 
 FORMATS = ('csv', 'md', 'tex', 'html')
@@ -69,6 +70,9 @@ def _write_report(nodes, out: Path, formats, protocol) -> dict:
         figure = _write_figure(part, out, stem, level)
         files += tables + figure
         sections.append(Section(level, _summary(part, ['workchain_uuid']), figure[0], tables))
+    if len(levels) > 1 and not (comparison := level_comparison(table, levels)).empty:
+        shown = comparison[[column for column in comparison.columns if not column.endswith('_uuid')]]
+        files += _write_frames(comparison, shown, out, 'complexation_levels', formats, level=_legend(levels))
     methods = methods_paragraph(table, nodes)
     (out / 'methods.md').write_text(methods)
     (out / 'software.bib').write_text(bibtex(_software(table)))
@@ -79,17 +83,52 @@ def _write_report(nodes, out: Path, formats, protocol) -> dict:
     return {'files': files, 'rows': len(table), 'levels': levels}
 
 
+def _legend(levels: list[str]) -> str:
+    return '; '.join(f'L{index} = {level}' for index, level in enumerate(levels, start=1))
+
+
+def level_comparison(table, levels: list[str]):
+    """The species computed at more than one of ``levels``: per level ``L<i>`` its ΔE in water and ΔG (the newest
+    result where a level has several) with their nodes' UUIDs, and each level's difference from the first level that
+    has the number. The numbers stay side by side; nothing is averaged across levels."""
+    import pandas as pd
+
+    rows = []
+    for species, part in table.groupby('species', sort=False):
+        if part['level'].nunique() < 2:
+            continue
+        row = {'molecule': part['molecule'].iloc[0], 'species': species}
+        base: dict[str, tuple[int, float]] = {}  # column -> (the first level that has it, its value)
+        for index, level in enumerate(levels, start=1):
+            at = part[part['level'] == level]
+            if at.empty:
+                continue
+            newest = at.iloc[-1]  # the table is oldest first
+            for column in ('dE_water', 'dG'):
+                value = newest[column]
+                row[f'{column}_L{index}'] = value
+                row[f'{column}_L{index}_uuid'] = newest[f'{column}_uuid']
+                if pd.notna(value):
+                    if column in base:
+                        row[f'{column}_L{index}-L{base[column][0]}'] = value - base[column][1]
+                    else:
+                        base[column] = (index, value)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _write_tables(table, out: Path, stem: str, formats, level: str) -> list[str]:
     return _write_frames(table, _summary(table), out, stem, formats, level=level)
 
 
 def write_tables(kind: str, nodes: list[orm.WorkflowNode], out: Path, *, formats=FORMATS) -> dict:
-    """Write the ``solvation``, ``adsorption`` or ``redox`` tables of ``nodes`` into ``out``: ``<kind>.csv`` with
-    every column and the UUIDs, ``<kind>.md`` and ``<kind>.tex`` with the summary columns, and ``<kind>.png`` with
-    its sidecar of UUIDs (:mod:`.figures`), one set per level of theory."""
-    from . import adsorption, redox, solvation
+    """Write the ``solvation``, ``adsorption``, ``redox`` or ``campaign`` tables of ``nodes`` into ``out``:
+    ``<kind>.csv`` with every column and the UUIDs, ``<kind>.md`` and ``<kind>.tex`` with the summary columns, and
+    ``<kind>.png`` with its sidecar of UUIDs (:mod:`.figures`), one set per level of theory; a module's
+    ``extra_figures`` add their own (the campaign's parity and Pareto figures)."""
+    from . import adsorption, campaign, redox, solvation
 
-    module = {'solvation': solvation, 'adsorption': adsorption, 'redox': redox}[kind]
+    module = {'solvation': solvation, 'adsorption': adsorption, 'redox': redox, 'campaign': campaign}[kind]
     table = getattr(module, f'{kind}_table')(nodes)
     if table.empty:
         raise ReportError(f'no finished {kind} results')
@@ -101,6 +140,8 @@ def write_tables(kind: str, nodes: list[orm.WorkflowNode], out: Path, *, formats
         summary = part[list(module.SUMMARY)].rename(columns={c: f'{c} ({u})' for c, u in module.UNITS.items()})
         files += _write_frames(part, summary, out, stem, [f for f in formats if f != 'html'], level=level)
         files += write_figure(part, module.FIGURE, out, stem, level)
+        if hasattr(module, 'extra_figures'):
+            files += module.extra_figures(part, out, stem, level)
     return {'files': files, 'rows': len(table), 'levels': levels}
 
 
@@ -171,7 +212,7 @@ def methods_paragraph(table, nodes: list[orm.WorkflowNode]) -> str:
     calculations = [
         node for workchain in nodes for node in workchain.called_descendants if isinstance(node, orm.CalcJobNode)
     ]
-    hours = sum((node.mtime - node.ctime).total_seconds() for node in calculations) / 3600
+    cost = calculation_cost(calculations)
     first = table.iloc[0]
     lines = [
         f'Zn2+ exchange energies of {len(table)} additive(s) were computed with the ZnComplexationWorkChain of '
@@ -196,7 +237,8 @@ def methods_paragraph(table, nodes: list[orm.WorkflowNode]) -> str:
             if table['engine_versions'].any()
             else ''
         )
-        + f'. {len(calculations)} engine calculations ran for {hours:.2f} h of wall time in all.'
+        + f'. {cost["calculations"]} engine calculations ran for {cost["wall_hours"]:.2f} h of wall time in all, '
+        f'{cost["core_hours"]:.2f} CPU core hours (the cores each asked for, times its wall time).'
     )
     return '\n\n'.join(lines) + '\n'
 

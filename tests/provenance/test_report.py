@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +103,14 @@ def test_report_command_writes_tables_figure_methods_and_bibtex(results, tmp_pat
     assert json.loads(Image.open(out / 'complexation.png').text['aiida_uuids']) == list(table['workchain_uuid'])
     methods = (out / 'methods.md').read_text()
     assert 'GFN2-xTB' in methods and 'ALPB' in methods and 'pH 7' in methods
+    # CPU core hours: each calculation's wall time times the cores it asked for (one rank, OMP_NUM_THREADS threads)
+    cost = re.search(r'([\d.]+) h of wall time in all, ([\d.]+) CPU core hours', methods)
+    wall, core = float(cost[1]), float(cost[2])
+    calculations = [
+        n for k in ('methanol', 'acetate') for n in nodes[k].called_descendants if isinstance(n, orm.CalcJobNode)
+    ]
+    threads = {int(n.get_option('environment_variables').get('OMP_NUM_THREADS', 1)) for n in calculations}
+    assert len(threads) == 1 and core == pytest.approx(wall * threads.pop(), abs=0.011)
     bib = (out / 'software.bib').read_text()
     assert 'bannwarth2019gfn2' in bib and 'huber2020aiida' in bib and 'sun2020pyscf' not in bib
 
@@ -109,7 +118,7 @@ def test_report_command_writes_tables_figure_methods_and_bibtex(results, tmp_pat
 def test_two_levels_are_reported_apart(results, tmp_path):
     """Methanol at `fast` and at `moderate` (tighter xtb thresholds): two levels, two tables, no average."""
     out = tmp_path / 'levels'
-    result = CliRunner().invoke(cmd_root, ['report', '--molecule', 'CO', '--out', str(out), '--format', 'csv'])
+    result = CliRunner().invoke(cmd_root, ['report', '--molecule', 'CO', '--out', str(out), '--format', 'csv,md'])
     assert result.exit_code == 0, result.output
     assert '2 levels of theory' in result.output
     first, second = (pd.read_csv(out / f'complexation_level{i}.csv') for i in (1, 2))
@@ -117,6 +126,15 @@ def test_two_levels_are_reported_apart(results, tmp_path):
     only = CliRunner().invoke(cmd_root, ['report', '-m', 'CO', '--protocol', 'moderate', '--out', str(tmp_path / 'm')])
     assert only.exit_code == 0, only.output
     assert pd.read_csv(tmp_path / 'm' / 'complexation.csv')['dft_protocol'].tolist() == ['moderate']
+    # the same molecule across the two levels, side by side with its nodes and the difference (never a mean)
+    comparison = pd.read_csv(out / 'complexation_levels.csv')
+    assert list(comparison['species']) == ['CO']
+    row = comparison.iloc[0]
+    stored = [orm.load_node(row[f'dE_water_L{i}_uuid']).value for i in (1, 2)]
+    assert stored == pytest.approx([row['dE_water_L1'], row['dE_water_L2']], abs=1e-6)  # the CSV keeps 6 decimals
+    assert row['dE_water_L2-L1'] == pytest.approx(stored[1] - stored[0], abs=1e-6)
+    header = (out / 'complexation_levels.md').read_text().splitlines()[0]
+    assert f'L1 = {first["level"][0]}' in header and f'L2 = {second["level"][0]}' in header
 
 
 def test_bad_requests_are_named(results, tmp_path):

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
 import pytest
 from aiida import orm
 from aiida.common.links import LinkType
 from aiida.engine import run_get_node
+from click.testing import CliRunner
 
+from aiida_znadditive.cli import cmd_root
 from aiida_znadditive.ml.database.store import MetaDatabase
 from aiida_znadditive.ml.screeners.base import Screening
 from aiida_znadditive.orchestration.campaign import computed_candidates, record_results
 from aiida_znadditive.orchestration.campaign_status import campaign_status
 from aiida_znadditive.orchestration.promotion import promote
 from aiida_znadditive.provenance import result_nodes
+from aiida_znadditive.provenance.campaign import campaign_table
 from aiida_znadditive.workchains.campaign import CampaignWorkChain, campaign_group_label
 from aiida_znadditive.workchains.complexation import ZnComplexationWorkChain
 
@@ -24,9 +30,10 @@ OVERRIDES = {'top_k': 2, 'max_concurrent': 2, 'weights': {'adsorption': 0.0}}
 @pytest.fixture
 def candidates(aiida_profile):
     screenings = [
-        Screening(smiles='CO', passed=True, score=0.9),
+        # what the screen predicted for the exchange (the report's parity figure sets it against the computed ΔG)
+        Screening('CO', passed=True, score=0.9, predictions={'test.zn_exchange_free_energy_calibrated_ev': -0.1}),
         Screening(smiles='OC', passed=True, score=0.8),  # methanol again: one complexation per InChIKey
-        Screening(smiles='O', passed=True, score=0.7),  # water as an additive: ΔG about 0
+        Screening(smiles='O', passed=True, score=0.7, predictions={'test.zn_exchange_energy_ev': 0.0}),  # ΔG about 0
         Screening(smiles='CCO', passed=True, score=0.1),  # below top_k once methanol is counted once
     ]
     nodes = promote(screenings, SCREENER, 'campaign-workchain')
@@ -41,6 +48,31 @@ def build(candidates, codes, **overrides):
 
 def complexations() -> int:
     return orm.QueryBuilder().append(ZnComplexationWorkChain).count()
+
+
+def check_campaign_report(node, rows, out):
+    """The paper layer: `report --kind campaign` gives the ranking as tables (each term with its node's UUID), the
+    scores' figure and the parity of the screen's predictions against the computed ΔG, with their sidecars."""
+    report = CliRunner().invoke(
+        cmd_root, ['report', '--kind', 'campaign', '--campaign', str(node.pk), '--out', str(out)]
+    )
+    assert report.exit_code == 0, report.output
+    written = {path.name for path in (out).iterdir()}
+    assert written == {f'campaign{suffix}' for suffix in ('.csv', '.md', '.tex', '.png', '.png.json')} | {
+        'campaign_parity.png',
+        'campaign_parity.png.json',
+    }  # no Pareto figure: no candidate has an adsorption term
+    table = pd.read_csv(out / 'campaign.csv')
+    assert list(table['smiles']) == [row['smiles'] for row in rows] and list(table['rank']) == [1, 2]
+    assert list(table['binding_uuid']) == [row['terms']['binding']['uuid'] for row in rows]
+    computed = {row['smiles']: -row['terms']['binding']['value'] for row in rows}
+    assert dict(zip(table['smiles'], table['dG_exchange'], strict=True)) == pytest.approx(computed, abs=1e-6)
+    assert dict(zip(table['smiles'], table['predicted_exchange'], strict=True)) == {'CO': -0.1, 'O': 0.0}
+    assert 'complexation fast (xtb/xtb)' in table['level'][0]
+    parity = json.loads((out / 'campaign_parity.png.json').read_text())
+    assert {row['value_uuid'] for row in parity['rows']} == set(table['binding_uuid'])
+    expected = (abs(computed['CO'] + 0.1) + abs(computed['O'])) / 2
+    assert parity['mean_absolute_difference_ev'] == pytest.approx(expected, abs=1e-5)
 
 
 def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znadditive_codes, tmp_path):
@@ -71,6 +103,8 @@ def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znad
         assert workchain in children and item.exit_status == 0 and item.error is None
         assert item.exchange_energy == workchain.outputs.exchange_energy.value
         assert item.exchange_energy_solvated == workchain.outputs.exchange_energy_solvated.value
+
+    check_campaign_report(node, rows, tmp_path / 'report')
 
     # Their numbers into the meta-database, one row per complexation, keyed by its UUID.
     assert record_results(tmp_path, node) == 2
@@ -117,6 +151,12 @@ def test_a_failing_candidate_is_reported_and_the_round_goes_on(znadditive_codes,
     assert rows[0]['smiles'] == 'CO' and rows[0]['missing'] == []
     failures = results['ranking']['failures']['complexation']
     assert len(failures) == 1 and 'exit 213' in next(iter(failures.values()))
+    # the campaign's table says which candidate failed and why, beside the one that was ranked
+    table = campaign_table([node])
+    methane = table[table['smiles'] == 'C'].iloc[0]
+    assert methane['failed'].startswith('complexation: ZnComplexationWorkChain<') and 'exit 213' in methane['failed']
+    assert pd.isna(methane['dG_exchange'])
+    assert methane['missing'] == 'binding' and table['failed'][table['smiles'] == 'CO'].iloc[0] == ''
 
 
 def test_bad_settings_and_candidates_are_named(candidates, znadditive_codes):
