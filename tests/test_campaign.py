@@ -6,7 +6,10 @@ steps before it and the command's bad input are checked (``top_k=0``).
 
 from __future__ import annotations
 
+import json
+
 import click
+import pandas as pd
 import pytest
 from aiida import orm
 from click.testing import CliRunner
@@ -55,6 +58,31 @@ def test_generated_molecules_are_recorded_and_the_best_promoted(aiida_profile, t
     assert max(Chem.MolFromSmiles(m.smiles).GetNumHeavyAtoms() for m in generation.scored) <= 12
     assert [objective['name'] for objective in screener['settings']['objectives']] == ['zib']
     assert candidate_smiles(result.promoted[0]).value == result.promoted[0]['smiles']
+    # The paper layer's screening table: one row per promoted candidate, with the generator, its seed and the nodes.
+    out = tmp_path / 'screening'
+    report = CliRunner().invoke(
+        cmd_root, ['report', '--kind', 'screening', '--group', group.label, '--out', str(out), '--format', 'csv,md']
+    )
+    assert report.exit_code == 0, report.output
+    table = pd.read_csv(out / 'screening.csv')
+    assert list(table['candidate_uuid']) == [node.uuid for node in sorted(result.promoted, key=lambda n: n.ctime)]
+    assert set(table['screener']) == {'ga'} and set(table['seed']) == {1} and set(table['budget']) == {40}
+    assert list(table['score']) == pytest.approx([orm.load_node(uuid)['score'] for uuid in table['candidate_uuid']])
+    assert set(table['screener_uuid']) == {screener.uuid}
+    sidecar = json.loads((out / 'screening.png.json').read_text())
+    assert [row['value_uuid'] for row in sidecar['rows']] == list(table['candidate_uuid'])
+    assert [row['promotion_uuid'] for row in sidecar['rows']] == list(table['promotion_uuid'])
+    one = CliRunner().invoke(
+        cmd_root, ['report', '--kind', 'screening', '-m', best[0].smiles, '--out', str(tmp_path / 'one')]
+    )
+    assert one.exit_code == 0 and len(pd.read_csv(tmp_path / 'one' / 'screening.csv')) == 1, one.output
+    for args, message in (
+        (['--protocol', 'fast'], 'candidates have none'),
+        (['--group', 'no-such-group'], 'no group `no-such-group`'),
+        (['-m', 'CCCCCCCCCCCCCCCC'], 'no promoted candidates'),
+    ):
+        refused = CliRunner().invoke(cmd_root, ['report', '--kind', 'screening', *args, '--out', str(tmp_path / 'x')])
+        assert refused.exit_code != 0 and message in refused.output, refused.output
 
     funnel = dict(result.funnel())
     assert funnel['scored by the generator'] == 40

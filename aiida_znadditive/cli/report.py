@@ -32,6 +32,10 @@ def selected_results(group, campaign, molecules, protocol=None, kind: str = 'com
     """The finished ``kind`` WorkChains the options choose, oldest first; a ReportError names an empty choice."""
     from ..provenance import ReportError, complexation_table, result_nodes
 
+    if kind == 'screening':
+        return _candidates(group, campaign, molecules, protocol)
+    if kind == 'experiments':
+        return _experiments(group, campaign, molecules, protocol)
     if protocol is not None and kind != 'complexation':
         raise ReportError(f'--protocol selects complexation results by their DFT stage; {kind} results have none')
     nodes = []
@@ -50,6 +54,42 @@ def selected_results(group, campaign, molecules, protocol=None, kind: str = 'com
     return nodes
 
 
+def _candidates(group, campaign, molecules, protocol) -> list:
+    """The promoted candidates the options choose (``--kind screening``)."""
+    from ..provenance import ReportError
+    from ..provenance.screening import candidate_nodes
+
+    if protocol is not None:
+        raise ReportError('--protocol selects complexation results by their DFT stage; candidates have none')
+    nodes = []
+    for molecule in molecules or (None,):
+        nodes += candidate_nodes(group=group, campaign=campaign, molecule=molecule)
+    if not nodes:
+        where = ' '.join(f'{k} {v}' for k, v in (('in group', group), ('of campaign', campaign)) if v)
+        raise ReportError('no promoted candidates' + (f' {where}' if where else ''))
+    return list({node.uuid: node for node in nodes}.values())  # a Dict node is not hashable
+
+
+def _experiments(group, campaign, molecules, protocol) -> list:
+    """The experiment nodes the options choose (``--kind experiments``); ``--campaign``: those of its candidates."""
+    from ..provenance import ReportError
+    from ..provenance.experiments import EXTRA_INCHIKEY, experiment_nodes
+    from ..provenance.screening import candidate_nodes
+
+    if protocol is not None:
+        raise ReportError('--protocol selects complexation results by their DFT stage; experiments have none')
+    nodes = []
+    for molecule in molecules or (None,):
+        nodes += experiment_nodes(group=group, molecule=molecule)
+    if campaign is not None:
+        keys = {node.get('inchikey') for node in candidate_nodes(campaign=campaign)}
+        nodes = [node for node in nodes if node.base.extras.get(EXTRA_INCHIKEY, None) in keys]
+    if not nodes:
+        where = ' '.join(f'{k} {v}' for k, v in (('in group', group), ('of campaign', campaign)) if v)
+        raise ReportError('no experiments' + (f' {where}' if where else '') + ' (aiida-znadditive experiments import)')
+    return list({node.uuid: node for node in nodes}.values())
+
+
 @cmd_root.command('report')
 @selection_options
 @click.option(
@@ -61,12 +101,14 @@ def selected_results(group, campaign, molecules, protocol=None, kind: str = 'com
 )
 @click.option(
     '--kind',
-    type=click.Choice(['complexation', 'solvation', 'adsorption', 'redox', 'campaign']),
+    type=click.Choice(['complexation', 'solvation', 'adsorption', 'redox', 'campaign', 'screening', 'experiments']),
     default='complexation',
     show_default=True,
     help='Which results: Zn2+ complexation (tables, figure, methods, HTML), or the solvation-shell, Zn(002) '
     'adsorption, redox-potential or campaign-ranking tables (CSV, Markdown, LaTeX) with their figures (a campaign: '
-    'scores, predicted against computed exchange, the Pareto front of binding and adsorption).',
+    'scores, predicted against computed exchange, the Pareto front of binding and adsorption), or the screening '
+    'table of the promoted candidates (score, predictions, screener or generator, model hash, seed), or the '
+    'experiments beside the computed exchange of the same molecule (with the measured-against-computed figure).',
 )
 @click.option('--out', 'out', type=click.Path(file_okay=False, path_type=Path), required=True, help='Output folder.')
 @click.option('--force', is_flag=True, help='Write into an output folder that already holds files.')

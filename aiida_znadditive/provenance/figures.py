@@ -4,7 +4,8 @@ complexation report's figure does.
 
 Each table module declares ``FIGURE``: the column drawn (``value``), its error column (``error`` or None), the
 column that names the bar (``label``), the column with the UUID of the node that holds the value (``uuid``), the
-axis label, and reference lines (``lines``: label -> value, or a function of the table).
+axis label, reference lines (``lines``: label -> value, or a function of the table), and optionally the column with
+the UUID of the process behind each row (``process``; default ``workchain_uuid``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def write_figure(table, figure_spec: dict, out: Path, stem: str, level: str) -> 
     import matplotlib.pyplot as plt
 
     value, error = figure_spec['value'], figure_spec.get('error')
+    process = figure_spec.get('process', 'workchain_uuid')
     shown = table[table[value].notna()] if value in table else table.iloc[0:0]
     if shown.empty:
         return []
@@ -51,21 +53,22 @@ def write_figure(table, figure_spec: dict, out: Path, stem: str, level: str) -> 
         'rows': [
             {
                 'label': str(row[figure_spec['label']]),
-                'workchain_uuid': row['workchain_uuid'],
+                process: row[process],
                 'value_uuid': row[figure_spec['uuid']],
             }
             for _, row in shown.iterrows()
         ],
     }
-    return save_figure(figure, sidecar, out, stem)
+    return save_figure(figure, sidecar, out, stem, process=process)
 
 
-def save_figure(figure, sidecar: dict, out: Path, stem: str) -> list[str]:
-    """``<stem>.png`` (its metadata key ``aiida_uuids``: the WorkChains of the sidecar's rows) and the sidecar
-    ``<stem>.png.json``; the figure is closed."""
+def save_figure(figure, sidecar: dict, out: Path, stem: str, *, process: str = 'workchain_uuid') -> list[str]:
+    """``<stem>.png`` (its metadata key ``aiida_uuids``: the processes behind the sidecar's rows, their key
+    ``process``: the WorkChains, or the calcfunctions that made the rows' nodes) and the sidecar ``<stem>.png.json``;
+    the figure is closed."""
     import matplotlib.pyplot as plt
 
-    uuids = json.dumps([row['workchain_uuid'] for row in sidecar['rows']])
+    uuids = json.dumps([row.get(process) for row in sidecar['rows']])
     figure.savefig(out / f'{stem}.png', dpi=150, bbox_inches='tight', metadata={'aiida_uuids': uuids})
     plt.close(figure)
     (out / f'{stem}.png.json').write_text(json.dumps(sidecar, indent=1) + '\n')

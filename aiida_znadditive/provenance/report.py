@@ -122,13 +122,15 @@ def _write_tables(table, out: Path, stem: str, formats, level: str) -> list[str]
 
 
 def write_tables(kind: str, nodes: list[orm.WorkflowNode], out: Path, *, formats=FORMATS) -> dict:
-    """Write the ``solvation``, ``adsorption``, ``redox`` or ``campaign`` tables of ``nodes`` into ``out``:
+    """Write the ``solvation``, ``adsorption``, ``redox``, ``campaign``, ``screening`` or ``experiments`` tables of
+    ``nodes`` (for ``screening``: promoted candidate nodes; ``experiments``: experiment nodes) into ``out``:
     ``<kind>.csv`` with every column and the UUIDs, ``<kind>.md`` and ``<kind>.tex`` with the summary columns, and
     ``<kind>.png`` with its sidecar of UUIDs (:mod:`.figures`), one set per level of theory; a module's
     ``extra_figures`` add their own (the campaign's parity and Pareto figures)."""
-    from . import adsorption, campaign, redox, solvation
+    from . import adsorption, campaign, experiments, redox, screening, solvation
 
-    module = {'solvation': solvation, 'adsorption': adsorption, 'redox': redox, 'campaign': campaign}[kind]
+    modules = {'solvation': solvation, 'adsorption': adsorption, 'redox': redox, 'campaign': campaign}
+    module = (modules | {'screening': screening, 'experiments': experiments})[kind]
     table = getattr(module, f'{kind}_table')(nodes)
     if table.empty:
         raise ReportError(f'no finished {kind} results')

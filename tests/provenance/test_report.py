@@ -234,3 +234,40 @@ def test_html_page_renders_in_a_real_browser_with_every_image(results, tmp_path)
     assert pixels.std() > 10.0  # not a blank page
     bars = np.all(np.abs(pixels - np.array([0x4C, 0x72, 0xB0])) < 12, axis=-1)
     assert bars.sum() > 500, 'the figure did not load in the browser'
+
+
+def test_experiments_are_reported_beside_the_computed_exchange(results, tmp_path):
+    """Measured cells of methanol and acetic acid (illustrative values) beside the complexations of the module, one
+    table per level of theory; a molecule never computed (DMSO) gets its own table, `not computed`, and no figure."""
+    from aiida_znadditive.orchestration.experiments import import_experiments
+
+    _, nodes = results
+    cells = tmp_path / 'cells.csv'
+    cells.write_text(
+        'smiles,name,concentration_M,electrolyte,cell_type,current_density_mA_cm2,cycle_life_h,'
+        'coulombic_efficiency_percent,reference\n'
+        'CO,methanol,0.5,2 M ZnSO4,Zn||Zn,1,120,,lab book 1\n'
+        'CC(=O)O,acetic acid,0.1,2 M ZnSO4,Zn||Zn,1,300,99.1,lab book 2\n'
+        'CS(C)=O,DMSO,1.0,2 M ZnSO4,Zn||Cu,1,,99.5,lab book 3\n'
+    )
+    import_experiments(cells)
+    out = tmp_path / 'measured'
+    result = CliRunner().invoke(cmd_root, ['report', '--kind', 'experiments', '--out', str(out), '--format', 'csv'])
+    assert result.exit_code == 0, result.output
+    # one table per level: methanol's newest result is at `moderate`, acetic acid's at `fast`, DMSO not computed
+    tables = {path.stem: pd.read_csv(path) for path in sorted(out.glob('experiments_level*.csv'))}
+    assert [list(table['name']) for table in tables.values()] == [['methanol'], ['acetic acid'], ['DMSO']]
+    assert list(tables['experiments_level3']['level']) == ['not computed']
+    computed = pd.concat([tables['experiments_level1'], tables['experiments_level2']])
+    # the newest finished complexation of each molecule: methanol's is the `moderate` run, acetic acid's the `fast`
+    newest = {'methanol': nodes['moderate'], 'acetic acid': nodes['acetate']}
+    for _, row in computed.iterrows():
+        workchain = newest[row['name']]
+        assert row['complexation_uuid'] == workchain.uuid
+        quantity = 'exchange_free_energy' if row['computed_quantity'] == 'dG' else 'exchange_energy_solvated'
+        assert row['computed_dG'] == pytest.approx(workchain.outputs[quantity].value, abs=1e-6)
+        assert orm.load_node(row['computed_dG_uuid']).value == pytest.approx(row['computed_dG'], abs=1e-6)
+    sidecar = json.loads((out / 'experiments_level2_measured.png.json').read_text())
+    assert [row['experiment_uuid'] for row in sidecar['rows']] == list(tables['experiments_level2']['experiment_uuid'])
+    assert 'cycle_life_h' in sidecar['quantity'] and 'coulombic_efficiency_percent' in sidecar['quantity']
+    assert not (out / 'experiments_level3_measured.png').exists()  # nothing computed to draw against
