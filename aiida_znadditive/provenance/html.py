@@ -29,8 +29,10 @@ class Section:
 
     level: str
     summary: object  # a pandas DataFrame: the Markdown/LaTeX columns plus the WorkChain UUID
-    figure: str
+    figure: str | None  # None: the level has nothing to draw (experiments of a molecule never computed)
     files: list[str] = field(default_factory=list)
+    #: the level's other figures (a campaign's parity and Pareto figures, a solvation run's g(r)), each with a sidecar
+    more_figures: list[str] = field(default_factory=list)
 
 
 def write_html(out: Path, sections: list[Section], methods: str, files: list[str], *, title: str) -> str:
@@ -49,17 +51,19 @@ def write_html(out: Path, sections: list[Section], methods: str, files: list[str
     for section in sections:
         # The figure before the table: a table of hundreds of rows would push it out of sight.
         parts.append(f'<h2>Level of theory: {html.escape(section.level)}</h2>')
-        parts.append(
-            f'<figure><img src="{html.escape(section.figure)}" alt="{html.escape(section.level)}">'
-            f'<figcaption>UUIDs of the WorkChains and values drawn: <a href="{html.escape(section.figure)}.json">'
-            f'{html.escape(section.figure)}.json</a></figcaption></figure>'
-        )
+        for figure in [section.figure, *section.more_figures] if section.figure else section.more_figures:
+            parts.append(
+                f'<figure><img src="{html.escape(figure)}" alt="{html.escape(section.level)}">'
+                f'<figcaption>UUIDs of the processes and values drawn: <a href="{html.escape(figure)}.json">'
+                f'{html.escape(figure)}.json</a></figcaption></figure>'
+            )
         parts.append(f'<div class="table">{_table(section.summary)}</div>')
         if section.files:
             links = ''.join(f'<a href="{html.escape(name)}">{html.escape(name)}</a>' for name in section.files)
             parts.append(f'<p class="files">Tables: {links}</p>')
-    parts.append('<h2>Methods</h2>')
-    parts += [f'<p>{html.escape(paragraph)}</p>' for paragraph in methods.strip().split('\n\n')]
+    if methods.strip():  # the complexation report writes one; the other kinds' pages have none yet
+        parts.append('<h2>Methods</h2>')
+        parts += [f'<p>{html.escape(paragraph)}</p>' for paragraph in methods.strip().split('\n\n')]
     links = ''.join(f'<a href="{html.escape(name)}">{html.escape(name)}</a>' for name in files)
     parts += [f'<p class="files">All files: {links}</p>', '</body></html>', '']
     (out / 'index.html').write_text('\n'.join(parts))

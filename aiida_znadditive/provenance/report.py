@@ -136,14 +136,20 @@ def write_tables(kind: str, nodes: list[orm.WorkflowNode], out: Path, *, formats
         raise ReportError(f'no finished {kind} results')
     levels = list(dict.fromkeys(table['level']))
     files: list[str] = []
+    sections = []
     for index, level in enumerate(levels):
         part = table[table['level'] == level].reset_index(drop=True)
         stem = kind if len(levels) == 1 else f'{kind}_level{index + 1}'
         summary = part[list(module.SUMMARY)].rename(columns={c: f'{c} ({u})' for c, u in module.UNITS.items()})
-        files += _write_frames(part, summary, out, stem, [f for f in formats if f != 'html'], level=level)
-        files += write_figure(part, module.FIGURE, out, stem, level)
+        frames = _write_frames(part, summary, out, stem, [f for f in formats if f != 'html'], level=level)
+        figures = write_figure(part, module.FIGURE, out, stem, level)
         if hasattr(module, 'extra_figures'):
-            files += module.extra_figures(part, out, stem, level)
+            figures += module.extra_figures(part, out, stem, level)
+        files += frames + figures
+        images = [name for name in figures if name.endswith('.png')]
+        sections.append(Section(level, summary, images[0] if images else None, frames, images[1:]))
+    if 'html' in formats:
+        files.append(write_html(out, sections, '', files, title=f'{kind}: {len(table)} result(s)'))
     return {'files': files, 'rows': len(table), 'levels': levels}
 
 

@@ -12,6 +12,9 @@ tetrahedral order, each with its block standard error) and the self-diffusion co
 
 from __future__ import annotations
 
+import itertools
+import math
+
 from aiida import orm
 from aiida.common.links import LinkType
 
@@ -74,6 +77,7 @@ def solvation_row(node: orm.WorkflowNode) -> dict:
         'time_analysed_ps': results.get('time_analysed_ps'),
         'temperature': statistics.get('temperature_mean'),
         'results_uuid': outputs['results'].uuid if 'results' in outputs else None,
+        'rdf_uuid': outputs['rdf'].uuid if 'rdf' in outputs else None,
         'md_statistics_uuid': outputs['md_statistics'].uuid if 'md_statistics' in outputs else None,
     }
     for group, values in results.get('groups', {}).items():
@@ -110,3 +114,63 @@ def solvation_table(nodes: list[orm.WorkflowNode]):
 
     with one_transaction(), batched_links(nodes):
         return pd.DataFrame([solvation_row(node) for node in nodes])
+
+
+def extra_figures(table, out, stem: str, level: str) -> list[str]:
+    """``<stem>_rdf.png``: the Zn2+-donor g(r) of every run (solid) and its running coordination number n(r)
+    (dashed, right axis), one panel per group around Zn2+, read from each run's ``rdf`` output; the sidecar names
+    the WorkChain and the ``rdf`` node of every curve and the coordination number the table gives it."""
+    import matplotlib
+
+    matplotlib.use('Agg')  # files only, no display
+    import matplotlib.pyplot as plt
+
+    from .figures import save_figure
+
+    runs = table[table['rdf_uuid'].notna()] if 'rdf_uuid' in table else table.iloc[0:0]
+    if runs.empty:
+        return []
+    arrays = {uuid: orm.load_node(uuid) for uuid in runs['rdf_uuid']}
+    groups = sorted({name[2:] for rdf in arrays.values() for name in rdf.get_arraynames() if name.startswith('g_')})
+    figure, axes = plt.subplots(1, len(groups), figsize=(4.4 * len(groups), 3.6), squeeze=False)
+    for axis, group in zip(axes[0], groups, strict=True):
+        running = axis.twinx()
+        colours = itertools.cycle(plt.rcParams['axes.prop_cycle'].by_key()['color'])
+        for (_, row), colour in zip(runs.iterrows(), colours, strict=False):
+            rdf = arrays[row['rdf_uuid']]
+            if f'g_{group}' not in rdf.get_arraynames():
+                continue
+            r = rdf.get_array('r')
+            name = f'{row["additive"]} ({row["start"]})' if row.get('start') else str(row['additive'])
+            axis.plot(r, rdf.get_array(f'g_{group}'), color=colour, label=name)
+            running.plot(r, rdf.get_array(f'n_{group}'), color=colour, linestyle='--', linewidth=0.9)
+        axis.set_xlabel(f'r, Zn2+-{group} donor (Å)')
+        axis.set_ylabel('g(r)')
+        running.set_ylabel('n(r), running coordination (dashed)')
+        axis.set_title(group, fontsize=8)
+        axis.legend(fontsize=6)
+    figure.suptitle(level, fontsize=6)
+    sidecar = {
+        'figure': f'{stem}_rdf.png',
+        'quantity': 'g(r) and n(r) per group around Zn2+',
+        'level': level,
+        'rows': [
+            {
+                'label': str(row['additive']),
+                'workchain_uuid': row['workchain_uuid'],
+                'value_uuid': row['rdf_uuid'],
+                'coordination': {
+                    group: _number(row.get(f'{group}_cn'))
+                    for group in groups
+                    if _number(row.get(f'{group}_cn')) is not None
+                },
+            }
+            for _, row in runs.iterrows()
+        ],
+    }
+    return save_figure(figure, sidecar, out, f'{stem}_rdf')
+
+
+def _number(value) -> float | None:
+    """A table cell as a JSON number: None for a missing one (pandas gives NaN)."""
+    return None if value is None or math.isnan(float(value)) else float(value)

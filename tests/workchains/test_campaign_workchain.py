@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -61,7 +62,10 @@ def check_campaign_report(node, rows, out):
     assert written == {f'campaign{suffix}' for suffix in ('.csv', '.md', '.tex', '.png', '.png.json')} | {
         'campaign_parity.png',
         'campaign_parity.png.json',
+        'index.html',
     }  # no Pareto figure: no candidate has an adsorption term
+    page = (out / 'index.html').read_text()
+    assert all(name in written for name in re.findall(r'<img src="([^"]+)"', page)) and 'campaign_parity.png' in page
     table = pd.read_csv(out / 'campaign.csv')
     assert list(table['smiles']) == [row['smiles'] for row in rows] and list(table['rank']) == [1, 2]
     assert list(table['binding_uuid']) == [row['terms']['binding']['uuid'] for row in rows]

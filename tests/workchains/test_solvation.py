@@ -110,10 +110,18 @@ def test_tiny_box_in_three_segments(cp2k_code, tmp_path):
     assert row['D_water'] is None and row['transport_uuid'] is None  # too short for diffusion
     assert 'cp2k' in row['level']
     written = write_tables('solvation', [node], tmp_path, formats=('csv', 'md'))
-    assert written['files'] == ['solvation.csv', 'solvation.md', 'solvation.png', 'solvation.png.json']
+    assert written['files'] == [
+        f'solvation{end}' for end in ('.csv', '.md', '.png', '.png.json', '_rdf.png', '_rdf.png.json')
+    ]
     assert written['rows'] == 1
     sidecar = json.loads((tmp_path / 'solvation.png.json').read_text())
     assert sidecar['rows'] == [{'label': 'water', 'workchain_uuid': node.uuid, 'value_uuid': results['results'].uuid}]
+    # the g(r) and n(r) of the run, read from its `rdf` output, with the coordination number of the table
+    (curve,) = json.loads((tmp_path / 'solvation_rdf.png.json').read_text())['rows']
+    assert (curve['label'], curve['workchain_uuid'], curve['value_uuid']) == ('water', node.uuid, results['rdf'].uuid)
+    assert curve['coordination'] == {
+        group: pytest.approx(values['coordination']) for group, values in summary['groups'].items()
+    }
     assert 'water_cn' in (tmp_path / 'solvation.md').read_text()
 
 
