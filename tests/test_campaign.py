@@ -86,6 +86,11 @@ def test_generated_molecules_are_recorded_and_the_best_promoted(aiida_profile, t
 
     funnel = dict(result.funnel())
     assert funnel['scored by the generator'] == 40
+    # the first steps of the funnel are in the graph, for the report's funnel figure
+    assert screener['run'] == {
+        'scored': 40,
+        'fitness_above_zero': funnel['fitness > 0 (passed rules and gnn window)'],
+    }
     assert funnel['promoted to candidate nodes'] == len(best) and funnel['candidates sent to complexation'] == 0
     assert plot_campaign(result, tmp_path / 'campaign.png').stat().st_size > 10_000
     assert any('promoted' in line for line in lines)

@@ -100,12 +100,17 @@ class CampaignResult:
 
 def generator_provenance(result: GenerationResult, checkpoint_hash: str | None) -> dict:
     """The promotion's "screener" record for molecules a generator picked: the generator's entry point and version,
-    and the run's seed, budget, objectives and constraints as its settings."""
+    the run's seed, budget, objectives and constraints as its settings, and how many molecules it scored and how
+    many scored above zero (the first steps of the campaign's funnel, which the report draws)."""
     return {
         'screener': result.generator,
         'version': result.version,
         'entry_point_group': 'znadditive.generators',
         'checkpoint_hash': checkpoint_hash,
+        'run': {
+            'scored': len(result.scored),
+            'fitness_above_zero': sum(1 for molecule in result.scored if molecule.fitness > 0),
+        },
         'settings': {
             'seed': result.seed,
             'budget': result.budget,

@@ -118,9 +118,52 @@ def pareto_front(points: list[tuple[float, float]]) -> list[bool]:
     ]
 
 
+def campaign_funnel(node: orm.WorkflowNode) -> list[tuple[str, int | None]]:
+    """How many molecules each step of the campaign kept: scored by the generator and above zero (the generator's
+    record, where the candidates came from a generator run), promoted (the candidates made with those records), sent
+    to complexation (the ranking's rows) and computed (rows with a binding term). None where the graph cannot say."""
+    inputs = linked(node, LinkType.INPUT_WORK, 'incoming')
+    candidates = [value for name, value in inputs.items() if name.startswith('candidates__')]
+    records = {}
+    for candidate in candidates:
+        screener = linked(candidate.creator, LinkType.INPUT_CALC, 'incoming').get('screener')
+        if screener is not None:
+            records[screener.uuid] = screener
+    runs = [record.get('run') for record in records.values()]
+    promoted = (
+        orm.QueryBuilder()
+        .append(orm.Dict, filters={'uuid': {'in': list(records)}}, tag='screener')
+        .append(
+            orm.CalcFunctionNode, with_incoming='screener', filters={'attributes.process_label': 'promote_candidate'}
+        )
+        .count()
+        if records
+        else None
+    )
+    ranking = linked(node, LinkType.RETURN, 'outgoing').get('ranking')
+    rows = ranking.get_dict().get('rows', []) if ranking is not None else []
+    known = bool(runs) and all(runs)
+    return [
+        ('scored by the generator', sum(run['scored'] for run in runs) if known else None),
+        ('scored above zero', sum(run['fitness_above_zero'] for run in runs) if known else None),
+        ('promoted to candidate nodes', promoted),
+        ('sent to complexation', len(rows)),
+        ('computed (binding term)', sum(1 for row in rows if 'binding' in row.get('terms', {}))),
+    ]
+
+
 def extra_figures(table, out: Path, stem: str, level: str) -> list[str]:
+    """The funnel of each campaign of the table (``<stem>_funnel.png``, read from the graph), then
+    :func:`comparison_figures`; each with its sidecar of UUIDs."""
+    import matplotlib
+
+    matplotlib.use('Agg')  # files only, no display
+    return _funnel(table, out, f'{stem}_funnel', level) + comparison_figures(table, out, stem, level)
+
+
+def comparison_figures(table, out: Path, stem: str, level: str) -> list[str]:
     """The parity figure (``<stem>_parity.png``) where candidates have a prediction and a computed ΔG, and the
-    Pareto figure (``<stem>_pareto.png``) where at least two have both terms; each with its sidecar of UUIDs."""
+    Pareto figure (``<stem>_pareto.png``) where at least two have both terms, from the table alone."""
     import matplotlib
 
     matplotlib.use('Agg')  # files only, no display
@@ -198,6 +241,36 @@ def _pareto(table, out: Path, stem: str, level: str) -> list[str]:
                 'value_uuid': row['adsorption_uuid'],
             }
             for (_, row), f in zip(table.iterrows(), front, strict=True)
+        ],
+    }
+    return save_figure(figure, sidecar, out, stem)
+
+
+def _funnel(table, out: Path, stem: str, level: str) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    campaigns = list(dict.fromkeys(table['workchain_uuid']))
+    funnels = {uuid: campaign_funnel(orm.load_node(uuid)) for uuid in campaigns}
+    figure, axes = plt.subplots(len(campaigns), 1, figsize=(6.4, 2.4 * len(campaigns)), squeeze=False)
+    for axis, (uuid, funnel) in zip(axes[:, 0], funnels.items(), strict=True):
+        shown = [(stage, count) for stage, count in funnel if count is not None]
+        axis.barh(range(len(shown)), [count for _, count in shown], color='#4c72b0')
+        axis.set_yticks(range(len(shown)), [f'{stage} ({count:,})' for stage, count in shown], fontsize=7)
+        axis.invert_yaxis()  # the funnel reads from the top
+        axis.set_xscale('log')
+        axis.set_title(table.loc[table['workchain_uuid'] == uuid, 'campaign'].iloc[0], fontsize=7)
+    figure.suptitle(level, fontsize=6)
+    sidecar = {
+        'figure': f'{stem}.png',
+        'quantity': 'molecules kept at each step',
+        'level': level,
+        'rows': [
+            {
+                'workchain_uuid': uuid,
+                'funnel': dict(funnel),
+                'value_uuid': table.loc[table['workchain_uuid'] == uuid, 'ranking_uuid'].iloc[0],
+            }
+            for uuid, funnel in funnels.items()
         ],
     }
     return save_figure(figure, sidecar, out, stem)

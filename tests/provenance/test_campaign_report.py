@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from aiida_znadditive.provenance.campaign import extra_figures, pareto_front
+from aiida_znadditive.provenance.campaign import comparison_figures, pareto_front
 
 
 def test_pareto_front_keeps_exactly_the_points_nothing_beats_in_both_terms():
@@ -39,7 +39,7 @@ def test_pareto_figure_names_the_front_and_the_nodes_behind_each_point(tmp_path)
             for smiles, binding, adsorption, predicted in rows
         ]
     )
-    written = extra_figures(table, tmp_path, 'campaign', 'a level')
+    written = comparison_figures(table, tmp_path, 'campaign', 'a level')
     assert written == [f'campaign_{kind}.png{end}' for kind in ('parity', 'pareto') for end in ('', '.json')]
     pareto = json.loads((tmp_path / 'campaign_pareto.png.json').read_text())
     front = [(row['smiles'], row['pareto']) for row in pareto['rows']]

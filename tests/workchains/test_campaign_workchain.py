@@ -51,7 +51,7 @@ def complexations() -> int:
     return orm.QueryBuilder().append(ZnComplexationWorkChain).count()
 
 
-def check_campaign_report(node, rows, out):
+def check_campaign_report(node, rows, out, promoted: int):
     """The paper layer: `report --kind campaign` gives the ranking as tables (each term with its node's UUID), the
     scores' figure and the parity of the screen's predictions against the computed ΔG, with their sidecars."""
     report = CliRunner().invoke(
@@ -62,6 +62,8 @@ def check_campaign_report(node, rows, out):
     assert written == {f'campaign{suffix}' for suffix in ('.csv', '.md', '.tex', '.png', '.png.json')} | {
         'campaign_parity.png',
         'campaign_parity.png.json',
+        'campaign_funnel.png',
+        'campaign_funnel.png.json',
         'index.html',
     }  # no Pareto figure: no candidate has an adsorption term
     page = (out / 'index.html').read_text()
@@ -77,6 +79,15 @@ def check_campaign_report(node, rows, out):
     assert {row['value_uuid'] for row in parity['rows']} == set(table['binding_uuid'])
     expected = (abs(computed['CO'] + 0.1) + abs(computed['O'])) / 2
     assert parity['mean_absolute_difference_ev'] == pytest.approx(expected, abs=1e-5)
+    # the funnel from the graph: a screener's candidates carry no generator run, so its first steps are unknown
+    (funnel,) = json.loads((out / 'campaign_funnel.png.json').read_text())['rows']
+    assert funnel['workchain_uuid'] == node.uuid and funnel['funnel'] == {
+        'scored by the generator': None,
+        'scored above zero': None,
+        'promoted to candidate nodes': promoted,
+        'sent to complexation': 2,
+        'computed (binding term)': 2,
+    }
 
 
 def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znadditive_codes, tmp_path):
@@ -108,7 +119,7 @@ def test_ranks_by_binding_with_every_term_traceable_then_reuses(candidates, znad
         assert item.exchange_energy == workchain.outputs.exchange_energy.value
         assert item.exchange_energy_solvated == workchain.outputs.exchange_energy_solvated.value
 
-    check_campaign_report(node, rows, tmp_path / 'report')
+    check_campaign_report(node, rows, tmp_path / 'report', len({c.uuid for c in candidates.values()}))
 
     # Their numbers into the meta-database, one row per complexation, keyed by its UUID.
     assert record_results(tmp_path, node) == 2
