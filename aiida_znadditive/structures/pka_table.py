@@ -225,6 +225,26 @@ PKA_OVERRIDES: tuple[PkaOverride, ...] = (
             ('benzimidazole', 'n1[cH1][nH1]c2[cH1][cH1][cH1][cH1]c12', 5.53),
         )
     ),
+    # Two pyridine N that one proton serves: once one N is protonated, the cation's charge and the N-H...N bond hold
+    # the second proton off, which then leaves only in strong acid. dimorphite-dl (and a one-site entry matched at
+    # each N) treats the two N as independent sites, which made 1,10-phenanthroline a dication wherever its pKa1 was
+    # above the pH, and 2,2'-bipyridine a dication at pH 3. Both N are written in one pattern, so the second match
+    # (the same ring system read the other way) finds its atoms claimed. The second proton's pKa is below 0 in both;
+    # its value is not re-checked here: any value below 1 gives the same species from pH 1 up.
+    PkaOverride(
+        name='1,10-phenanthroline',
+        smarts='[nX2+0:1]1[cH1][cH1][cH1]c2[cH1][cH1]c3[cH1][cH1][cH1][nX2+0:2]c3c12',
+        sites=((0, 4.86), (11, -0.5)),
+        source='phenanthrolinium pKa 4.86 (25 °C; Perrin 1965 as the CRC Handbook gives it); the dication only in '
+        'strong acid (second pKa below 0, written as -0.5)',
+    ),
+    PkaOverride(
+        name="2,2'-bipyridine",
+        smarts='[nX2+0:1]1c(-c2[nX2+0:2][cH1][cH1][cH1][cH1]2)[cH1][cH1][cH1][cH1]1',
+        sites=((0, 4.35), (3, -0.5)),
+        source="2,2'-bipyridinium pKa 4.35 (25 °C; Perrin 1965 as the CRC Handbook gives it); the dication only in "
+        'strong acid (second pKa below 0, written as -0.5)',
+    ),
     PkaOverride(
         name='pyridine',
         smarts='[nX2+0;$(n1[cH1][cH1][cH1][cH1][cH1]1):1]',

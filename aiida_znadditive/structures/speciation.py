@@ -25,8 +25,7 @@ at pH 7 gives
 HPO4 2- (dimorphite's pKa2 6.5; measured 7.2, so H2PO4- is dominant there); substituted pyridines
 and imidazoles other than those in the table (methyl-, amino- and dimethylaminopyridines, methylimidazoles,
 benzimidazole, quinoline, isoquinoline) keep dimorphite's generic pyridine-type N pKa (4.35), right for
-electron-poor rings and 1-3 units too low for electron-rich ones; 1,10-phenanthroline (4.86) stays neutral at pH 4.5
-(an entry for one N of its symmetric pair made both N basic); HCl and HBr (a chloride or
+electron-poor rings and 1-3 units too low for electron-rich ones; HCl and HBr (a chloride or
 bromide given alone) come out neutral, as dimorphite-dl has no entry for them.
 
 Everything here is plain RDKit and dimorphite-dl; nothing creates AiiDA nodes

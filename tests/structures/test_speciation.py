@@ -330,3 +330,20 @@ def test_aromatic_n_bases_are_protonated_exactly_when_their_measured_pka_is_abov
         pytest.skip(f'{row["name"]}: pKa {pka} within 0.2 of pH {ph}')
     species = speciate(row['smiles'], ph)
     assert species.charge == (1 if pka > ph else 0), (row['name'], species.smiles, species.changes)
+
+
+@pytest.mark.parametrize(
+    ('smiles', 'ph', 'charge'),
+    [
+        ('c1cnc2c(c1)ccc1cccnc12', 1.0, 1),  # 1,10-phenanthroline: one proton, even in strong acid
+        ('c1cnc2c(c1)ccc1cccnc12', 4.5, 1),  # pKa1 4.86
+        ('c1cnc2c(c1)ccc1cccnc12', 7.0, 0),
+        ('c1ccc(-c2ccccn2)nc1', 3.0, 1),  # 2,2'-bipyridine: pKa1 4.35, the dication only below pH 0
+        ('c1ccc(-c2ccccn2)nc1', 7.0, 0),
+    ],
+)
+def test_two_pyridine_n_that_share_one_proton_take_one(smiles, ph, charge):
+    """dimorphite-dl protonated both N of phenanthroline and bipyridine as independent sites (dications)."""
+    species = speciate(smiles, ph)
+    assert species.charge == charge, (species.smiles, species.changes)
+    assert species.smiles.count('[nH+]') == charge
