@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
-from .codes import code_option
+from .codes import CP2K_CODE_OPTION
 from .molecule_input import smiles_argument_callback
 from .outputs import FORCE_OPTION, check_output_paths
 from .params import POSITIVE, Integer
@@ -40,13 +40,7 @@ from .root import (
 )
 @click.option('--experimental-lattice', is_flag=True, help='Use the experimental Zn lattice instead of relaxing it.')
 @click.option('--bulk', 'bulk_pk', type=POSITIVE, help='PK of a relaxed Zn bulk StructureData to reuse.')
-@code_option(
-    '--code',
-    calculator='cp2k',
-    default='cp2k@localhost',
-    show_default=True,
-    help='CP2K code (label@computer, PK or UUID).',
-)
+@CP2K_CODE_OPTION
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the E_ads figure here.')
 @GROUP_OPTION
 @scheduler_options_flags

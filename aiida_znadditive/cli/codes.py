@@ -96,3 +96,13 @@ def code_option(*names: str, calculator: str | None = None, calculator_param: st
 def calculator_option(*names: str, **kwargs):
     """A calculator choice, converted before the code options that depend on it."""
     return click.option(*names, type=CalculatorParamType(), is_eager=True, **kwargs)
+
+
+#: the CP2K code of the commands that run CP2K only (adsorption, solvation)
+CP2K_CODE_OPTION = code_option(
+    '--code',
+    calculator='cp2k',
+    default='cp2k@localhost',
+    show_default=True,
+    help='CP2K code (label@computer, PK or UUID).',
+)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
-from .codes import code_option
+from .codes import CP2K_CODE_OPTION
 from .molecule_input import smiles_argument_callback
 from .outputs import FORCE_OPTION, check_output_paths
 from .params import POSITIVE, FiniteFloat
@@ -48,13 +48,7 @@ from .root import (
 @click.option('--ps', 'total_ps', type=FiniteFloat(min=0, min_open=True), help='Total MD time in ps.')
 @click.option('--equilibration', type=FiniteFloat(min=0), help='Equilibration to discard, in ps.')
 @click.option('--segment', 'segment_ps', type=FiniteFloat(min=0, min_open=True), help='Segment length, ps.')
-@code_option(
-    '--code',
-    calculator='cp2k',
-    default='cp2k@localhost',
-    show_default=True,
-    help='CP2K code (label@computer, PK or UUID).',
-)
+@CP2K_CODE_OPTION
 @click.option('--figure', type=click.Path(dir_okay=False, path_type=Path), help='Write the RDF/CN figure here.')
 @GROUP_OPTION
 @scheduler_options_flags

@@ -17,6 +17,9 @@ from ..base import Calculator, Task, merge_options, site_symbols
 from .restart import PARENT, WAVEFUNCTION, Cp2kRestartWorkChain
 from .trajectory import ENERGY_FILE
 
+#: aiida-cp2k's base parser without its second reading of the frames (parser.py)
+PARSER = 'znadditive.cp2k'
+
 RUN_TYPES = {'singlepoint': 'ENERGY', 'relax': 'GEO_OPT', 'md': 'MD'}
 #: CP2K's CELL%SYMMETRY for ``relax_cell`` (kept during the cell optimisation), by the lattice a WorkChain relaxes.
 CELL_SYMMETRIES = ('CUBIC', 'HEXAGONAL', 'TETRAGONAL', 'ORTHORHOMBIC', 'MONOCLINIC', 'TRICLINIC', 'NONE')
@@ -230,7 +233,8 @@ class Cp2kCalculator(Calculator):
         builder.max_iterations = orm.Int(settings['max_iterations'])
         builder.cp2k.code = code
         builder.cp2k.structure = structure
-        builder.cp2k.metadata.options = settings['options']
+        # the frames are read once, by this adapter (parser.py); a parser given in the options wins
+        builder.cp2k.metadata.options = {'parser_name': PARSER, **settings['options']}
         if task.kind == 'md':
             builder.cp2k.settings = orm.Dict({'additional_retrieve_list': [ENERGY_FILE]})
         if parent_folder is not None:
