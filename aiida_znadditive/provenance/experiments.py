@@ -17,7 +17,7 @@ from aiida import orm
 
 from .complexation import complexation_table
 from .figures import save_figure
-from .query import _existing_group, inchikey, result_nodes
+from .query import existing_group, inchikey, result_nodes
 
 #: the experiment nodes' label and extras (orchestration/experiments.py writes them)
 LABEL = 'experiment'
@@ -47,7 +47,7 @@ def experiment_nodes(*, group: str | None = None, molecule: str | None = None) -
         filters[f'extras.{EXTRA_INCHIKEY}'] = inchikey(molecule)
     builder = orm.QueryBuilder().append(orm.Dict, filters=filters, tag='node', project='*')
     if group is not None:
-        builder.append(orm.Group, with_node='node', filters={'label': _existing_group(group).label})
+        builder.append(orm.Group, with_node='node', filters={'label': existing_group(group).label})
     return sorted(builder.all(flat=True), key=lambda node: node.ctime)
 
 

@@ -43,13 +43,13 @@ def result_nodes(
         filters['attributes.exit_status'] = 0
     process_type = f'aiida.workflows:{WORKCHAINS[kind]}'
     if group is not None:
-        builder.append(orm.Group, filters={'label': _existing_group(group).label}, tag='group')
+        builder.append(orm.Group, filters={'label': existing_group(group).label}, tag='group')
         builder.append(orm.WorkflowNode, with_group='group', filters={**filters, 'process_type': process_type})
     else:
         builder.append(orm.WorkflowNode, filters={**filters, 'process_type': process_type})
     nodes = sorted((node for (node,) in builder.all()), key=lambda node: node.ctime)
     if campaign is not None:
-        chosen = _campaign(campaign)
+        chosen = campaign_node(campaign)
         if kind == 'campaign':  # the campaign's own results: its ranking
             return [node for node in nodes if node.pk == chosen.pk]
         # what it launched, and what it reused from earlier campaigns (not called by it, but in its group)
@@ -91,7 +91,8 @@ def _node_keys(node: orm.WorkflowNode) -> set[str]:
     return keys
 
 
-def _existing_group(label: str) -> orm.Group:
+def existing_group(label: str) -> orm.Group:
+    """The group ``label``, or a ReportError that lists the profile's groups (the first 20)."""
     from aiida.common.exceptions import NotExistent
 
     try:
@@ -102,7 +103,8 @@ def _existing_group(label: str) -> orm.Group:
         raise ReportError(f'no group `{label}`{hint}') from None
 
 
-def _campaign(identifier: str | int) -> orm.WorkflowNode:
+def campaign_node(identifier: str | int) -> orm.WorkflowNode:
+    """The CampaignWorkChain of this PK or UUID, or a ReportError saying what the node is instead."""
     from aiida.common.exceptions import NotExistent
 
     try:

@@ -13,7 +13,7 @@ from aiida import orm
 from aiida.common.links import LinkType
 
 from .graph import batched_links, linked, one_transaction
-from .query import ReportError, _campaign, _existing_group, inchikey
+from .query import ReportError, campaign_node, existing_group, inchikey
 
 PROMOTION = 'promote_candidate'
 SUMMARY = ('smiles', 'score', 'screener', 'version', 'model_hash', 'seed')
@@ -39,10 +39,10 @@ def candidate_nodes(
     builder = orm.QueryBuilder().append(orm.CalcFunctionNode, filters={'attributes.process_label': PROMOTION}, tag='p')
     builder.append(orm.Dict, with_incoming='p', edge_filters={'label': 'candidate'}, project='*', tag='candidate')
     if group is not None:
-        builder.append(orm.Group, with_node='candidate', filters={'label': _existing_group(group).label})
+        builder.append(orm.Group, with_node='candidate', filters={'label': existing_group(group).label})
     nodes = builder.all(flat=True)
     if campaign is not None:
-        chosen = _campaign(campaign)
+        chosen = campaign_node(campaign)
         inputs = {node.pk for node in chosen.base.links.get_incoming(link_type=LinkType.INPUT_WORK).all_nodes()}
         nodes = [node for node in nodes if node.pk in inputs]
     if molecule is not None:
