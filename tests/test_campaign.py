@@ -119,11 +119,14 @@ def test_campaign_command_names_a_missing_code(aiida_profile, tmp_path):
 
 def test_campaign_submit_needs_a_daemon(aiida_profile, aiida_localhost, tmp_path):
     """The test profile has no broker: `campaign submit` says so and what to do, before generating anything."""
-    # the code options are read first (a missing code is a usage error): codes of the right engines, never run here
+    # the code options are read first (a missing code is a usage error): codes of the right engines, never run here;
+    # made only where the worker's profile lacks them (another module may have set the real ones up: a second code
+    # of one label would be ambiguous)
     for label, plugin in (('xtb', 'znadditive.xtb'), ('pyscf', 'znadditive.pyscf')):
-        orm.InstalledCode(
-            label=label, computer=aiida_localhost, filepath_executable='/bin/true', default_calc_job_plugin=plugin
-        ).store()
+        if not orm.QueryBuilder().append(orm.AbstractCode, filters={'label': label}).count():
+            orm.InstalledCode(
+                label=label, computer=aiida_localhost, filepath_executable='/bin/true', default_calc_job_plugin=plugin
+            ).store()
     result = CliRunner().invoke(cmd_root, ['campaign', 'submit', '--out', str(tmp_path / 'run')])
     assert result.exit_code != 0
     assert 'no broker' in result.output and 'production profile' in result.output
@@ -191,7 +194,7 @@ def test_campaign_file_gives_the_scheduler_flags_repeatable_lines_included(aiida
 def test_the_predicted_exchange_is_read_from_whichever_screener_carried_it():
     """The shipped model predicts the calibrated exchange free energy, carried by the mechanisms screener; the
     campaign's table and figure showed `n/a` while they looked for `gnn.zn_exchange_energy_ev` only."""
-    from aiida_znadditive.orchestration.campaign import predicted_exchange
+    from aiida_znadditive.analysis.ranking import predicted_exchange
 
     shipped = {'mechanisms.gap_ev': 9.1, 'mechanisms.zn_exchange_free_energy_calibrated_ev': -0.12}
     assert predicted_exchange(shipped) == -0.12

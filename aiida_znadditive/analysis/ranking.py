@@ -24,6 +24,21 @@ TERMS = ('binding', 'adsorption')
 SEPARATOR = '__'
 
 
+#: what a candidate's screeners predicted for its Zn2+ exchange, best first: the calibrated free energy the shipped
+#: models learn, then the raw energy of older models; any screener that carried the prediction (gnn, mechanisms)
+PREDICTED_EXCHANGE = ('zn_exchange_free_energy_calibrated_ev', 'zn_exchange_free_energy_ev', 'zn_exchange_energy_ev')
+
+
+def predicted_exchange(predictions: dict) -> float | None:
+    """A promoted candidate's predicted exchange (free) energy from its ``predictions`` (``<screener>.<target>``
+    keys), the number the campaign's computed ``binding`` term is set against."""
+    for target in PREDICTED_EXCHANGE:
+        for key, value in predictions.items():
+            if key.split('.')[-1] == target and value is not None:
+                return float(value)
+    return None
+
+
 def term_inputs(term: str, key: str, node: orm.Data) -> dict:
     """The ``rank_candidates`` keyword for candidate ``key``'s ``term`` (``node``: a Float, or the comparison Dict)."""
     if term not in (*TERMS, 'candidate'):

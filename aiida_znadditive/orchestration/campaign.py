@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..analysis.ranking import predicted_exchange
 from ..ml.generators import Constraints, GeneratorError, load_generator
 from ..ml.generators.objectives import zib_objectives
 from ..ml.generators.progress import GenerationProgress
@@ -204,20 +205,6 @@ def campaign_builder(candidates: list, settings: CampaignSettings, prerank_code,
     )
     builder.metadata.label = f'campaign {settings.label}'
     return builder, skipped
-
-
-#: what a candidate's screeners predicted for its Zn2+ exchange, best first: the calibrated free energy the shipped
-#: models learn, then the raw energy of older models; any screener that carried the prediction (gnn, mechanisms)
-PREDICTED_EXCHANGE = ('zn_exchange_free_energy_calibrated_ev', 'zn_exchange_free_energy_ev', 'zn_exchange_energy_ev')
-
-
-def predicted_exchange(predictions: dict) -> float | None:
-    """The candidate's predicted exchange (free) energy from its ``predictions`` (``<screener>.<target>`` keys)."""
-    for target in PREDICTED_EXCHANGE:
-        for key, value in predictions.items():
-            if key.split('.')[-1] == target and value is not None:
-                return float(value)
-    return None
 
 
 def computed_candidates(node) -> list[ComputedCandidate]:

@@ -15,14 +15,12 @@ from pathlib import Path
 from aiida import orm
 from aiida.common.links import LinkType
 
+from ..analysis.ranking import predicted_exchange
 from .figures import save_figure
 from .graph import batched_links, linked, one_transaction
 
 SUMMARY = ('rank', 'smiles', 'score', 'dG_exchange', 'predicted_exchange', 'adsorption', 'missing')
 UNITS = {'score': 'eV', 'dG_exchange': 'eV', 'predicted_exchange': 'eV', 'adsorption': 'eV'}
-#: the screener predictions a candidate may carry for its exchange (free) energy, calibrated first (as the campaign
-#: command reads them: orchestration/campaign.py)
-PREDICTED = ('zn_exchange_free_energy_calibrated_ev', 'zn_exchange_energy_ev')
 
 #: the report's bar figure (.figures): each candidate's score, in the ranking's order
 FIGURE = {
@@ -33,15 +31,6 @@ FIGURE = {
     'ylabel': 'campaign score (eV, larger is better)',
     'lines': {},
 }
-
-
-def _predicted(candidate: orm.Dict | None) -> float | None:
-    predictions = (candidate.get('predictions') or {}) if candidate is not None else {}
-    for target in PREDICTED:
-        for key, value in predictions.items():
-            if key.split('.')[-1] == target and value is not None:
-                return float(value)
-    return None
 
 
 def _level(node: orm.WorkflowNode) -> str:
@@ -87,7 +76,7 @@ def campaign_rows(node: orm.WorkflowNode) -> list[dict]:
                 'dG_exchange': None if binding.get('value') is None else -binding['value'],
                 'adsorption': adsorption.get('value'),
                 'adsorption_uuid': adsorption.get('uuid'),
-                'predicted_exchange': _predicted(candidate),
+                'predicted_exchange': None if candidate is None else predicted_exchange(candidate['predictions'] or {}),
                 'predicted_score': line.get('predicted_score'),
                 'candidate_uuid': line.get('candidate_uuid'),
                 'missing': '; '.join(line.get('missing', [])),
