@@ -28,20 +28,28 @@ def selection_options(function):
     return function
 
 
-def selected_results(group, campaign, molecules, protocol=None, kind: str = 'complexation') -> list:
-    """The finished ``kind`` WorkChains the options choose, oldest first; a ReportError names an empty choice."""
-    from ..provenance import ReportError, complexation_table, result_nodes
+#: how messages name the results of the kinds that are not WorkChains: (an empty choice: "no ...", "... have none")
+NOUNS = {'screening': ('promoted candidates', 'candidates'), 'experiments': ('experiments', 'experiments')}
 
-    if kind == 'screening':
-        return _candidates(group, campaign, molecules, protocol)
-    if kind == 'experiments':
-        return _experiments(group, campaign, molecules, protocol)
+
+def selected_results(group, campaign, molecules, protocol=None, kind: str = 'complexation') -> list:
+    """The ``kind`` results the options choose, oldest first: finished WorkChains, or for ``screening`` the promoted
+    candidate nodes and for ``experiments`` the experiment nodes; a ReportError names an empty choice."""
+    from ..provenance import ReportError, complexation_table, result_nodes
+    from ..provenance.experiments import experiment_nodes
+    from ..provenance.screening import candidate_nodes
+
+    noun, subject = NOUNS.get(kind, (f'finished {kind} results', f'{kind} results'))
     if protocol is not None and kind != 'complexation':
-        raise ReportError(f'--protocol selects complexation results by their DFT stage; {kind} results have none')
+        raise ReportError(f'--protocol selects complexation results by their DFT stage; {subject} have none')
+    finders = {'screening': candidate_nodes, 'experiments': experiment_nodes}
     nodes = []
     for molecule in molecules or (None,):
-        nodes += result_nodes(kind, group=group, campaign=campaign, molecule=molecule)
-    nodes = list(dict.fromkeys(nodes))
+        if kind in finders:
+            nodes += finders[kind](group=group, campaign=campaign, molecule=molecule)
+        else:
+            nodes += result_nodes(kind, group=group, campaign=campaign, molecule=molecule)
+    nodes = list({node.uuid: node for node in nodes}.values())  # once each (a Dict node is not hashable)
     if protocol is not None and nodes:
         table = complexation_table(nodes)
         keep = set(table.loc[table['dft_protocol'] == protocol, 'workchain_uuid'])
@@ -50,44 +58,9 @@ def selected_results(group, campaign, molecules, protocol=None, kind: str = 'com
         where = ' '.join(f'{k} {v}' for k, v in (('in group', group), ('of campaign', campaign)) if v)
         if protocol:
             where = f'{where} with DFT protocol `{protocol}`'.strip()
-        raise ReportError(f'no finished {kind} results' + (f' {where}' if where else ''))
+        hint = ' (aiida-znadditive experiments import)' if kind == 'experiments' else ''
+        raise ReportError(f'no {noun}' + (f' {where}' if where else '') + hint)
     return nodes
-
-
-def _candidates(group, campaign, molecules, protocol) -> list:
-    """The promoted candidates the options choose (``--kind screening``)."""
-    from ..provenance import ReportError
-    from ..provenance.screening import candidate_nodes
-
-    if protocol is not None:
-        raise ReportError('--protocol selects complexation results by their DFT stage; candidates have none')
-    nodes = []
-    for molecule in molecules or (None,):
-        nodes += candidate_nodes(group=group, campaign=campaign, molecule=molecule)
-    if not nodes:
-        where = ' '.join(f'{k} {v}' for k, v in (('in group', group), ('of campaign', campaign)) if v)
-        raise ReportError('no promoted candidates' + (f' {where}' if where else ''))
-    return list({node.uuid: node for node in nodes}.values())  # a Dict node is not hashable
-
-
-def _experiments(group, campaign, molecules, protocol) -> list:
-    """The experiment nodes the options choose (``--kind experiments``); ``--campaign``: those of its candidates."""
-    from ..provenance import ReportError
-    from ..provenance.experiments import EXTRA_INCHIKEY, experiment_nodes
-    from ..provenance.screening import candidate_nodes
-
-    if protocol is not None:
-        raise ReportError('--protocol selects complexation results by their DFT stage; experiments have none')
-    nodes = []
-    for molecule in molecules or (None,):
-        nodes += experiment_nodes(group=group, molecule=molecule)
-    if campaign is not None:
-        keys = {node.get('inchikey') for node in candidate_nodes(campaign=campaign)}
-        nodes = [node for node in nodes if node.base.extras.get(EXTRA_INCHIKEY, None) in keys]
-    if not nodes:
-        where = ' '.join(f'{k} {v}' for k, v in (('in group', group), ('of campaign', campaign)) if v)
-        raise ReportError('no experiments' + (f' {where}' if where else '') + ' (aiida-znadditive experiments import)')
-    return list({node.uuid: node for node in nodes}.values())
 
 
 @cmd_root.command('report')

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 GROUP = 'znadditive/experiments'
+#: the label of every experiment node
+LABEL = 'experiment'
 EXTRA_INCHIKEY = 'znadditive_inchikey'
 EXTRA_KEY = 'znadditive_experiment'
 #: a DOI (10.<registrant>/<suffix>), the form the known-additive table cites
@@ -169,9 +171,7 @@ def import_experiments(path: str | Path) -> tuple[list, int]:
     group, _ = orm.Group.collection.get_or_create(label=GROUP)
     keys = {
         row[0]
-        for row in orm.QueryBuilder()
-        .append(orm.Dict, filters={'label': 'experiment'}, project=[f'extras.{EXTRA_KEY}'])
-        .all()
+        for row in orm.QueryBuilder().append(orm.Dict, filters={'label': LABEL}, project=[f'extras.{EXTRA_KEY}']).all()
     }
     stored, present = [], 0
     for row in rows:
@@ -181,7 +181,7 @@ def import_experiments(path: str | Path) -> tuple[list, int]:
             continue
         content = {k: v for k, v in row.items() if k not in ('line', 'inchikey')}
         node = orm.Dict(content)
-        node.label = 'experiment'
+        node.label = LABEL
         node.description = f'{row.get("name") or row["smiles"]}: {row["cell_type"]}, {row["reference"]}'
         node.store()
         node.base.extras.set_many({EXTRA_INCHIKEY: row['inchikey'], EXTRA_KEY: key})
@@ -197,6 +197,6 @@ def experiments_for(inchikey: str) -> list:
     from aiida import orm
 
     query = orm.QueryBuilder().append(
-        orm.Dict, filters={'label': 'experiment', f'extras.{EXTRA_INCHIKEY}': inchikey}, tag='node'
+        orm.Dict, filters={'label': LABEL, f'extras.{EXTRA_INCHIKEY}': inchikey}, tag='node'
     )
     return [row[0] for row in query.order_by({'node': {'ctime': 'asc'}}).all()]

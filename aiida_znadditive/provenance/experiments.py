@@ -15,14 +15,12 @@ from pathlib import Path
 
 from aiida import orm
 
+from ..orchestration.experiments import EXTRA_INCHIKEY, LABEL, MEASURES
 from .complexation import complexation_table
 from .figures import save_figure
 from .query import existing_group, inchikey, result_nodes
+from .screening import candidate_nodes
 
-#: the experiment nodes' label and extras (orchestration/experiments.py writes them)
-LABEL = 'experiment'
-EXTRA_INCHIKEY = 'znadditive_inchikey'
-MEASURES = ('cycle_life_h', 'coulombic_efficiency_percent', 'overpotential_mV')
 SUMMARY = ('name', 'concentration_M', 'cell_type', *MEASURES, 'computed_dG', 'reference')
 UNITS = {'concentration_M': 'M', 'cycle_life_h': 'h', 'coulombic_efficiency_percent': '%', 'overpotential_mV': 'mV'}
 UNITS |= {'computed_dG': 'eV'}
@@ -39,16 +37,22 @@ FIGURE = {
 }
 
 
-def experiment_nodes(*, group: str | None = None, molecule: str | None = None) -> list[orm.Dict]:
-    """The experiment nodes, oldest first: those in ``group`` (label; default: all of the profile), of ``molecule``
-    (SMILES or InChIKey) when given."""
+def experiment_nodes(
+    *, group: str | None = None, campaign: str | int | None = None, molecule: str | None = None
+) -> list[orm.Dict]:
+    """The experiment nodes, oldest first: those in ``group`` (label; default: all of the profile), those on the
+    candidates of a CampaignWorkChain (PK or UUID), those of ``molecule`` (SMILES or InChIKey)."""
     filters = {'label': LABEL}
     if molecule is not None:
         filters[f'extras.{EXTRA_INCHIKEY}'] = inchikey(molecule)
     builder = orm.QueryBuilder().append(orm.Dict, filters=filters, tag='node', project='*')
     if group is not None:
         builder.append(orm.Group, with_node='node', filters={'label': existing_group(group).label})
-    return sorted(builder.all(flat=True), key=lambda node: node.ctime)
+    nodes = builder.all(flat=True)
+    if campaign is not None:
+        keys = {node.get('inchikey') for node in candidate_nodes(campaign=campaign)}
+        nodes = [node for node in nodes if node.base.extras.get(EXTRA_INCHIKEY, None) in keys]
+    return sorted(nodes, key=lambda node: node.ctime)
 
 
 def experiments_table(nodes: list[orm.Dict]):

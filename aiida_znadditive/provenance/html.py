@@ -25,14 +25,13 @@ img { max-width: 100%; border: 1px solid #ddd; }
 
 @dataclass
 class Section:
-    """One level of theory: its table's summary columns, the figure's file name and the other files of the level."""
+    """One level of theory: its table's summary columns, its figures' file names and the other files of the level."""
 
     level: str
     summary: object  # a pandas DataFrame: the Markdown/LaTeX columns plus the WorkChain UUID
-    figure: str | None  # None: the level has nothing to draw (experiments of a molecule never computed)
+    #: the level's PNG files, each with a sidecar (none: nothing to draw, as for experiments never computed)
+    figures: list[str]
     files: list[str] = field(default_factory=list)
-    #: the level's other figures (a campaign's parity and Pareto figures, a solvation run's g(r)), each with a sidecar
-    more_figures: list[str] = field(default_factory=list)
 
 
 def write_html(out: Path, sections: list[Section], methods: str, files: list[str], *, title: str) -> str:
@@ -51,7 +50,7 @@ def write_html(out: Path, sections: list[Section], methods: str, files: list[str
     for section in sections:
         # The figure before the table: a table of hundreds of rows would push it out of sight.
         parts.append(f'<h2>Level of theory: {html.escape(section.level)}</h2>')
-        for figure in [section.figure, *section.more_figures] if section.figure else section.more_figures:
+        for figure in section.figures:
             parts.append(
                 f'<figure><img src="{html.escape(figure)}" alt="{html.escape(section.level)}">'
                 f'<figcaption>UUIDs of the processes and values drawn: <a href="{html.escape(figure)}.json">'

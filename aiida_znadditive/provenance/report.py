@@ -69,7 +69,7 @@ def _write_report(nodes, out: Path, formats, protocol) -> dict:
         tables = _write_tables(part, out, stem, formats, level)
         figure = _write_figure(part, out, stem, level)
         files += tables + figure
-        sections.append(Section(level, _summary(part, ['workchain_uuid']), figure[0], tables))
+        sections.append(Section(level, _summary(part, ['workchain_uuid']), figure[:1], tables))
     if len(levels) > 1 and not (comparison := level_comparison(table, levels)).empty:
         shown = comparison[[column for column in comparison.columns if not column.endswith('_uuid')]]
         files += _write_frames(comparison, shown, out, 'complexation_levels', formats, level=_legend(levels))
@@ -129,8 +129,14 @@ def write_tables(kind: str, nodes: list[orm.WorkflowNode], out: Path, *, formats
     ``extra_figures`` add their own (the campaign's parity and Pareto figures)."""
     from . import adsorption, campaign, experiments, redox, screening, solvation
 
-    modules = {'solvation': solvation, 'adsorption': adsorption, 'redox': redox, 'campaign': campaign}
-    module = (modules | {'screening': screening, 'experiments': experiments})[kind]
+    module = {
+        'solvation': solvation,
+        'adsorption': adsorption,
+        'redox': redox,
+        'campaign': campaign,
+        'screening': screening,
+        'experiments': experiments,
+    }[kind]
     table = getattr(module, f'{kind}_table')(nodes)
     if table.empty:
         raise ReportError(f'no finished {kind} results')
@@ -146,8 +152,7 @@ def write_tables(kind: str, nodes: list[orm.WorkflowNode], out: Path, *, formats
         if hasattr(module, 'extra_figures'):
             figures += module.extra_figures(part, out, stem, level)
         files += frames + figures
-        images = [name for name in figures if name.endswith('.png')]
-        sections.append(Section(level, summary, images[0] if images else None, frames, images[1:]))
+        sections.append(Section(level, summary, [name for name in figures if name.endswith('.png')], frames))
     if 'html' in formats:
         files.append(write_html(out, sections, '', files, title=f'{kind}: {len(table)} result(s)'))
     return {'files': files, 'rows': len(table), 'levels': levels}

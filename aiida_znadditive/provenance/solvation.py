@@ -160,9 +160,7 @@ def extra_figures(table, out, stem: str, level: str) -> list[str]:
                 'workchain_uuid': row['workchain_uuid'],
                 'value_uuid': row['rdf_uuid'],
                 'coordination': {
-                    group: _number(row.get(f'{group}_cn'))
-                    for group in groups
-                    if _number(row.get(f'{group}_cn')) is not None
+                    group: number for group in groups if (number := _number(row.get(f'{group}_cn'))) is not None
                 },
             }
             for _, row in runs.iterrows()
