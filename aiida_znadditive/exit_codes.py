@@ -45,6 +45,7 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
     # -- 24x: settings -----------------------------------------------------------------------------------------------
     'ERROR_INVALID_SETTINGS': (240, 'Inconsistent settings: {message}'),
     'ERROR_MISSING_CODE': (241, 'The calculator runs through a code and none was given: {message}'),
+    'ERROR_INVALID_START_HESSIAN': (242, 'The starting Hessian cannot be used for this task: {message}'),
     # -- 25x: where it runs (the computer's scheduler) ---------------------------------------------------------------
     'ERROR_WALLTIME_EXCEEDS_PARTITION': (250, "The walltime asked exceeds the partition's limit: {message}"),
     'ERROR_UNKNOWN_QUEUE': (251, 'The computer has no such queue (partition): {message}'),

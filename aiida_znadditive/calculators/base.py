@@ -93,6 +93,10 @@ class Calculator(abc.ABC):
     #: whether the engine runs through an AiiDA code (a CalcJob); False for an engine that runs in the AiiDA process
     #: itself (an ASE calculator inside a calcfunction), whose WorkChains then take no code for it
     requires_code: ClassVar[bool] = True
+    #: whether a ``relax`` task's optimiser can start from a Hessian computed elsewhere (``get_builder``'s
+    #: ``start_hessian``): a cheap level's Hessian saves the costly level the steps in which its optimiser would
+    #: otherwise learn the curvature of the soft modes
+    starts_from_hessian: ClassVar[bool] = False
 
     def check_code(self, code: orm.AbstractCode | None) -> None:
         """Raise :class:`CalculatorError` when ``code`` runs another engine (a pyscf calculator handed the xtb code
@@ -206,6 +210,10 @@ class Calculator(abc.ABC):
 
         ``parent_folder``: the remote folder of an earlier run of the same system to continue from (MD segments);
         calculators that cannot restart raise :class:`CalculatorError` with reason ``unsupported_restart``.
+
+        A calculator with ``starts_from_hessian`` also takes ``start_hessian`` (ArrayData, array ``hessian``: a
+        Cartesian Hessian at ``structure``, 3N x 3N, eV/Å², as a ``frequencies`` task returns it) for a ``relax``
+        task; it is passed only to those, so an adapter without it keeps this signature.
         """
 
     @abc.abstractmethod

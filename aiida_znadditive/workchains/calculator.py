@@ -68,6 +68,13 @@ class CalculatorWorkChain(WorkChain):
         spec.input(
             'parent_folder', valid_type=orm.RemoteData, required=False, help='Continue from this run (MD segments).'
         )
+        spec.input(
+            'start_hessian',
+            valid_type=orm.ArrayData,
+            required=False,
+            help='A relax task: the Cartesian Hessian at `structure` (array `hessian`, 3N x 3N, eV/Å²; a cheaper '
+            "level's `frequencies` output) that the optimiser starts from, for calculators with `starts_from_hessian`.",
+        )
         spec.outline(
             cls.validate_task,
             while_(cls.should_run_calculation)(cls.run_calculation, cls.inspect_calculation),
@@ -107,6 +114,7 @@ class CalculatorWorkChain(WorkChain):
             'ERROR_UNKNOWN_PROTOCOL',
             'ERROR_UNSUPPORTED_RESTART',
             'ERROR_MISSING_CODE',
+            'ERROR_INVALID_START_HESSIAN',
             'ERROR_WALLTIME_EXCEEDS_PARTITION',
             'ERROR_UNKNOWN_QUEUE',
             'ERROR_CALCULATION_FAILED',
@@ -133,6 +141,9 @@ class CalculatorWorkChain(WorkChain):
         except CalculatorError as exception:
             self.report(str(exception))
             return self.exit_codes[REASONS[exception.reason]].format(message=str(exception))
+        if 'start_hessian' in self.inputs and (problem := self._start_hessian_problem(calculator)) is not None:
+            self.report(problem)
+            return self.exit_codes.ERROR_INVALID_START_HESSIAN.format(message=problem)
         self.ctx.resubmissions = 0
         self.ctx.calculation = None
         return None
@@ -164,7 +175,24 @@ class CalculatorWorkChain(WorkChain):
         self.report(f'launched {node.process_label}<{node.pk}> ({calculator.name}, {self.task.kind})')
         return ToContext(calculation=node)
 
+    def _start_hessian_problem(self, calculator) -> str | None:
+        """Why ``start_hessian`` cannot start this task's optimiser, or None: it would otherwise be an input that
+        changed nothing, and the provenance would say it did."""
+        if not calculator.starts_from_hessian:
+            return f'calculator `{calculator.name}` cannot start an optimisation from a given Hessian'
+        if self.task.kind != 'relax':
+            return f'a starting Hessian is for a relax task, not `{self.task.kind}`'
+        names = self.inputs.start_hessian.get_arraynames()
+        if 'hessian' not in names:
+            return f'the ArrayData has no array `hessian` (it has {", ".join(names) or "none"})'
+        size = 3 * len(self.inputs.structure.sites)
+        shape = tuple(self.inputs.start_hessian.get_shape('hessian'))
+        if shape != (size, size):
+            return f'its shape {shape} does not fit {len(self.inputs.structure.sites)} atoms ({size} x {size})'
+        return None
+
     def _engine_builder(self, calculator):
+        extra = {'start_hessian': self.inputs.start_hessian} if 'start_hessian' in self.inputs else {}
         return calculator.get_builder(
             self.inputs.get('code'),
             self.inputs.structure,
@@ -172,6 +200,7 @@ class CalculatorWorkChain(WorkChain):
             overrides=self.inputs.overrides.get_dict() if 'overrides' in self.inputs else None,
             options=self._options(),
             parent_folder=self.inputs.get('parent_folder'),
+            **extra,
         )
 
     def _options(self) -> dict | None:

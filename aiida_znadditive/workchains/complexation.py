@@ -29,6 +29,7 @@ from ..analysis.speciation import (
     EXIT_SPECIATION_FAILED,
     speciate_additive,
 )
+from ..calculators.base import load_calculator
 from ..exit_codes import declare
 from ..protocols import ProtocolMixin, resolve_protocol
 from ..protocols import load_protocol_file as protocol_file
@@ -380,16 +381,39 @@ class ZnComplexationWorkChain(ProtocolMixin, CalculatorStages, FreeEnergySteps, 
     # -- DFT level -------------------------------------------------------------------------------------------------
 
     def run_dft_relax(self):
-        """Relax the selected complexes, the best ligand conformer and the references with the DFT calculator."""
+        """Relax the selected complexes, the best ligand conformer and the references with the DFT calculator, each
+        from its cheap-level structure (``_dft_starts``)."""
+        starts, hessians = self._dft_starts(['ligand', *self.ctx.selected, *REFERENCES])
         return self._launch_stage(
             'dft',
             'dft',
             'relax',
             None,
-            ligands={'ligand': self.ctx.prerank_ligand.outputs.structure},
-            complexes={key: self.ctx[f'prerank_{key}'].outputs.structure for key in self.ctx.selected},
-            references={species: self.ctx[f'prerank_{species}'].outputs.structure for species in REFERENCES},
+            ligands={'ligand': starts['ligand']},
+            complexes={key: starts[key] for key in self.ctx.selected},
+            references={species: starts[species] for species in REFERENCES},
+            hessians=hessians,
         )
+
+    def _dft_starts(self, keys) -> tuple[dict, dict]:
+        """Key -> the structure its DFT relaxation starts from, and key -> the Hessian it starts with.
+
+        With ``dft.start_hessian`` on, a DFT calculator that takes one, and the cheap level's frequency calculation
+        of that species finished with a Hessian, the relaxation starts at that calculation's tight minimum with its
+        Hessian: geomeTRIC's model Hessian knows nothing of the soft Zn-O and water-rotation modes and spends its
+        first cycles learning them (benchmarks/complexation_speed.py). Otherwise it starts from the cheap relaxation.
+        """
+        prerank = {'ligand': self.ctx.prerank_ligand}
+        structures = {key: prerank.get(key, self.ctx.get(f'prerank_{key}')).outputs.structure for key in keys}
+        use = self.ctx.settings.dft.get('start_hessian') and self.should_run_thermo()
+        if not use or not load_calculator(self.inputs.dft.calculator.value).starts_from_hessian:
+            return structures, {}
+        hessians = {}
+        for key in keys:
+            node = self.ctx.get(f'thermo_{key}')
+            if node is not None and node.is_finished_ok and 'hessian' in node.outputs:
+                structures[key], hessians[key] = node.outputs.structure, node.outputs.hessian
+        return structures, hessians
 
     def inspect_dft_relax(self):
         if (exit_code := self._check_references('dft', 'DFT relax')) is not None:

@@ -68,12 +68,18 @@ class CalculatorStages:
     def _launch(self, label: str, inputs: dict) -> orm.ProcessNode:
         return self.submit(CalculatorWorkChain, **inputs, metadata={'call_link_label': label, 'label': label})
 
-    def _launch_references(self, stage: str, starts: dict, task: str, solvent: str | None, prefix: str) -> dict:
+    def _launch_references(
+        self, stage: str, starts: dict, task: str, solvent: str | None, prefix: str, *, hessians: dict | None = None
+    ) -> dict:
         """Launch the references that no earlier WorkChain computed; reuse the others (stored in ``ctx``)."""
         launched = {}
         self.ctx.setdefault('reference_keys', {})
         for species, charge in REFERENCES.items():
             inputs = self._inputs(stage, starts[species], charge, task, solvent)
+            # The key holds the structure's hash, and a starting Hessian is the one of that structure's frequency
+            # calculation: the same start has the same Hessian, so the key needs no part of its own for it.
+            if species in (hessians or {}):
+                inputs['start_hessian'] = hessians[species]
             key = reference_key(species, inputs)
             label = f'{prefix}_{species}'
             self.ctx.reference_keys[label] = key
@@ -105,14 +111,21 @@ class CalculatorStages:
         ligands: dict,
         complexes: dict,
         references: dict,
+        hessians: dict | None = None,
     ):
-        """Launch ``task`` on ligand structures, complexes (keyed by mode) and references; labels ``<prefix>_<key>``."""
+        """Launch ``task`` on ligand structures, complexes (keyed by mode) and references; labels ``<prefix>_<key>``.
+        ``hessians``: key -> the Hessian at that key's structure that its relaxation starts from, where there is one."""
+        hessians = hessians or {}
         launched = {}
         for key, structure in ligands.items():
             inputs = self._inputs(stage, structure, self.ctx.ligand_charge, task, solvent)
+            if key in hessians:
+                inputs['start_hessian'] = hessians[key]
             launched[f'{prefix}_{key}'] = self._launch(f'{prefix}_{key}', inputs)
         for key, structure in complexes.items():
             inputs = self._inputs(stage, structure, self.ctx.modes[key]['charge'], task, solvent)
+            if key in hessians:
+                inputs['start_hessian'] = hessians[key]
             launched[f'{prefix}_{key}'] = self._launch(f'{prefix}_{key}', inputs)
-        launched.update(self._launch_references(stage, references, task, solvent, prefix))
+        launched.update(self._launch_references(stage, references, task, solvent, prefix, hessians=hessians))
         return ToContext(**launched)

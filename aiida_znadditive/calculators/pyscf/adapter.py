@@ -70,9 +70,10 @@ class PyscfCalculator(Calculator):
     tasks = ('singlepoint', 'relax', 'frequencies')
     code_plugins = ('pyscf.base', 'znadditive.pyscf')
     solvents = ('water',)
+    starts_from_hessian = True
 
     def get_builder(
-        self, code, structure, task: Task, *, overrides=None, options=None, parent_folder=None
+        self, code, structure, task: Task, *, overrides=None, options=None, parent_folder=None, start_hessian=None
     ) -> ProcessBuilder:
         self.check_parent_folder(parent_folder)
         settings = self.settings(task)
@@ -104,6 +105,8 @@ class PyscfCalculator(Calculator):
         builder.pyscf.code = code
         builder.pyscf.structure = structure
         builder.pyscf.parameters = orm.Dict(parameters)
+        if start_hessian is not None and 'optimizer' in parameters and task.kind == 'relax':
+            builder.pyscf.start_hessian = start_hessian
         builder.pyscf.metadata.options = merge_options(settings['options'], options)
         return builder
 
