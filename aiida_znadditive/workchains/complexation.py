@@ -403,15 +403,18 @@ class ZnComplexationWorkChain(ProtocolMixin, CalculatorStages, FreeEnergySteps, 
         Hessian: geomeTRIC's model Hessian knows nothing of the soft Zn-O and water-rotation modes and spends its
         first cycles learning them (benchmarks/complexation_speed.py). Otherwise it starts from the cheap relaxation.
         """
-        prerank = {'ligand': self.ctx.prerank_ligand}
-        structures = {key: prerank.get(key, self.ctx.get(f'prerank_{key}')).outputs.structure for key in keys}
+        # `prerank_ligand` is the best ligand conformer's cheap relaxation, as `prerank_<mode>` and the references'
+        structures = {key: self.ctx[f'prerank_{key}'].outputs.structure for key in keys}
         use = self.ctx.settings.dft.get('start_hessian') and self.should_run_thermo()
         if not use or not load_calculator(self.inputs.dft.calculator.value).starts_from_hessian:
             return structures, {}
         hessians = {}
         for key in keys:
             node = self.ctx.get(f'thermo_{key}')
-            if node is not None and node.is_finished_ok and 'hessian' in node.outputs:
+            # An atom (F-) has no geometry to relax: its relaxation is its single point, and takes no Hessian.
+            if node is None or not node.is_finished_ok or 'hessian' not in node.outputs:
+                continue
+            if len(node.outputs.structure.sites) > 1:
                 structures[key], hessians[key] = node.outputs.structure, node.outputs.hessian
         return structures, hessians
 
