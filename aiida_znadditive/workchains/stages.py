@@ -54,13 +54,19 @@ class CalculatorStages:
             return self.exit_codes.ERROR_CALCULATOR_CANNOT.format(message=message)
         return None
 
-    def _inputs(self, stage: str, structure, charge: int, task: str, solvent: str | None) -> dict:
+    def _inputs(
+        self, stage: str, structure, charge: int, task: str, solvent: str | None, *, start_hessian=None
+    ) -> dict:
+        """The CalculatorWorkChain inputs of one task; ``start_hessian``: the Hessian at ``structure`` a relaxation
+        starts from, or None."""
         # Only energies are used: single points skip the forces where the engine can.
         protocol = self.ctx.settings[stage]['protocol']
         # `settings`: differences to the calculator protocol (e.g. geometry thresholds); part of the reference key.
         overrides = self.ctx.settings[stage].get('settings') or None
         job = Task(kind=task, charge=charge, protocol=protocol, solvent=solvent, forces=False, settings=overrides)
         extra = {'options': self.inputs.options} if 'options' in self.inputs else {}
+        if start_hessian is not None:
+            extra['start_hessian'] = start_hessian
         return calculator_inputs(
             self.inputs[stage].calculator.value, self.inputs[stage].get('code'), structure, job, **extra
         )
@@ -75,11 +81,11 @@ class CalculatorStages:
         launched = {}
         self.ctx.setdefault('reference_keys', {})
         for species, charge in REFERENCES.items():
-            inputs = self._inputs(stage, starts[species], charge, task, solvent)
             # The key holds the structure's hash, and a starting Hessian is the one of that structure's frequency
             # calculation: the same start has the same Hessian, so the key needs no part of its own for it.
-            if species in (hessians or {}):
-                inputs['start_hessian'] = hessians[species]
+            inputs = self._inputs(
+                stage, starts[species], charge, task, solvent, start_hessian=(hessians or {}).get(species)
+            )
             key = reference_key(species, inputs)
             label = f'{prefix}_{species}'
             self.ctx.reference_keys[label] = key
@@ -118,14 +124,14 @@ class CalculatorStages:
         hessians = hessians or {}
         launched = {}
         for key, structure in ligands.items():
-            inputs = self._inputs(stage, structure, self.ctx.ligand_charge, task, solvent)
-            if key in hessians:
-                inputs['start_hessian'] = hessians[key]
+            inputs = self._inputs(
+                stage, structure, self.ctx.ligand_charge, task, solvent, start_hessian=hessians.get(key)
+            )
             launched[f'{prefix}_{key}'] = self._launch(f'{prefix}_{key}', inputs)
         for key, structure in complexes.items():
-            inputs = self._inputs(stage, structure, self.ctx.modes[key]['charge'], task, solvent)
-            if key in hessians:
-                inputs['start_hessian'] = hessians[key]
+            inputs = self._inputs(
+                stage, structure, self.ctx.modes[key]['charge'], task, solvent, start_hessian=hessians.get(key)
+            )
             launched[f'{prefix}_{key}'] = self._launch(f'{prefix}_{key}', inputs)
         launched.update(self._launch_references(stage, references, task, solvent, prefix, hessians=hessians))
         return ToContext(**launched)

@@ -86,7 +86,8 @@ class ZnPyscfCalculation(PyscfCalculation):
 
     def prepare_for_submission(self, folder):
         calcinfo = super().prepare_for_submission(folder)
-        if 'start_hessian' in self.inputs:
+        # Written only where the script reads it (an optimisation), as `get_parameters` decided.
+        if 'start_hessian' in self.get_parameters().get('optimizer', {}):
             # geomeTRIC reads numpy text in Hartree/bohr²; the node itself is the provenance, the file a copy.
             positions = self.inputs.structure.get_ase().positions
             hessian = optimiser_hessian(self.inputs.start_hessian.get_array('hessian'), positions)
